@@ -1,0 +1,49 @@
+# The two commands (see README.md):
+#   make demo   – create .venv, install helpdeskd, run the demo on embedded defaults
+#   make test   – install dev dependencies and real test servers (as root), lint, type-check, test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+DEVSTAMP = $(VENV)/.installed-dev
+
+.PHONY: demo test lint typecheck pytest peers bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c 'import ensurepip' 2>/dev/null \
+	  || { [ "$$(id -u)" = 0 ] && apt-get install -y --no-install-recommends python3-venv; } \
+	  || { echo "python3 -m venv is not available: install python3-venv (as root: apt-get install python3-venv)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(DEVSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP) $@
+
+demo: $(STAMP)
+	$(BIN)/helpdeskd demo
+
+peers: $(DEVSTAMP)
+	@tests/peers/provision.sh || echo "peers: provisioning failed; tests that need real servers will be skipped (see message above)"
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check daemon connectors
+
+typecheck: $(DEVSTAMP)
+	$(BIN)/mypy
+
+pytest: $(DEVSTAMP)
+	$(BIN)/pytest
+
+test: peers lint typecheck pytest
+
+bench: $(DEVSTAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) helpdeskd-demo .pytest_cache .mypy_cache .ruff_cache

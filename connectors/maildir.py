@@ -1,0 +1,104 @@
+"""Maildir in and out: the embedded default source and sink.
+
+The source reads `new/` in delivery order and moves a message to `cur/` only when the daemon
+acks it, i.e. after its row is committed; a crash in between leaves it in `new/` and the store's
+(source, key) uniqueness makes the re-read harmless. The outbox writes each mail under a name
+derived from its Message-ID, through `tmp/` with fsync and an atomic rename (the Maildir
+protocol), so writing the same reply twice leaves one file and `was_sent` can tell for sure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from connectors.base import ConnectorError, FetchedMail, OutboundMail
+
+SUBDIRS = ("tmp", "new", "cur")
+
+
+def ensure_maildir(path: Path) -> None:
+    for sub in SUBDIRS:
+        (path / sub).mkdir(parents=True, exist_ok=True)
+
+
+def unique_name(filename: str) -> str:
+    """The Maildir unique name: the file name without its ':2,FLAGS' info part."""
+    return filename.split(":", 1)[0]
+
+
+class MaildirSource:
+    """Reads `new/`; `ack` moves a message to `cur/`."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        self.name = name
+        self.path = path
+
+    def fetch(self, cursor: str | None) -> Iterator[FetchedMail]:
+        new = self.path / "new"
+        if not new.is_dir():
+            raise ConnectorError(f"{self.path} is not a Maildir (no new/ folder)", permanent=True)
+        for entry in sorted(os.scandir(new), key=lambda e: e.name):
+            if not entry.is_file() or entry.name.startswith("."):
+                continue
+            try:
+                raw = Path(entry.path).read_bytes()
+            except FileNotFoundError:  # another reader acked it meanwhile
+                continue
+            except OSError as exc:
+                raise ConnectorError(f"cannot read {entry.path}: {exc}") from exc
+            yield FetchedMail(key=unique_name(entry.name), raw=raw)
+
+    def ack(self, mail: FetchedMail) -> None:
+        for entry in os.scandir(self.path / "new"):
+            if unique_name(entry.name) == mail.key:
+                target = self.path / "cur" / f"{mail.key}:2,"
+                with contextlib.suppress(FileNotFoundError):  # already moved: ack is idempotent
+                    Path(entry.path).rename(target)
+                return
+
+    def close(self) -> None:
+        return None
+
+
+class MaildirOutbox:
+    """Delivers by writing into a Maildir; one file per Message-ID, written atomically."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        self.name = name
+        self.path = path
+        ensure_maildir(path)
+
+    @staticmethod
+    def filename(message_id: str) -> str:
+        return hashlib.sha256(message_id.encode()).hexdigest()[:32] + ".helpdeskd"
+
+    def send(self, mail: OutboundMail) -> str:
+        name = self.filename(mail.message_id)
+        tmp = self.path / "tmp" / name
+        try:
+            with tmp.open("wb") as fh:
+                fh.write(mail.raw)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.rename(self.path / "new" / name)
+            dir_fd = os.open(self.path / "new", os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise ConnectorError(f"cannot write to {self.path}: {exc}") from exc
+        return f"250 written to {self.path / 'new' / name}"
+
+    def was_sent(self, message_id: str) -> bool:
+        name = self.filename(message_id)
+        if (self.path / "new" / name).exists():
+            return True
+        return any(unique_name(e.name) == name for e in os.scandir(self.path / "cur"))
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,89 @@
+"""The long-lived services of one helpdeskd process, built once from `Settings`.
+
+Decides which implementation serves each role: which router, retriever and drafter run, which
+connector each configured source and sink is (a plain dict from `kind` to constructor). Stages
+receive these through their `Context`; nothing else builds them, so a test can swap any one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from sqlalchemy import Engine
+
+from connectors.base import MailSink, MailSource
+from connectors.maildir import MaildirOutbox, MaildirSource
+from daemon.config import Settings
+from daemon.stages.draft import Drafter, OfflineDrafter
+from daemon.stages.retrieve import Retriever, open_retriever
+from daemon.stages.route import Router, RuleRouter
+from daemon.store import open_engine
+
+SHIPPED_TEMPLATES = (
+    Path(__file__).parent / "_templates",  # inside an installed wheel
+    Path(__file__).parent.parent / "templates",  # in a checkout
+)
+
+SOURCE_KINDS: dict[str, Callable[[Any], MailSource]] = {
+    "maildir": lambda cfg: MaildirSource(cfg.name, cfg.path),
+}
+SINK_KINDS: dict[str, Callable[[Any, Settings], MailSink]] = {
+    "maildir": lambda cfg, _settings: MaildirOutbox("outbox", cfg.path),
+}
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    templates: jinja2.Environment
+    router: Router
+    retriever: Retriever
+    drafter: Drafter
+    _sink: MailSink | None = field(default=None, repr=False)
+
+    @property
+    def sink(self) -> MailSink:
+        if self._sink is None:
+            cfg = self.settings.outbox
+            self._sink = SINK_KINDS[cfg.kind](cfg, self.settings)
+        return self._sink
+
+    def sources(self) -> list[MailSource]:
+        return [SOURCE_KINDS[cfg.kind](cfg) for cfg in self.settings.sources]
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+        self.retriever.close()
+        self.engine.dispose()
+
+
+def template_env(settings: Settings) -> jinja2.Environment:
+    """Jinja2 over the operator's templates_dir (if any) then the shipped ones."""
+    dirs = [d for d in (settings.templates_dir, *SHIPPED_TEMPLATES) if d and d.is_dir()]
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(dirs),
+        autoescape=jinja2.select_autoescape(["html", "htm"]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    engine = open_engine(settings.database_url, echo=settings.store.echo, migrate=migrate)
+    templates = template_env(settings)
+    return Services(
+        settings=settings,
+        engine=engine,
+        templates=templates,
+        router=RuleRouter(settings),
+        retriever=open_retriever(settings),
+        drafter=OfflineDrafter(templates),
+    )

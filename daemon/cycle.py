@@ -1,0 +1,91 @@
+"""One cycle of work: poll every source, move every pending message, flush the outbox.
+
+Decides the order of a cycle and how a source's health is recorded. Each fetched message is
+committed (row + cursor) before the source is told (`ack`), so a crash between the two re-reads
+the message and the store's uniqueness drops the copy. A source that fails is recorded on its
+cursor row (`last_error`, `failing_since`) for `status` and the alert, and the cycle goes on
+with the others: one broken mailbox never stops the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from connectors.base import ConnectorError, MailSource
+from daemon.app import Services
+from daemon.models import Cursor, utcnow
+from daemon.outbox import FlushReport, flush_outbox
+from daemon.pipeline import process_pending
+from daemon.store import ingest, session_scope
+
+log = logging.getLogger("helpdeskd.cycle")
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    source: str
+    fetched: int = 0
+    duplicates: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    polls: tuple[PollReport, ...]
+    processed: int
+    outbox: FlushReport
+
+
+def poll_source(services: Services, source: MailSource) -> PollReport:
+    fetched = duplicates = 0
+    with session_scope(services.engine) as session:
+        cursor = session.get(Cursor, source.name)
+        position = cursor.value if cursor else None
+    try:
+        for mail in source.fetch(position):
+            with session_scope(services.engine) as session:
+                result = ingest(session, source.name, mail)
+            source.ack(mail)
+            fetched += not result.duplicate
+            duplicates += result.duplicate
+    except ConnectorError as exc:
+        record_poll(services, source.name, error=str(exc))
+        log.warning("source %s failed after %d messages: %s", source.name, fetched, exc)
+        return PollReport(source.name, fetched, duplicates, str(exc))
+    record_poll(services, source.name, error=None)
+    if fetched:
+        log.info("source %s: %d new messages", source.name, fetched)
+    return PollReport(source.name, fetched, duplicates)
+
+
+def record_poll(services: Services, name: str, *, error: str | None) -> None:
+    now = utcnow()
+    with session_scope(services.engine) as session:
+        cursor = session.get(Cursor, name) or Cursor(source=name)
+        cursor.last_poll_at = now
+        if error is None:
+            cursor.last_success_at = now
+            cursor.failing_since = None
+            cursor.last_error = None
+        else:
+            cursor.failing_since = cursor.failing_since or now
+            cursor.last_error = error[:1000]
+        session.add(cursor)
+
+
+def poll_all(services: Services) -> tuple[PollReport, ...]:
+    reports = []
+    for source in services.sources():
+        try:
+            reports.append(poll_source(services, source))
+        finally:
+            source.close()
+    return tuple(reports)
+
+
+def run_cycle(services: Services) -> CycleReport:
+    polls = poll_all(services)
+    processed = process_pending(services)
+    report = flush_outbox(services.engine, services.sink)
+    return CycleReport(polls, processed, report)

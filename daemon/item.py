@@ -1,0 +1,117 @@
+"""What a stage sees: the frozen `Item` (one message and the committed results of the stages
+before it) and the `Context` of the transaction it runs in.
+
+A stage returns a new `Item` (via `dataclasses.replace`) or an outcome; the pipeline writes the
+item's fields back to the message row in the same transaction as the state change. Stages do
+their slow work (LLM calls, tool calls, searches) before their first write, so a database lock
+is never held across a network call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from daemon.config import Settings
+from daemon.models import Message
+from daemon.records import (
+    DraftResult,
+    Escalated,
+    Held,
+    Ignored,
+    Outcome,
+    ParsedMail,
+    Passage,
+    Route,
+    Sent,
+)
+
+if TYPE_CHECKING:
+    from daemon.app import Services
+
+_OUTCOMES: dict[str, type[Outcome]] = {
+    "sent": Sent,
+    "held": Held,
+    "escalated": Escalated,
+    "ignored": Ignored,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    pk: int
+    source: str
+    raw: bytes
+    stub_reason: str | None
+    ticket_id: int | None
+    parsed: ParsedMail | None
+    route: Route | None
+    passages: tuple[Passage, ...]
+    draft: DraftResult | None
+    draft_id: int | None
+    decision: Outcome | None
+
+    @property
+    def mail(self) -> ParsedMail:
+        """The parsed mail; stages after parse may rely on it."""
+        if self.parsed is None:
+            raise RuntimeError(f"message {self.pk}: stage run before parse")
+        return self.parsed
+
+    @classmethod
+    def from_row(cls, row: Message, draft: DraftResult | None = None) -> Item:
+        assert row.id is not None
+        return cls(
+            pk=row.id,
+            source=row.source,
+            raw=row.raw,
+            stub_reason=row.stub_reason,
+            ticket_id=row.ticket_id,
+            parsed=ParsedMail.from_json(row.parsed) if row.parsed else None,
+            route=Route.from_json(row.route) if row.route else None,
+            passages=tuple(Passage.from_json(p) for p in row.passages or ()),
+            draft=draft,
+            draft_id=row.draft_id,
+            decision=decision_from_json(row.decision),
+        )
+
+    def write_to(self, row: Message) -> None:
+        """Copy what the stages produced onto the row (the caller commits)."""
+        row.ticket_id = self.ticket_id
+        if self.parsed is not None:
+            row.parsed = self.parsed.to_store()
+            row.message_id = self.parsed.message_id
+            row.sender = self.parsed.sender.email if self.parsed.sender else None
+            row.subject = self.parsed.subject[:500]
+        row.route = self.route.to_json() if self.route else None
+        row.passages = [p.to_json() for p in self.passages] if self.passages else None
+        row.draft_id = self.draft_id
+        row.decision = decision_to_json(self.decision)
+
+
+def decision_to_json(outcome: Outcome | None) -> dict[str, Any] | None:
+    if outcome is None:
+        return None
+    kind = next(k for k, t in _OUTCOMES.items() if isinstance(outcome, t))
+    return {"outcome": kind, "reason": outcome.reason}
+
+
+def decision_from_json(data: dict[str, Any] | None) -> Outcome | None:
+    if not data:
+        return None
+    return _OUTCOMES[data["outcome"]](data["reason"])
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The transaction a stage runs in and the long-lived services it may use."""
+
+    settings: Settings
+    session: Session
+    services: Services
+    now: datetime
+    log: logging.LoggerAdapter[logging.Logger]

@@ -1,0 +1,202 @@
+"""The outbox: every mail we send is a row first, and is delivered exactly once.
+
+Decides when a queued mail is handed to the sink and what a failure means. A row goes
+`queued → sending → sent`; `sending` is committed before the sink is called, so after a crash a
+row found in `sending` is checked with the sink (`was_sent`: the Maildir file, the Sent folder)
+before anything is resent — when the sink cannot tell, the row is parked as `unknown` for an
+operator rather than risk a duplicate. Transient errors retry with capped exponential backoff;
+permanent ones (5xx) fail the row and escalate its ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from connectors.base import ConnectorError, MailSink, OutboundMail
+from daemon.models import Draft, Outbox, utcnow
+from daemon.store import audit, insert_or_ignore, owner_is_dead, session_scope, worker_name
+
+log = logging.getLogger("helpdeskd.outbox")
+MAX_BACKOFF = timedelta(hours=1)
+STALE_SENDING = timedelta(minutes=5)
+
+
+def enqueue(
+    session: Session,
+    msg: EmailMessage,
+    *,
+    kind: str,
+    ticket_id: int | None,
+    draft_id: int | None = None,
+    customer: str | None = None,
+) -> Outbox | None:
+    """Queue `msg`; None when a mail with its Message-ID is already queued (idempotent)."""
+    message_id = str(msg["Message-ID"]).strip("<>")
+    recipients = [a.strip() for a in str(msg["To"]).split(",")]
+    row = Outbox(
+        ticket_id=ticket_id,
+        draft_id=draft_id,
+        kind=kind,
+        message_id=message_id,
+        sender=str(msg["From"]),
+        recipients=recipients,
+        customer=customer,
+        raw=msg.as_bytes(),
+    )
+    if not insert_or_ignore(session, row):
+        return None
+    audit(
+        session,
+        "outbox_queued",
+        ticket_id=ticket_id,
+        mail_kind=kind,
+        message_id=message_id,
+        draft_id=draft_id,
+    )
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class FlushReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    unknown: int = 0
+
+
+def flush_outbox(engine: Engine, sink: MailSink, *, limit: int = 500) -> FlushReport:
+    """Deliver what is due; recover rows a crash left in `sending` first."""
+    unknown = recover_sending(engine, sink)
+    sent = retried = failed = 0
+    with session_scope(engine) as session:
+        due = session.exec(
+            select(Outbox.id)
+            .where(Outbox.state == "queued", col(Outbox.next_attempt_at) <= utcnow())
+            .order_by(col(Outbox.id))
+            .limit(limit)
+        ).all()
+    for pk in due:
+        if pk is None or not mark_sending(engine, pk):
+            continue
+        outcome = deliver_one(engine, sink, pk)
+        sent += outcome == "sent"
+        retried += outcome == "queued"
+        failed += outcome == "failed"
+    return FlushReport(sent, retried, failed, unknown)
+
+
+def mark_sending(engine: Engine, pk: int) -> bool:
+    with session_scope(engine) as session:
+        row = session.get(Outbox, pk)
+        if row is None or row.state != "queued":
+            return False
+        row.state = "sending"
+        row.owner = worker_name()
+        row.attempts += 1
+        row.next_attempt_at = utcnow()
+        session.add(row)
+        return True
+
+
+def deliver_one(engine: Engine, sink: MailSink, pk: int) -> str:
+    with session_scope(engine) as session:
+        row = session.get(Outbox, pk)
+        assert row is not None
+        mail = OutboundMail(row.message_id, row.sender, tuple(row.recipients), row.raw)
+    try:
+        response = sink.send(mail)
+    except ConnectorError as exc:
+        return record_error(engine, pk, exc)
+    with session_scope(engine) as session:
+        row = session.get(Outbox, pk)
+        assert row is not None
+        mark_sent(session, row, response)
+    return "sent"
+
+
+def mark_sent(session: Session, row: Outbox, response: str) -> None:
+    row.state = "sent"
+    row.sent_at = utcnow()
+    row.last_response = response[:1000]
+    session.add(row)
+    if row.draft_id is not None and (draft := session.get(Draft, row.draft_id)):
+        draft.status = "sent"
+        session.add(draft)
+    audit(
+        session,
+        "outbox_sent",
+        ticket_id=row.ticket_id,
+        message_id=row.message_id,
+        response=row.last_response,
+    )
+    log.info("sent %s (ticket %s): %s", row.message_id, row.ticket_id, row.last_response)
+
+
+def record_error(engine: Engine, pk: int, exc: ConnectorError) -> str:
+    with session_scope(engine) as session:
+        row = session.get(Outbox, pk)
+        assert row is not None
+        row.last_response = str(exc)[:1000]
+        if exc.permanent:
+            row.state = "failed"
+            fail_ticket(session, row)
+        else:
+            row.state = "queued"
+            row.next_attempt_at = utcnow() + backoff(row.attempts)
+        session.add(row)
+        audit(
+            session,
+            "outbox_error",
+            ticket_id=row.ticket_id,
+            message_id=row.message_id,
+            permanent=exc.permanent,
+            error=row.last_response,
+            attempts=row.attempts,
+        )
+        log.warning(
+            "sending %s failed (%s): %s",
+            row.message_id,
+            "permanent" if exc.permanent else f"retry in {backoff(row.attempts)}",
+            exc,
+        )
+        return row.state
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def fail_ticket(session: Session, row: Outbox) -> None:
+    """A permanent delivery failure escalates the ticket: a human must reach the customer."""
+    from daemon.stages.escalate import escalate_ticket  # late: escalate queues notices here
+
+    if row.ticket_id is not None and row.kind == "reply":
+        escalate_ticket(session, row.ticket_id, f"delivery failed permanently: {row.last_response}")
+
+
+def recover_sending(engine: Engine, sink: MailSink) -> int:
+    """Rows left in `sending` by a crash: ask the sink before resending anything."""
+    unknown = 0
+    with session_scope(engine) as session:
+        rows = session.exec(select(Outbox).where(Outbox.state == "sending")).all()
+        stale = utcnow() - STALE_SENDING
+        for row in rows:
+            if not owner_is_dead(row.owner) and row.next_attempt_at > stale:
+                continue  # another worker is sending it right now
+            verdict = sink.was_sent(row.message_id)
+            if verdict:
+                mark_sent(session, row, "found at the sink after a restart")
+            elif verdict is None:
+                row.state = "unknown"
+                unknown += 1
+                audit(session, "outbox_unknown", ticket_id=row.ticket_id, message_id=row.message_id)
+            else:
+                row.state = "queued"
+            session.add(row)
+    return unknown

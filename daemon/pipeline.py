@@ -1,0 +1,271 @@
+"""The stage table and the loop that moves each message through it.
+
+Decides the order of the stages and what happens between them. Each `Step` turns one state into
+the next by running its stage functions in one transaction; the new state, the stage results
+and the audit row are committed together, so a process killed at any point resumes at the last
+committed state and redoes at most the step it was in. A stage returns either a new `Item` or an
+outcome (`Ignored`, `Held`, `Escalated`, `Sent`); outcomes end the flow through `finish`.
+A message whose step raises `max_failures` times, or on which the process died `max_crashes`
+times, is quarantined with its error; its raw bytes stay in the store and `status` shows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from daemon.app import Services
+from daemon.item import Context, Item
+from daemon.models import TERMINAL, Draft, Message, Quarantine, State, utcnow
+from daemon.records import DraftResult, Escalated, Held, Ignored, Outcome, Sent
+from daemon.stages import (
+    decide,
+    deliver,
+    draft,
+    escalate,
+    parse,
+    retrieve,
+    route,
+    screen,
+    thread,
+)
+from daemon.store import (
+    audit,
+    claim,
+    owner_is_dead,
+    release,
+    session_scope,
+    transition,
+    worker_name,
+)
+
+log = logging.getLogger("helpdeskd.pipeline")
+
+StageFn = Callable[[Item, Context], "Item | Outcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    start: State
+    name: str
+    stages: tuple[StageFn, ...]
+    end: State
+
+
+STEPS: dict[State, Step] = {
+    s.start: s
+    for s in (
+        Step(State.received, "parse", (parse.run,), State.parsed),
+        Step(State.parsed, "screen", (thread.run, screen.run), State.screened),
+        Step(State.screened, "route", (thread.ensure_ticket, route.run), State.routed),
+        Step(State.routed, "retrieve", (retrieve.run,), State.retrieved),
+        Step(State.retrieved, "draft", (draft.run,), State.drafted),
+        Step(State.drafted, "decide", (decide.run,), State.decided),
+        Step(State.decided, "deliver", (deliver.run,), State.decided),
+    )
+}
+
+OUTCOME_STATE: dict[type[Outcome], State] = {
+    Ignored: State.ignored,
+    Sent: State.sent,
+    Held: State.awaiting_approval,
+    Escalated: State.escalated,
+}
+
+
+def pending_ids(session: Session, limit: int | None = None) -> list[int]:
+    """Messages the pipeline can move on, oldest first, whoever holds them now."""
+    waiting = [s.value for s in (*TERMINAL, State.awaiting_approval)]
+    query = select(Message.id).where(col(Message.state).not_in(waiting)).order_by(col(Message.id))
+    if limit:
+        query = query.limit(limit)
+    return [pk for pk in session.exec(query) if pk is not None]
+
+
+def process_pending(services: Services, *, limit: int | None = None) -> int:
+    """Move every pending message as far as it goes; return how many were worked on."""
+    release_dead_leases(services)
+    with session_scope(services.engine) as session:
+        ids = pending_ids(session, limit)
+    owner = worker_name()
+    workers = services.settings.pipeline.workers
+    if workers == 1 or len(ids) <= 1:
+        for pk in ids:
+            advance(services, pk, owner)
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="pipeline") as pool:
+            list(pool.map(lambda pk: advance(services, pk, owner), ids))
+    return len(ids)
+
+
+def advance(services: Services, pk: int, owner: str) -> State | None:
+    """Run steps on one message until it waits or ends; return its last state."""
+    lease = timedelta(seconds=services.settings.pipeline.lease_seconds)
+    state: State | None = None
+    while True:
+        with session_scope(services.engine) as session:
+            if not claim(session, pk, owner, lease):
+                return state
+        try:
+            state = run_step(services, pk)
+        except Exception as exc:  # a broken stage: recorded, retried, then quarantined
+            state = record_failure(services, pk, exc)
+        if state is None or state in TERMINAL or state == State.awaiting_approval:
+            return state
+
+
+def run_step(services: Services, pk: int) -> State | None:
+    with session_scope(services.engine) as session:
+        row = session.get(Message, pk)
+        if row is None:
+            return None
+        step = STEPS.get(State(row.state))
+        if step is None:
+            release(session, row)
+            return State(row.state)
+        if row.starts > services.settings.pipeline.max_crashes:
+            return quarantine(
+                session,
+                row,
+                step.name,
+                f"the process died {row.starts - 1} times during {step.name}",
+            )
+        ctx = make_context(services, session, row)
+        result: Item | Outcome = Item.from_row(row, load_draft(session, row))
+        for stage in step.stages:
+            assert isinstance(result, Item)
+            result = stage(result, ctx)
+            if not isinstance(result, Item):
+                break
+        return apply(ctx, row, step, result)
+
+
+def apply(ctx: Context, row: Message, step: Step, result: Item | Outcome) -> State:
+    """Write the step's result to the row and move it to its next state (caller commits)."""
+    if isinstance(result, Item):
+        result.write_to(row)
+        release(ctx.session, row)
+        transition(ctx.session, row, step.end, step=step.name)
+        return step.end
+    item = Item.from_row(row)
+    return finish(ctx, row, item, result, step.name)
+
+
+def finish(ctx: Context, row: Message, item: Item, outcome: Outcome, step: str) -> State:
+    """End the flow of a message with an outcome: hold, send, escalate or ignore it."""
+    if isinstance(outcome, Sent):
+        outcome = deliver.send(item, outcome, ctx)
+    elif isinstance(outcome, Held):
+        outcome = deliver.hold(item, outcome, ctx)
+    if isinstance(outcome, Escalated):
+        escalate.record(item, outcome, ctx)
+    end = OUTCOME_STATE[type(outcome)]
+    release(ctx.session, row)
+    transition(ctx.session, row, end, reason=outcome.reason, step=step)
+    return end
+
+
+def load_draft(session: Session, row: Message) -> DraftResult | None:
+    if row.draft_id is None:
+        return None
+    d = session.get(Draft, row.draft_id)
+    if d is None:
+        return None
+    return DraftResult(
+        reply=d.body,
+        confidence=d.confidence,
+        citations=tuple(d.citations),
+        needs_human=d.needs_human,
+        reason=d.reason,
+        drafter=d.drafter,
+    )
+
+
+def make_context(services: Services, session: Session, row: Message) -> Context:
+    adapter = logging.LoggerAdapter(log, {"message_pk": row.id, "ticket_id": row.ticket_id})
+    return Context(services.settings, session, services, utcnow(), adapter)
+
+
+def record_failure(services: Services, pk: int, exc: Exception) -> State | None:
+    """Count a failed step; quarantine the message after `max_failures`."""
+    with session_scope(services.engine) as session:
+        row = session.get(Message, pk)
+        if row is None:
+            return None
+        step = STEPS.get(State(row.state))
+        name = step.name if step else row.state
+        row.failures += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.warning(
+            "message %s: %s failed (%d/%d): %s",
+            pk,
+            name,
+            row.failures,
+            services.settings.pipeline.max_failures,
+            row.last_error,
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
+        if row.failures >= services.settings.pipeline.max_failures:
+            return quarantine(session, row, name, row.last_error, traceback.format_exc())
+        audit(
+            session,
+            "stage_failed",
+            message=row,
+            step=name,
+            error=row.last_error,
+            failures=row.failures,
+        )
+        release(session, row)
+        session.add(row)
+        return None
+
+
+def quarantine(session: Session, row: Message, stage: str, error: str, tb: str = "") -> State:
+    assert row.id is not None
+    session.add(Quarantine(message_pk=row.id, stage=stage, error=error, traceback=tb))
+    release(session, row)
+    transition(session, row, State.quarantined, reason=f"{stage}: {error}"[:500], step=stage)
+    log.error("message %s quarantined at %s: %s", row.id, stage, error)
+    return State.quarantined
+
+
+def release_dead_leases(services: Services) -> int:
+    """Free leases held by processes of this host that no longer exist (after a crash)."""
+    freed = 0
+    with session_scope(services.engine) as session:
+        rows = session.exec(select(Message).where(col(Message.lease_owner).is_not(None))).all()
+        for row in rows:
+            if owner_is_dead(row.lease_owner):
+                release(session, row)
+                freed += 1
+    return freed
+
+
+def requeue(services: Services, pks: Sequence[int], actor: str) -> int:
+    """Send quarantined messages back to the step that broke (operator command)."""
+    count = 0
+    with session_scope(services.engine) as session:
+        for pk in pks:
+            row = session.get(Message, pk)
+            if row is None or row.state != State.quarantined:
+                continue
+            q = session.exec(
+                select(Quarantine).where(
+                    Quarantine.message_pk == pk, col(Quarantine.released_at).is_(None)
+                )
+            ).first()
+            back = next(
+                (s.start for s in STEPS.values() if q and s.name == q.stage), State.received
+            )
+            if q:
+                q.released_at = utcnow()
+                session.add(q)
+            transition(session, row, back, reason=f"requeued by {actor}")
+            count += 1
+    return count

@@ -1,0 +1,77 @@
+"""deliver: carry out the decision — queue the reply, or hold the draft for an agent.
+
+Decides nothing new: `decide` chose. Sending means a row in the outbox (which delivers exactly
+once); holding means the draft waits as `pending` until an agent approves, edits or rejects it
+(`helpdeskd drafts ...` or the helpdesk). A decision that cannot be carried out — no address to
+reply to — becomes an escalation instead of a silent drop.
+"""
+
+from __future__ import annotations
+
+from daemon.compose import compose_reply, reply_message_id
+from daemon.item import Context, Item
+from daemon.models import Draft, Ticket, utcnow
+from daemon.outbox import enqueue
+from daemon.records import Escalated, Held, Outcome, Sent
+
+
+def run(item: Item, ctx: Context) -> Outcome:
+    return item.decision or Held("no decision was recorded")
+
+
+def send(item: Item, outcome: Sent, ctx: Context) -> Outcome:
+    draft = ctx.session.get(Draft, item.draft_id) if item.draft_id else None
+    if draft is None or item.ticket_id is None:
+        return Escalated("nothing to send: the draft is missing")
+    try:
+        queue_draft(ctx, item, draft, body=draft.body, automatic=True, actor="policy")
+    except ValueError as exc:
+        return Escalated(f"cannot send: {exc}")
+    return outcome
+
+
+def hold(item: Item, outcome: Held, ctx: Context) -> Outcome:
+    draft = ctx.session.get(Draft, item.draft_id) if item.draft_id else None
+    if draft is None:
+        return Escalated(f"held without a draft: {outcome.reason}")
+    draft.status = "pending"
+    ctx.session.add(draft)
+    set_ticket_status(ctx, item.ticket_id, "awaiting_approval")
+    return outcome
+
+
+def queue_draft(
+    ctx: Context, item: Item, draft: Draft, *, body: str, automatic: bool, actor: str
+) -> None:
+    """Put a draft's reply in the outbox (used by auto-send and by agents' approvals)."""
+    assert item.ticket_id is not None and draft.id is not None
+    msg = compose_reply(
+        ctx.settings,
+        item.mail,
+        ticket_id=item.ticket_id,
+        body=body,
+        message_id=reply_message_id(ctx.settings, "reply", item.ticket_id, draft.id),
+        automatic=automatic,
+    )
+    sender = item.mail.sender
+    enqueue(
+        ctx.session,
+        msg,
+        kind="reply",
+        ticket_id=item.ticket_id,
+        draft_id=draft.id,
+        customer=sender.email.lower() if sender else None,
+    )
+    draft.status = "approved"
+    draft.decided_by = actor
+    draft.decided_at = utcnow()
+    ctx.session.add(draft)
+    set_ticket_status(ctx, item.ticket_id, "answered")
+
+
+def set_ticket_status(ctx: Context, ticket_id: int | None, status: str) -> None:
+    ticket = ctx.session.get(Ticket, ticket_id) if ticket_id else None
+    if ticket is not None:
+        ticket.status = status
+        ticket.updated_at = utcnow()
+        ctx.session.add(ticket)

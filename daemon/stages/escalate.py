@@ -1,0 +1,164 @@
+"""escalate: hand the ticket to a human with a summary they can act on.
+
+Decides what the summary says — who the customer is, what they want, the thread in brief, what
+was found and tried, why it was escalated, and a suggested next step — rendered from
+templates/escalation_summary.txt.j2. The escalation is always recorded in the store
+(`helpdeskd escalations list|show`) and, when `escalation.agents_address` is set, mailed to the
+agents through the outbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from daemon.compose import compose_notice, reply_message_id
+from daemon.item import Context, Item
+from daemon.models import Draft, Escalation, Message, Ticket, utcnow
+from daemon.outbox import enqueue
+from daemon.records import Escalated
+from daemon.store import audit
+
+THREAD_LINES = 10
+
+
+def record(item: Item, outcome: Escalated, ctx: Context) -> Escalation:
+    details = summary_details(ctx.session, item, outcome.reason)
+    summary = ctx.services.templates.get_template("escalation_summary.txt.j2").render(**details)
+    row = Escalation(
+        ticket_id=item.ticket_id,
+        message_pk=item.pk,
+        reason=outcome.reason,
+        summary=summary,
+        details=details,
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    assert row.id is not None
+    if item.draft_id and (draft := ctx.session.get(Draft, item.draft_id)):
+        draft.status = "escalated"
+        ctx.session.add(draft)
+    mark_escalated(ctx.session, item.ticket_id)
+    if ctx.settings.escalation.agents_address:
+        row.outbox_id = notify_agents(ctx, row, details)
+    audit(
+        ctx.session,
+        "escalated",
+        ticket_id=item.ticket_id,
+        escalation_id=row.id,
+        reason=outcome.reason,
+    )
+    return row
+
+
+def notify_agents(ctx: Context, row: Escalation, details: dict[str, Any]) -> int | None:
+    assert row.id is not None
+    msg = compose_notice(
+        ctx.settings,
+        to=ctx.settings.escalation.agents_address,
+        subject=f"[escalated] {details['subject']} [{ctx.settings.mail.ticket_tag}{row.ticket_id}]",
+        body=row.summary,
+        message_id=reply_message_id(ctx.settings, "escalation", row.id),
+    )
+    queued = enqueue(ctx.session, msg, kind="escalation", ticket_id=row.ticket_id)
+    return queued.id if queued else None
+
+
+def summary_details(session: Session, item: Item, reason: str) -> dict[str, Any]:
+    """Everything the summary template shows, as plain data (also stored as JSON)."""
+    mail = item.parsed
+    route = item.route
+    ticket = session.get(Ticket, item.ticket_id) if item.ticket_id else None
+    draft = session.get(Draft, item.draft_id) if item.draft_id else None
+    return {
+        "ticket_id": item.ticket_id,
+        "customer": {"name": mail.sender.name, "email": mail.sender.email}
+        if mail and mail.sender
+        else None,
+        "verified": bool(mail and mail.auth.verified),
+        "subject": (ticket.subject if ticket else None)
+        or (mail.subject if mail else "")
+        or "(no subject)",
+        "intent": route.intent if route else None,
+        "language": mail.language if mail else None,
+        "wants": first_lines(mail.reply_text or mail.text if mail else "", 6),
+        "thread": thread_brief(session, item.ticket_id),
+        "passages": [{"id": p.id, "title": p.title} for p in item.passages],
+        "tool_results": draft.tool_results if draft else [],
+        "draft": draft.body if draft else None,
+        "reason": reason,
+        "next_step": next_step(reason, route.intent if route else None),
+        "stub": item.stub_reason,
+    }
+
+
+def thread_brief(session: Session, ticket_id: int | None) -> list[dict[str, Any]]:
+    if ticket_id is None:
+        return []
+    rows = session.exec(
+        select(Message).where(Message.ticket_id == ticket_id).order_by(col(Message.id))
+    ).all()
+    brief = []
+    for row in rows[-THREAD_LINES:]:
+        parsed = row.parsed or {}
+        brief.append(
+            {
+                "date": parsed.get("date") or row.received_at.isoformat(timespec="minutes"),
+                "from": row.sender or "?",
+                "text": first_lines(parsed.get("reply_text") or parsed.get("text") or "", 2),
+            }
+        )
+    return brief
+
+
+def first_lines(text: str, n: int) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    out = " ".join(lines[:n])
+    return out[:600] + ("…" if len(out) > 600 else "")
+
+
+def next_step(reason: str, intent: str | None) -> str:
+    if reason.startswith("risk topic: data_privacy") or intent == "data_privacy":
+        return (
+            "Handle as a data-protection request: verify identity, log it, "
+            "answer within the legal deadline."
+        )
+    if reason.startswith("risk topic: legal") or intent == "legal":
+        return "Forward to the legal contact before replying; do not admit liability."
+    if "human" in reason:
+        return "Reply personally; the customer asked for a person."
+    if "delivery failed" in reason:
+        return "Reach the customer another way; their address rejected our mail."
+    if "headers only" in reason:
+        return "Open the original in the mailbox; it was too large to process automatically."
+    return "Read the thread and reply, or edit and approve the draft if there is one."
+
+
+def mark_escalated(session: Session, ticket_id: int | None) -> None:
+    ticket = session.get(Ticket, ticket_id) if ticket_id else None
+    if ticket is not None:
+        ticket.status = "escalated"
+        ticket.updated_at = utcnow()
+        session.add(ticket)
+
+
+def escalate_ticket(session: Session, ticket_id: int, reason: str) -> None:
+    """Escalate outside the pipeline (a permanent delivery failure): record it on the ticket's
+    latest message so an agent sees it in `escalations list`."""
+    last = session.exec(
+        select(Message).where(Message.ticket_id == ticket_id).order_by(col(Message.id).desc())
+    ).first()
+    if last is None or last.id is None:
+        return
+    session.add(
+        Escalation(
+            ticket_id=ticket_id,
+            message_pk=last.id,
+            reason=reason,
+            summary=f"Ticket {ticket_id}: {reason}",
+            details={"reason": reason, "next_step": next_step(reason, None)},
+        )
+    )
+    mark_escalated(session, ticket_id)
+    audit(session, "escalated", ticket_id=ticket_id, reason=reason)

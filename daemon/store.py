@@ -1,0 +1,238 @@
+"""The store: opening the database, migrating it, and the few writes every part shares.
+
+Decides how rows change hands safely. SQLite runs in WAL mode (readers never block the writer)
+with a busy timeout; PostgreSQL works the same through `postgresql+psycopg://`. The schema is
+always brought to the newest Alembic revision when the store opens, so an empty file or an old
+database both just work. A message is claimed with a conditional UPDATE that only succeeds
+while nobody else holds an unexpired lease (healthchecks' trick): it works on both databases
+and lets several workers or replicas share one queue. Every state change goes through
+`transition`, which writes the audit row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, event, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, create_engine, select
+
+from connectors.base import FetchedMail
+from daemon.models import AuditEvent, Cursor, Message, State, utcnow
+
+log = logging.getLogger("helpdeskd.store")
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def open_engine(url: str, *, echo: bool = False, migrate: bool = True) -> Engine:
+    """Create the engine for `url` and bring its schema up to date."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+    if migrate:
+        migrate_to_head(engine)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # NORMAL is durable across process crashes in WAL mode; only power loss can drop
+    # the last transactions, and the sources still hold those messages (not yet acked).
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate_to_head(engine: Engine) -> None:
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per revision is noise
+    command.upgrade(alembic_config(engine), "head")
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction: committed on success, rolled back on any exception."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def audit(
+    session: Session,
+    kind: str,
+    *,
+    message: Message | None = None,
+    ticket_id: int | None = None,
+    actor: str = "daemon",
+    from_state: str | None = None,
+    to_state: str | None = None,
+    **detail: Any,
+) -> None:
+    session.add(
+        AuditEvent(
+            kind=kind,
+            message_pk=message.id if message else None,
+            ticket_id=ticket_id
+            if ticket_id is not None
+            else (message.ticket_id if message else None),
+            actor=actor,
+            from_state=from_state,
+            to_state=to_state,
+            detail=detail,
+        )
+    )
+
+
+def transition(
+    session: Session, message: Message, to: State, *, reason: str | None = None, **detail: Any
+) -> None:
+    """Move a message to `to`, recording the change in the audit trail (same transaction)."""
+    before = message.state
+    message.state = to
+    message.updated_at = utcnow()
+    message.failures = 0
+    message.starts = 0
+    if reason is not None:
+        message.reason = reason
+    session.add(message)
+    audit(
+        session,
+        "transition",
+        message=message,
+        from_state=before,
+        to_state=to,
+        reason=reason,
+        **detail,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    message_pk: int | None
+    duplicate: bool
+
+
+def ingest(session: Session, source: str, mail: FetchedMail) -> Ingested:
+    """Insert one fetched message (state `received`) and advance the source cursor.
+
+    Idempotent: the same (source, key) is recorded once, so re-reading after a crash that
+    happened between commit and ack creates no duplicate. The caller commits, then acks.
+    """
+    existing = session.exec(
+        select(Message.id).where(Message.source == source, Message.source_key == mail.key)
+    ).first()
+    if existing is not None:
+        advance_cursor(session, source, mail.cursor)
+        return Ingested(existing, duplicate=True)
+    msg = Message(
+        source=source,
+        source_key=mail.key,
+        sha256=hashlib.sha256(mail.raw).hexdigest(),
+        raw=mail.raw,
+        size=len(mail.raw),
+        stub=mail.stub_reason is not None,
+        stub_reason=mail.stub_reason,
+    )
+    session.add(msg)
+    session.flush()
+    audit(
+        session,
+        "received",
+        message=msg,
+        to_state=State.received,
+        source=source,
+        key=mail.key,
+        size=msg.size,
+        stub_reason=mail.stub_reason,
+    )
+    advance_cursor(session, source, mail.cursor, fetched=1)
+    return Ingested(msg.id, duplicate=False)
+
+
+def advance_cursor(session: Session, source: str, value: str | None, fetched: int = 0) -> None:
+    cursor = session.get(Cursor, source) or Cursor(source=source)
+    if value is not None:
+        cursor.value = value
+    cursor.fetched_total += fetched
+    session.add(cursor)
+
+
+def claim(session: Session, message_pk: int, owner: str, lease: timedelta) -> bool:
+    """Take the lease on a message; False when another worker holds it."""
+    now = utcnow()
+    result = session.execute(
+        update(Message)
+        .where(col(Message.id) == message_pk)
+        .where(
+            (col(Message.lease_until).is_(None))
+            | (col(Message.lease_until) < now)
+            | (col(Message.lease_owner) == owner)
+        )
+        .values(lease_owner=owner, lease_until=now + lease, starts=Message.starts + 1)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def release(session: Session, message: Message) -> None:
+    message.lease_owner = None
+    message.lease_until = None
+    session.add(message)
+
+
+def insert_or_ignore(session: Session, row: Any) -> bool:
+    """Insert `row` unless a unique key already holds it; True when inserted."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return True
+    except IntegrityError:
+        return False
+
+
+def worker_name() -> str:
+    """Who holds a lease: host and process, so a restarted process can free a dead one's."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """True when `owner` was a process on this host that no longer runs."""
+    if not owner:
+        return True
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's worker: only its lease expiry frees it
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
