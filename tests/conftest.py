@@ -1,0 +1,49 @@
+"""Shared fixtures: the conformance corpus, and settings/services on a temporary state dir."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.app import Services, build_services
+from daemon.config import Settings, resolve_paths
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("HELPDESKD_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """../shared/corpus (or $HELPDESKD_CORPUS); the test is skipped when it is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"conformance corpus not found at {CORPUS} (set HELPDESKD_CORPUS)")
+    return CORPUS
+
+
+def make_settings(base: Path, **overrides: Any) -> Settings:
+    """Settings rooted in `base` (state, Maildirs), with keyword overrides per section."""
+    data: dict[str, Any] = {
+        "state_dir": "state",
+        "sources": [{"kind": "maildir", "name": "inbox", "path": "mail/inbox"}],
+        "outbox": {"kind": "maildir", "path": "mail/outbox"},
+        **overrides,
+    }
+    return resolve_paths(Settings(**data), base)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / "mail" / "inbox" / sub).mkdir(parents=True)
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    svc = build_services(settings)
+    yield svc
+    svc.close()
