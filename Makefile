@@ -47,3 +47,9 @@ bench: $(DEVSTAMP)
 
 clean:
 	rm -rf $(VENV) helpdeskd-demo .pytest_cache .mypy_cache .ruff_cache
+
+# Rewrite the baseline migration after a model change (allowed until the first release).
+migration-baseline: $(DEVSTAMP)
+	$(BIN)/python -m daemon.migrations.baseline
+	$(BIN)/ruff format -q daemon/migrations
+	$(BIN)/ruff check -q --fix daemon/migrations

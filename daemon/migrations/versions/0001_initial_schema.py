@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:47:09.192023
+Create Date: 2026-11-27 07:50:33.989622
 """
 
 from collections.abc import Sequence

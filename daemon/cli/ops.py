@@ -1,0 +1,218 @@
+"""Operator commands: run, status, check-config, escalations, requeue."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import col, func, select
+
+from daemon.cli.common import config_option, load, open_services, print_problems
+from daemon.config import Settings, load_settings
+from daemon.cycle import run_cycle
+from daemon.errors import ConfigError
+from daemon.models import Cursor, Escalation, Message, Outbox, Quarantine
+from daemon.pipeline import requeue
+from daemon.store import session_scope
+
+console = Console()
+
+
+@click.command()
+@config_option
+@click.option("--once", is_flag=True, help="Do one cycle (poll, process, send) and exit 0.")
+def run(config_path: Path | None, once: bool) -> None:
+    """Poll every source and answer mail until stopped (SIGTERM), or once with --once."""
+    from daemon.scheduler import run_forever
+
+    with open_services(config_path) as services:
+        if once:
+            report = run_cycle(services)
+            for poll in report.polls:
+                status = f"error: {poll.error}" if poll.error else "ok"
+                click.echo(f"source {poll.source}: {poll.fetched} new ({status})")
+            click.echo(
+                f"processed {report.processed} message(s); outbox: sent "
+                f"{report.outbox.sent}, retrying {report.outbox.retried}, failed "
+                f"{report.outbox.failed}"
+            )
+            return
+        run_forever(services)
+
+
+@click.command("check-config")
+@config_option
+def check_config(config_path: Path | None) -> None:
+    """Validate the configuration: every problem with its key (exit 1), or a summary (exit 0)."""
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as exc:
+        print_problems(exc.problems)
+        sys.exit(1)
+    click.echo(summary(settings))
+
+
+def summary(s: Settings) -> str:
+    lines = [
+        f"config:     {s.config_path or '(embedded defaults)'}",
+        f"state dir:  {s.state_dir}",
+        f"database:   {s.database_url}",
+        f"index:      {s.index_dir}",
+        "sources:    "
+        + ", ".join(f"{x.name} ({x.kind}: {getattr(x, 'path', '')})" for x in s.sources),
+        f"outbox:     {s.outbox.kind} ({getattr(s.outbox, 'path', '')})",
+        f"from:       {s.mail.from_name} <{s.mail.from_address}>",
+        f"drafter:    {'offline (templates, always held for approval)'}",
+        f"knowledge:  {len(s.knowledge.sources)} source folder(s)",
+        "intents:    "
+        + ", ".join(
+            f"{n}→{i.policy}" + (f" (risk {i.risk})" if i.risk else "")
+            for n, i in s.intents.items()
+        ),
+        "auto-send:  " + (", ".join(n for n, p in s.policies.items() if p.auto_send) or "never"),
+        f"escalation: {s.escalation.agents_address or 'stored only (no agents address)'}",
+    ]
+    return "\n".join(lines)
+
+
+@click.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def status(config_path: Path | None, as_json: bool) -> None:
+    """Counts per state, quarantined messages, each source's last poll, the outbox."""
+    with open_services(config_path) as services, session_scope(services.engine) as session:
+        states = dict(
+            session.exec(select(Message.state, func.count()).group_by(Message.state)).all()
+        )
+        outbox = dict(session.exec(select(Outbox.state, func.count()).group_by(Outbox.state)).all())
+        quarantined = session.exec(
+            select(Quarantine)
+            .where(col(Quarantine.released_at).is_(None))
+            .order_by(col(Quarantine.id))
+        ).all()
+        cursors = session.exec(select(Cursor).order_by(col(Cursor.source))).all()
+    data: dict[str, object] = {
+        "states": states,
+        "outbox": outbox,
+        "quarantined": [
+            {"message": q.message_pk, "stage": q.stage, "error": q.error, "at": q.at.isoformat()}
+            for q in quarantined
+        ],
+        "sources": [
+            {
+                "source": c.source,
+                "last_poll": iso(c.last_poll_at),
+                "last_success": iso(c.last_success_at),
+                "failing_since": iso(c.failing_since),
+                "error": c.last_error,
+                "fetched": c.fetched_total,
+            }
+            for c in cursors
+        ],
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    print_status(data)
+
+
+def iso(value: object) -> str | None:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    return None
+
+
+def print_status(data: dict[str, object]) -> None:
+    states = data["states"]
+    assert isinstance(states, dict)
+    table = Table(title="messages by state")
+    table.add_column("state")
+    table.add_column("count", justify="right")
+    for state, count in sorted(states.items()):
+        table.add_row(state, str(count))
+    console.print(table)
+    sources = Table(title="sources")
+    for col_name in ("source", "last poll", "last success", "fetched", "error"):
+        sources.add_column(col_name)
+    for s in data["sources"]:  # type: ignore[attr-defined]
+        sources.add_row(
+            s["source"],
+            s["last_poll"] or "never",
+            s["last_success"] or "never",
+            str(s["fetched"]),
+            s["error"] or "",
+        )
+    console.print(sources)
+    console.print(f"outbox: {data['outbox'] or 'empty'}")
+    quarantined = data["quarantined"]
+    assert isinstance(quarantined, list)
+    if quarantined:
+        q = Table(title=f"quarantined ({len(quarantined)})")
+        for col_name in ("message", "stage", "error"):
+            q.add_column(col_name)
+        for row in quarantined:
+            q.add_row(str(row["message"]), row["stage"], row["error"][:120])
+        console.print(q)
+        console.print("release with: helpdeskd requeue MESSAGE_ID...")
+
+
+@click.group()
+def escalations() -> None:
+    """Escalated tickets: the human queue."""
+
+
+@escalations.command("list")
+@config_option
+@click.option("--all", "show_all", is_flag=True, help="Include closed escalations.")
+def escalations_list(config_path: Path | None, show_all: bool) -> None:
+    """List open escalations, newest first."""
+    with open_services(config_path) as services, session_scope(services.engine) as session:
+        query = select(Escalation).order_by(col(Escalation.id).desc())
+        if not show_all:
+            query = query.where(Escalation.status == "open")
+        rows = session.exec(query).all()
+    table = Table()
+    for name in ("id", "ticket", "when", "reason"):
+        table.add_column(name)
+    for e in rows:
+        table.add_row(
+            str(e.id),
+            str(e.ticket_id or ""),
+            e.created_at.strftime("%Y-%m-%d %H:%M"),
+            e.reason[:90],
+        )
+    console.print(table)
+
+
+@escalations.command("show")
+@config_option
+@click.argument("escalation_id", type=int)
+def escalations_show(config_path: Path | None, escalation_id: int) -> None:
+    """Show one escalation's summary."""
+    with open_services(config_path) as services, session_scope(services.engine) as session:
+        row = session.get(Escalation, escalation_id)
+    if row is None:
+        click.echo(f"no escalation {escalation_id}", err=True)
+        sys.exit(1)
+    click.echo(row.summary)
+
+
+@click.command("requeue")
+@config_option
+@click.argument("message_ids", type=int, nargs=-1, required=True)
+def requeue_cmd(config_path: Path | None, message_ids: tuple[int, ...]) -> None:
+    """Send quarantined messages back to the stage that broke (after fixing the cause)."""
+    with open_services(config_path) as services:
+        count = requeue(services, message_ids, actor="cli")
+    click.echo(f"requeued {count} message(s); they run at the next cycle")
+
+
+_ = load
+COMMANDS = (run, check_config, status, escalations, requeue_cmd)

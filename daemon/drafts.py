@@ -1,0 +1,103 @@
+"""What an agent does to a held draft: approve it (as written or edited) or reject it.
+
+Decides the effects of an agent's decision, wherever it was taken (the CLI, a helpdesk): an
+approval queues the reply in the outbox — the edited text when the agent edited it — and moves
+the message to `sent`; a rejection records the reason (it feeds `stats`) and moves the message
+to `rejected`, leaving the customer to the agent. Both are audited with the agent's name, and
+both refuse a draft that is no longer pending, so a double click sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from daemon.app import Services
+from daemon.item import Item
+from daemon.models import Draft, Message, State, utcnow
+from daemon.pipeline import load_draft, make_context
+from daemon.stages.deliver import queue_draft, set_ticket_status
+from daemon.store import audit, session_scope, transition
+
+
+class DraftError(Exception):
+    """The draft cannot take this decision (unknown, or no longer pending)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    draft_id: int
+    status: str
+    outbox_message_id: str | None = None
+
+
+def pending_draft(session: Session, draft_id: int) -> tuple[Draft, Message]:
+    draft = session.get(Draft, draft_id)
+    if draft is None:
+        raise DraftError(f"no draft {draft_id}")
+    if draft.status != "pending":
+        raise DraftError(f"draft {draft_id} is {draft.status}, not pending")
+    message = session.get(Message, draft.message_pk)
+    assert message is not None
+    return draft, message
+
+
+def approve(services: Services, draft_id: int, actor: str, body: str | None = None) -> Decision:
+    with session_scope(services.engine) as session:
+        draft, message = pending_draft(session, draft_id)
+        edited = body is not None and body.strip() != draft.body.strip()
+        if edited:
+            draft.edited_body = body
+        ctx = make_context(services, session, message)
+        item = Item.from_row(message, load_draft(session, message))
+        queue_draft(
+            ctx, item, draft, body=draft.edited_body or draft.body, automatic=False, actor=actor
+        )
+        transition(
+            session,
+            message,
+            State.sent,
+            reason=f"approved by {actor}" + (" with edits" if edited else ""),
+            draft_id=draft_id,
+            edited=edited,
+        )
+        audit(
+            session,
+            "draft_approved",
+            message=message,
+            actor=actor,
+            draft_id=draft_id,
+            edited=edited,
+        )
+        return Decision(draft_id, "approved")
+
+
+def reject(services: Services, draft_id: int, actor: str, reason: str) -> Decision:
+    if not reason.strip():
+        raise DraftError("a rejection needs a reason")
+    with session_scope(services.engine) as session:
+        draft, message = pending_draft(session, draft_id)
+        draft.status = "rejected"
+        draft.decided_by = actor
+        draft.decided_at = utcnow()
+        draft.decision_reason = reason
+        session.add(draft)
+        ctx = make_context(services, session, message)
+        set_ticket_status(ctx, message.ticket_id, "open")
+        transition(
+            session,
+            message,
+            State.rejected,
+            reason=f"draft rejected by {actor}: {reason}",
+            draft_id=draft_id,
+        )
+        audit(
+            session,
+            "draft_rejected",
+            message=message,
+            actor=actor,
+            draft_id=draft_id,
+            reason=reason,
+        )
+        return Decision(draft_id, "rejected")
