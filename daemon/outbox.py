@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from connectors.base import ConnectorError, MailSink, OutboundMail
 from daemon.models import Draft, Outbox, utcnow
@@ -60,6 +60,22 @@ def enqueue(
         draft_id=draft_id,
     )
     return row
+
+
+def recent_replies(
+    session: Session, since: datetime, *, customer: str | None = None, ticket_id: int | None = None
+) -> int:
+    """Replies queued since `since` to one customer or on one ticket (the loop guard's count)."""
+    query = (
+        select(func.count())
+        .select_from(Outbox)
+        .where(Outbox.kind == "reply", col(Outbox.created_at) >= since)
+    )
+    if customer is not None:
+        query = query.where(Outbox.customer == customer)
+    if ticket_id is not None:
+        query = query.where(Outbox.ticket_id == ticket_id)
+    return session.exec(query).one()
 
 
 @dataclass(frozen=True, slots=True)

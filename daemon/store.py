@@ -24,7 +24,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, update
+from sqlalchemy import Engine, event, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, create_engine, select
 
@@ -203,6 +203,17 @@ def release(session: Session, message: Message) -> None:
     message.lease_owner = None
     message.lease_until = None
     session.add(message)
+
+
+def serialize(session: Session, name: str) -> None:
+    """Hold a lock named `name` until this transaction ends, so a check-then-insert (a reply
+    cap, say) cannot race another worker or replica. PostgreSQL: a transaction-level advisory
+    lock. SQLite: taking the database write lock now (a no-op write) has the same effect, since
+    SQLite has one writer and the reads that follow see every committed row."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+    else:
+        session.execute(text("UPDATE cursor SET source = source WHERE 1 = 0"))
 
 
 def insert_or_ignore(session: Session, row: Any) -> bool:

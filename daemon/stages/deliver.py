@@ -8,11 +8,14 @@ reply to — becomes an escalation instead of a silent drop.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from daemon.compose import compose_reply, reply_message_id
 from daemon.item import Context, Item
 from daemon.models import Draft, Ticket, utcnow
-from daemon.outbox import enqueue
+from daemon.outbox import enqueue, recent_replies
 from daemon.records import Escalated, Held, Outcome, Sent
+from daemon.store import serialize
 
 
 def run(item: Item, ctx: Context) -> Outcome:
@@ -23,11 +26,30 @@ def send(item: Item, outcome: Sent, ctx: Context) -> Outcome:
     draft = ctx.session.get(Draft, item.draft_id) if item.draft_id else None
     if draft is None or item.ticket_id is None:
         return Escalated("nothing to send: the draft is missing")
+    if capped := over_reply_cap(item, ctx):
+        return hold(item, Held(capped), ctx)
     try:
         queue_draft(ctx, item, draft, body=draft.body, automatic=True, actor="policy")
     except ValueError as exc:
         return Escalated(f"cannot send: {exc}")
     return outcome
+
+
+def over_reply_cap(item: Item, ctx: Context) -> str | None:
+    """The loop guard again at the moment of sending: screening ran before earlier replies of
+    the same cycle were queued, so count them now (same transaction as the insert)."""
+    cfg = ctx.settings.screen
+    since = ctx.now - timedelta(hours=1)
+    sender = item.mail.sender.email.lower() if item.mail.sender else None
+    serialize(ctx.session, f"reply-cap:{sender}")
+    if recent_replies(ctx.session, since, customer=sender) >= cfg.replies_per_sender_per_hour:
+        return "reply cap reached for this sender in the last hour: held for an agent"
+    if (
+        recent_replies(ctx.session, since, ticket_id=item.ticket_id)
+        >= cfg.replies_per_ticket_per_hour
+    ):
+        return "reply cap reached on this ticket in the last hour: held for an agent"
+    return None
 
 
 def hold(item: Item, outcome: Held, ctx: Context) -> Outcome:

@@ -1,0 +1,300 @@
+"""The flow end to end on Maildirs: each outcome, threading, drafts, the outbox, quarantine."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, col, select
+
+from daemon.app import Services, build_services
+from daemon.config import PolicySettings, Settings
+from daemon.cycle import run_cycle
+from daemon.drafts import DraftError, approve, reject
+from daemon.item import Context, Item
+from daemon.models import AuditEvent, Draft, Escalation, Message, Outbox, Quarantine, Ticket
+from daemon.records import DraftResult, Passage
+from tests.conftest import make_settings
+
+
+def mail(
+    sender: str = "Alice Buyer <alice@example.org>",
+    subject: str = "Where is my order 12345?",
+    body: str = "Hi, my order 12345 has not arrived yet. Can you check?\n\nAlice",
+    msgid: str = "a1@example.org",
+    **headers: str,
+) -> bytes:
+    lines = [
+        f"From: {sender}",
+        "To: support@example.com",
+        f"Subject: {subject}",
+        f"Message-ID: <{msgid}>",
+        "Date: Mon, 23 Nov 2026 10:00:00 +0000",
+    ]
+    lines += [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode()
+
+
+def deliver(settings: Settings, name: str, raw: bytes) -> None:
+    source = settings.sources[0]
+    (source.path / "new" / name).write_bytes(raw)
+
+
+def states(services: Services) -> dict[str, tuple[str, str | None]]:
+    with Session(services.engine) as session:
+        rows = session.exec(select(Message).order_by(col(Message.id))).all()
+        return {r.source_key: (r.state, r.reason) for r in rows}
+
+
+def outbox_files(settings: Settings) -> list[bytes]:
+    new = settings.outbox.path / "new"
+    return [p.read_bytes() for p in sorted(new.iterdir())] if new.is_dir() else []
+
+
+class ConfidentDrafter:
+    """Stands in for a model that answers well: cites the first passage, confidence 0.95."""
+
+    name = "confident"
+
+    def draft(self, item: Item, ctx: Context) -> DraftResult:
+        cites = tuple(p.id for p in item.passages[:1])
+        return DraftResult(
+            reply="Your order ships tomorrow.",
+            confidence=0.95,
+            citations=cites,
+            needs_human=False,
+            reason="",
+            drafter=self.name,
+        )
+
+
+class OnePassage:
+    def search(self, query: str, namespaces: Any, k: int) -> list[Passage]:
+        return [
+            Passage(
+                id="shipping-1#0",
+                title="Shipping times",
+                namespace="shipping",
+                text="Orders ship within 2 days.",
+                score=3.0,
+            )
+        ]
+
+    def close(self) -> None:
+        return None
+
+
+def test_outcomes_of_one_cycle(settings: Settings, services: Services) -> None:
+    deliver(settings, "1-order", mail())
+    deliver(
+        settings,
+        "2-gdpr",
+        mail(
+            sender="bob@example.org",
+            subject="Delete my personal data",
+            body="Under GDPR please delete my personal data.",
+            msgid="b1@example.org",
+        ),
+    )
+    deliver(
+        settings,
+        "3-ooo",
+        mail(
+            sender="carol@example.org",
+            subject="Out of office",
+            msgid="c1@example.org",
+            Auto_Submitted="auto-replied",
+        ),
+    )
+    deliver(
+        settings,
+        "4-human",
+        mail(
+            sender="dan@example.org",
+            subject="Help",
+            body="I want to speak to a human please.",
+            msgid="d1@example.org",
+        ),
+    )
+    report = run_cycle(services)
+    assert report.polls[0].fetched == 4 and report.processed == 4
+    result = states(services)
+    assert result["1-order"][0] == "awaiting_approval"
+    assert result["2-gdpr"] == ("escalated", "risk topic: data_privacy")
+    assert result["3-ooo"][0] == "ignored" and "auto" in (result["3-ooo"][1] or "")
+    assert result["4-human"][0] == "escalated"
+    assert sorted(p.name for p in (settings.sources[0].path / "cur").iterdir()) == [
+        "1-order:2,",
+        "2-gdpr:2,",
+        "3-ooo:2,",
+        "4-human:2,",
+    ]
+    assert outbox_files(settings) == []  # nothing is sent without an agent or a policy
+    with Session(services.engine) as session:
+        tickets = session.exec(select(Ticket)).all()
+        assert len(tickets) == 3  # the auto-reply opened no ticket
+        escalations = session.exec(select(Escalation)).all()
+        assert {e.reason for e in escalations} == {
+            "risk topic: data_privacy",
+            "policy 'escalate' always escalates (human_request)",
+        }
+        summary = next(e.summary for e in escalations if "data_privacy" in e.reason)
+        assert "bob@example.org" in summary and "delete my personal data" in summary.lower()
+
+
+def test_second_cycle_does_nothing_again(settings: Settings, services: Services) -> None:
+    deliver(settings, "1-order", mail())
+    run_cycle(services)
+    before = states(services)
+    report = run_cycle(services)
+    assert report.polls[0].fetched == 0 and report.processed == 0
+    assert states(services) == before
+
+
+def test_reply_joins_its_ticket_and_tag_needs_the_same_customer(
+    settings: Settings, services: Services
+) -> None:
+    deliver(settings, "1", mail())
+    run_cycle(services)
+    deliver(
+        settings,
+        "2",
+        mail(
+            subject="Re: Where is my order 12345?",
+            msgid="a2@example.org",
+            In_Reply_To="<a1@example.org>",
+            References="<a1@example.org>",
+        ),
+    )
+    deliver(settings, "3", mail(subject="Still waiting [#1]", msgid="a3@example.org"))
+    deliver(
+        settings,
+        "4",
+        mail(sender="mallory@evil.example", subject="Re: hi [#1]", msgid="m1@evil.example"),
+    )
+    run_cycle(services)
+    with Session(services.engine) as session:
+        by_key = {m.source_key: m.ticket_id for m in session.exec(select(Message))}
+    assert by_key["1"] == by_key["2"] == by_key["3"]
+    assert by_key["4"] != by_key["1"]
+
+
+def test_approve_with_edits_sends_once(settings: Settings, services: Services) -> None:
+    deliver(settings, "1", mail())
+    run_cycle(services)
+    with Session(services.engine) as session:
+        draft = session.exec(select(Draft)).one()
+    assert draft.status == "pending" and draft.id is not None
+    approve(services, draft.id, "agent-ann", "Hello Alice,\n\nIt ships today.\n")
+    with pytest.raises(DraftError, match="not pending"):
+        approve(services, draft.id, "agent-ann")
+    run_cycle(services)
+    run_cycle(services)
+    sent = outbox_files(settings)
+    assert len(sent) == 1
+    reply = email.message_from_bytes(sent[0], policy=email.policy.default)
+    assert reply["In-Reply-To"] == "<a1@example.org>"
+    assert "<a1@example.org>" in reply["References"]
+    assert reply["Subject"] == "Re: Where is my order 12345? [#1]"
+    assert reply["Auto-Submitted"] is None  # a person approved it
+    assert "It ships today." in reply.get_content()
+    assert states(services)["1"] == ("sent", "approved by agent-ann with edits")
+
+
+def test_reject_records_the_reason(settings: Settings, services: Services) -> None:
+    deliver(settings, "1", mail())
+    run_cycle(services)
+    with Session(services.engine) as session:
+        draft_id = session.exec(select(Draft.id)).one()
+    assert draft_id is not None
+    with pytest.raises(DraftError, match="reason"):
+        reject(services, draft_id, "ann", " ")
+    reject(services, draft_id, "ann", "wrong order number")
+    run_cycle(services)
+    assert outbox_files(settings) == []
+    assert states(services)["1"][0] == "rejected"
+    with Session(services.engine) as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.kind == "draft_rejected")).one()
+    assert event.actor == "ann" and event.detail["reason"] == "wrong order number"
+
+
+def auto_send_services(tmp_path: Path) -> tuple[Settings, Services]:
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / "mail" / "inbox" / sub).mkdir(parents=True, exist_ok=True)
+    policy = PolicySettings(auto_send=True, min_confidence=0.8, require_verified_sender=False)
+    settings = make_settings(
+        tmp_path, policies={"standard": policy.model_dump(), "escalate": {"always_escalate": True}}
+    )
+    services = build_services(settings)
+    return settings, replace(services, drafter=ConfidentDrafter(), retriever=OnePassage())
+
+
+def test_policy_auto_send_and_reply_caps(tmp_path: Path) -> None:
+    settings, services = auto_send_services(tmp_path)
+    for i in range(7):
+        deliver(settings, f"{i}", mail(subject=f"Order 1234{i}", msgid=f"x{i}@example.org"))
+    run_cycle(services)
+    result = states(services)
+    sent = [k for k, (s, _) in result.items() if s == "sent"]
+    capped = [k for k, (s, r) in result.items() if s != "sent" and "cap" in (r or "")]
+    assert len(sent) == settings.screen.replies_per_sender_per_hour
+    assert len(sent) + len(capped) == 7
+    files = outbox_files(settings)
+    assert len(files) == len(sent)
+    first = email.message_from_bytes(files[0], policy=email.policy.default)
+    assert first["Auto-Submitted"] == "auto-replied"
+    services.close()
+
+
+def test_broken_stage_is_quarantined_then_requeued(
+    settings: Settings, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.pipeline import requeue
+    from daemon.stages import route
+
+    deliver(settings, "1", mail())
+    calls = {"n": 0}
+
+    def explode(item: Item, ctx: Context) -> Item:
+        calls["n"] += 1
+        raise RuntimeError("router is down")
+
+    monkeypatch.setattr(route, "run", explode)
+    monkeypatch.setattr("daemon.pipeline.STEPS", _steps_with_route(explode))
+    for _ in range(settings.pipeline.max_failures):
+        run_cycle(services)
+    assert calls["n"] == settings.pipeline.max_failures
+    assert states(services)["1"][0] == "quarantined"
+    with Session(services.engine) as session:
+        q = session.exec(select(Quarantine)).one()
+        msg = session.get(Message, q.message_pk)
+    assert q.stage == "route" and "router is down" in q.error
+    assert msg is not None and msg.raw == mail()  # raw bytes kept
+    monkeypatch.undo()
+    assert requeue(services, [q.message_pk], actor="test") == 1
+    run_cycle(services)
+    assert states(services)["1"][0] == "awaiting_approval"
+
+
+def _steps_with_route(fn: Any) -> dict[Any, Any]:
+    from daemon.pipeline import STEPS, Step
+
+    return {
+        k: (Step(s.start, s.name, (s.stages[0], fn), s.end) if s.name == "route" else s)
+        for k, s in STEPS.items()
+    }
+
+
+def test_outbox_rows_have_unique_message_ids(tmp_path: Path) -> None:
+    settings, services = auto_send_services(tmp_path)
+    deliver(settings, "1", mail())
+    run_cycle(services)
+    with Session(services.engine) as session:
+        rows = session.exec(select(Outbox)).all()
+    assert len(rows) == 1 and rows[0].state == "sent"
+    assert rows[0].message_id.endswith("@" + settings.mail.message_id_domain)
+    services.close()
