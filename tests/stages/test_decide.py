@@ -1,0 +1,149 @@
+"""The decision table, rule by rule: the first rule that fires gives the outcome."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from logging import LoggerAdapter, getLogger
+from typing import Any
+
+import pytest
+
+from daemon.config import PolicySettings, Settings
+from daemon.item import Context, Item
+from daemon.records import (
+    Address,
+    AuthResult,
+    AutoInfo,
+    DraftResult,
+    Escalated,
+    Held,
+    ParsedMail,
+    Passage,
+    Route,
+    Sent,
+)
+from daemon.stages import decide
+
+MAIL = ParsedMail(
+    message_id="m@x",
+    in_reply_to=None,
+    references=(),
+    sender=Address("A", "a@x.org"),
+    reply_to=(),
+    to=(),
+    cc=(),
+    subject="s",
+    date=None,
+    text="t",
+    reply_text="t",
+    signature=None,
+    html=False,
+    attachments=(),
+    language="en",
+    auto=AutoInfo(),
+    bounce=None,
+    auth=AuthResult(dmarc="pass", verified=True),
+    defects=(),
+)
+ROUTE = Route(
+    intent="order_status",
+    language="en",
+    risk=None,
+    wants_human=False,
+    confidence=0.8,
+    tools=(),
+    namespaces=("faq",),
+    policy="auto",
+)
+DRAFT = DraftResult(
+    reply="r", confidence=0.9, citations=("p1",), needs_human=False, reason="", drafter="test"
+)
+ITEM = Item(
+    pk=1,
+    source="s",
+    raw=b"",
+    stub_reason=None,
+    ticket_id=1,
+    parsed=MAIL,
+    route=ROUTE,
+    passages=(Passage("p1", "T", "faq", "x", 1.0),),
+    draft=DRAFT,
+    draft_id=1,
+    decision=None,
+)
+AUTO = PolicySettings(auto_send=True, min_confidence=0.8)
+
+
+def decided(item: Item = ITEM, policy: PolicySettings = AUTO) -> Any:
+    settings = Settings(
+        policies={
+            "auto": policy.model_dump(),
+            "standard": {},
+            "escalate": {"always_escalate": True},
+        }
+    )
+    ctx = Context(settings, None, None, datetime.now(UTC), LoggerAdapter(getLogger("t"), {}))  # type: ignore[arg-type]
+    return decide.run(item, ctx).decision
+
+
+TABLE: list[tuple[str, Item, PolicySettings, type, str]] = [
+    ("all good", ITEM, AUTO, Sent, "auto-send allowed"),
+    ("risk", replace(ITEM, route=replace(ROUTE, risk="legal")), AUTO, Escalated, "risk topic"),
+    (
+        "always",
+        ITEM,
+        AUTO.model_copy(update={"always_escalate": True}),
+        Escalated,
+        "always escalates",
+    ),
+    ("human", replace(ITEM, route=replace(ROUTE, wants_human=True)), AUTO, Escalated, "human"),
+    (
+        "unsure",
+        replace(ITEM, draft=replace(DRAFT, needs_human=True, reason="no idea")),
+        AUTO,
+        Held,
+        "no idea",
+    ),
+    ("no auto", ITEM, AUTO.model_copy(update={"auto_send": False}), Held, "requires an agent"),
+    (
+        "low confidence",
+        replace(ITEM, draft=replace(DRAFT, confidence=0.5)),
+        AUTO,
+        Held,
+        "confidence 0.50 below 0.80",
+    ),
+    ("no citation", replace(ITEM, draft=replace(DRAFT, citations=())), AUTO, Held, "cite"),
+    (
+        "made-up citation",
+        replace(ITEM, draft=replace(DRAFT, citations=("p1", "p9"))),
+        AUTO,
+        Held,
+        "cite",
+    ),
+    (
+        "unverified",
+        replace(ITEM, parsed=replace(MAIL, auth=AuthResult())),
+        AUTO,
+        Held,
+        "not verified",
+    ),
+    (
+        "unverified allowed",
+        replace(ITEM, parsed=replace(MAIL, auth=AuthResult())),
+        AUTO.model_copy(update={"require_verified_sender": False}),
+        Sent,
+        "auto-send",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "item", "policy", "outcome", "reason"), TABLE, ids=[row[0] for row in TABLE]
+)
+def test_decision_table(
+    name: str, item: Item, policy: PolicySettings, outcome: type, reason: str
+) -> None:
+    result = decided(item, policy)
+    assert isinstance(result, outcome), result
+    assert reason in result.reason
