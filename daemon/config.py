@@ -54,7 +54,66 @@ class MaildirSource(Section):
     path: Path = Field(description="Maildir folder with new/, cur/ and tmp/")
 
 
-SourceSettings = Annotated[MaildirSource, Field(discriminator="kind")]
+TlsMode = Literal["implicit", "starttls", "plain"]
+
+
+class OAuth2Settings(Section):
+    """XOAUTH2 (Gmail, Microsoft 365): an access token from a command, or a refresh-token flow."""
+
+    token_command: str = Field(
+        "", description="command printing an access token on stdout (run when one is needed)"
+    )
+    token_url: str = Field("", description="OAuth2 token endpoint for the refresh-token flow")
+    client_id: str = Field("", description="OAuth2 client id (refresh-token flow)")
+    client_secret_env: str = Field("", description="environment variable with the client secret")
+    client_secret_credential: str = Field("", description="systemd credential: client secret")
+    refresh_token_env: str = Field("", description="environment variable with the refresh token")
+    refresh_token_credential: str = Field("", description="systemd credential: refresh token")
+    scope: str = Field("", description="scope sent with the refresh request (empty: none)")
+
+
+class ServerAccount(Section):
+    """How to reach and log in to a mail server; shared by IMAP sources and the SMTP sink."""
+
+    host: str = Field(description="server host name (checked against its certificate)")
+    port: int = Field(0, ge=0, le=65535, description="0: 993/465 implicit TLS, 143/587 else")
+    tls: TlsMode = Field("implicit", description="implicit, starttls, or plain")
+    allow_plain: bool = Field(False, description="permit tls = plain (loopback tests only)")
+    ca_file: Path | None = Field(None, description="CA bundle for a private CA (default: system)")
+    username: str = Field("", description="login name (empty: no AUTH, SMTP only)")
+    auth: Literal["password", "xoauth2"] = Field("password", description="password or xoauth2")
+    password_env: str = Field("", description="environment variable holding the password")
+    password_credential: str = Field(
+        "", description="systemd credential name ($CREDENTIALS_DIRECTORY/<name>) with it"
+    )
+    oauth: OAuth2Settings = OAuth2Settings()
+    timeout: float = Field(60.0, gt=0, description="seconds before a silent server is an error")
+
+
+class ImapSource(ServerAccount):
+    kind: Literal["imap"] = "imap"
+    name: str = Field(description="unique source name, shown in status and logs")
+    mailbox: str = Field("INBOX", description="folder to read")
+    batch_size: int = Field(100, ge=1, le=5000, description="messages per FETCH")
+    idle: bool = Field(True, description="use IDLE in `run` when the server offers it")
+    idle_seconds: int = Field(
+        1500, ge=30, le=1740, description="re-issue IDLE after this long (servers drop at 29 min)"
+    )
+    post_action: Literal["none", "flag", "keyword", "move"] = Field(
+        "none", description="done to a message once recorded: none, flag, keyword, move"
+    )
+    post_action_value: str = Field(
+        "", description="the flag (\\Flagged), keyword ($Helpdeskd) or folder for post_action"
+    )
+    max_message_bytes: int = Field(
+        25_000_000, ge=1024, description="larger messages are kept as headers only (a stub)"
+    )
+    alert_after: int = Field(
+        3600, ge=0, description="seconds a failing mailbox may fetch nothing before an alert"
+    )
+
+
+SourceSettings = Annotated[MaildirSource | ImapSource, Field(discriminator="kind")]
 
 
 class MaildirSink(Section):
@@ -62,7 +121,19 @@ class MaildirSink(Section):
     path: Path = Field(Path("outbox"), description="Maildir that receives every outgoing mail")
 
 
-SinkSettings = Annotated[MaildirSink, Field(discriminator="kind")]
+class SmtpSink(ServerAccount):
+    kind: Literal["smtp"] = "smtp"
+    tls: TlsMode = Field("starttls", description="implicit, starttls, or plain")
+    reuse_seconds: float = Field(
+        30.0, ge=0, description="reuse an idle connection this long, then reconnect"
+    )
+    sent_folder: str = Field("", description="APPEND a copy of each mail here; empty: do not")
+    sent_source: str = Field(
+        "", description="IMAP source whose account holds sent_folder (empty: the first one)"
+    )
+
+
+SinkSettings = Annotated[MaildirSink | SmtpSink, Field(discriminator="kind")]
 
 
 class MailSettings(Section):
@@ -374,8 +445,8 @@ def resolve_paths(settings: Settings, base: Path) -> Settings:
 
     updates: dict[str, Any] = {
         "state_dir": absolute(Path(os.environ.get("STATE_DIRECTORY", settings.state_dir))),
-        "sources": tuple(s.model_copy(update={"path": absolute(s.path)}) for s in settings.sources),
-        "outbox": settings.outbox.model_copy(update={"path": absolute(settings.outbox.path)}),
+        "sources": tuple(absolute_fields(s, absolute) for s in settings.sources),
+        "outbox": absolute_fields(settings.outbox, absolute),
         "knowledge": settings.knowledge.model_copy(
             update={
                 "index_dir": absolute(settings.knowledge.index_dir)
@@ -392,12 +463,46 @@ def resolve_paths(settings: Settings, base: Path) -> Settings:
     return settings.model_copy(update=updates)
 
 
+def absolute_fields(section: Section, absolute: Any) -> Any:
+    """`section` with its `path` and `ca_file` made absolute (the fields it has)."""
+    update = {
+        key: absolute(value)
+        for key in ("path", "ca_file")
+        if isinstance(value := getattr(section, key, None), Path)
+    }
+    return section.model_copy(update=update)
+
+
+def check_mail_servers(settings: Settings) -> list[tuple[str, str]]:
+    """IMAP/SMTP settings that only make sense together (plain text, post-action, Sent)."""
+    problems: list[tuple[str, str]] = []
+    accounts: list[tuple[str, ServerAccount]] = [
+        (f"sources[{i}]", s) for i, s in enumerate(settings.sources) if isinstance(s, ImapSource)
+    ]
+    if isinstance(settings.outbox, SmtpSink):
+        accounts.append(("outbox", settings.outbox))
+    for key, acc in accounts:
+        if acc.tls == "plain" and not acc.allow_plain:
+            problems.append((f"{key}.tls", "plain text needs allow_plain = true (loopback only)"))
+        if acc.ca_file is not None and not acc.ca_file.is_file():
+            problems.append((f"{key}.ca_file", f"{acc.ca_file} does not exist"))
+        if isinstance(acc, ImapSource) and acc.post_action != "none" and not acc.post_action_value:
+            problems.append((f"{key}.post_action_value", f"required for {acc.post_action}"))
+    out = settings.outbox
+    if isinstance(out, SmtpSink) and out.sent_folder:
+        imap = [s.name for s in settings.sources if isinstance(s, ImapSource)]
+        if not imap or (out.sent_source and out.sent_source not in imap):
+            problems.append(("outbox.sent_source", f"name an IMAP source (have {imap})"))
+    return problems
+
+
 def check_settings(settings: Settings) -> list[tuple[str, str]]:
     """Cross-references and facts about the machine that a schema cannot check."""
     problems: list[tuple[str, str]] = []
     names = [s.name for s in settings.sources]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(("sources", f"two sources are named {dup!r}: give each a unique name"))
+    problems += check_mail_servers(settings)
     for name, intent in settings.intents.items():
         if intent.policy not in settings.policies:
             problems.append(
