@@ -429,6 +429,11 @@ def describe_errors(exc: ValidationError) -> list[tuple[str, str]]:
         key = key.replace(".[", "[")
         if err["type"] == "extra_forbidden":
             advice = "unknown key: remove it or check its spelling against examples/helpdeskd.toml"
+        elif err["type"] in ("union_tag_not_found", "union_tag_invalid"):
+            expected = (err.get("ctx") or {}).get("expected_tags")
+            advice = "set `kind` to the connector type" + (
+                f" (one of {expected})" if expected else " (see examples/helpdeskd.toml)"
+            )
         elif err["type"] == "missing":
             advice = "required: set it (see examples/helpdeskd.toml)"
         else:
