@@ -16,7 +16,9 @@ import jinja2
 from sqlalchemy import Engine
 
 from connectors.base import MailSink, MailSource
+from connectors.imap import ImapMailbox
 from connectors.maildir import MaildirOutbox, MaildirSource
+from connectors.smtp import open_outbox
 from daemon.config import Settings
 from daemon.stages.draft import Drafter, OfflineDrafter
 from daemon.stages.retrieve import Retriever, open_retriever
@@ -30,9 +32,11 @@ SHIPPED_TEMPLATES = (
 
 SOURCE_KINDS: dict[str, Callable[[Any], MailSource]] = {
     "maildir": lambda cfg: MaildirSource(cfg.name, cfg.path),
+    "imap": ImapMailbox,
 }
 SINK_KINDS: dict[str, Callable[[Any, Settings], MailSink]] = {
     "maildir": lambda cfg, _settings: MaildirOutbox("outbox", cfg.path),
+    "smtp": open_outbox,
 }
 
 

@@ -19,12 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, text, update
+from sqlalchemy import Engine, event, or_, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, create_engine, select
 
@@ -150,10 +152,18 @@ def ingest(session: Session, source: str, mail: FetchedMail) -> Ingested:
     if existing is not None:
         advance_cursor(session, source, mail.cursor)
         return Ingested(existing, duplicate=True)
+    digest = hashlib.sha256(mail.raw).hexdigest()
+    message_id = header_message_id(mail.raw)
+    copy = rekeyed_copy(session, source, mail.key, digest, message_id)
+    if copy is not None:
+        log.info("source %s: %s is message %d re-keyed (resync): skipped", source, mail.key, copy)
+        advance_cursor(session, source, mail.cursor)
+        return Ingested(copy, duplicate=True)
     msg = Message(
         source=source,
         source_key=mail.key,
-        sha256=hashlib.sha256(mail.raw).hexdigest(),
+        message_id=message_id,
+        sha256=digest,
         raw=mail.raw,
         size=len(mail.raw),
         stub=mail.stub_reason is not None,
@@ -173,6 +183,36 @@ def ingest(session: Session, source: str, mail: FetchedMail) -> Ingested:
     )
     advance_cursor(session, source, mail.cursor, fetched=1)
     return Ingested(msg.id, duplicate=False)
+
+
+def rekeyed_copy(
+    session: Session, source: str, key: str, digest: str, message_id: str | None
+) -> int | None:
+    """The message a source already recorded under an older key generation, if this is it.
+
+    Keys shaped `GENERATION:ID` (IMAP's `UIDVALIDITY:UID`) all change when the generation
+    does; the resync that follows hands every message over again. Such a message is the one
+    of an older generation with the same bytes or the same Message-ID.
+    """
+    generation, colon, _ = key.partition(":")
+    if not colon:
+        return None
+    same = col(Message.sha256) == digest
+    if message_id is not None:
+        same = or_(same, col(Message.message_id) == message_id)
+    rows = session.exec(
+        select(Message.id, Message.source_key).where(Message.source == source, same)
+    ).all()
+    return next((pk for pk, k in rows if not k.startswith(generation + ":")), None)
+
+
+def header_message_id(raw: bytes) -> str | None:
+    """The Message-ID header without <>, read from the header block only."""
+    end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=-1)
+    head = raw[: end + 4] if end >= 0 else raw[:65536]
+    value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
+    found = str(value or "").strip().strip("<>").strip()
+    return found[:998] or None
 
 
 def advance_cursor(session: Session, source: str, value: str | None, fetched: int = 0) -> None:
