@@ -79,21 +79,45 @@ OUTCOME_STATE: dict[type[Outcome], State] = {
 }
 
 
-def pending_ids(session: Session, limit: int | None = None) -> list[int]:
-    """Messages the pipeline can move on, oldest first, whoever holds them now."""
-    waiting = [s.value for s in (*TERMINAL, State.awaiting_approval)]
-    query = select(Message.id).where(col(Message.state).not_in(waiting)).order_by(col(Message.id))
+WAITING = frozenset({*TERMINAL, State.awaiting_approval})
+"""States the pipeline does not move on (an agent or an operator does)."""
+
+THREADING = frozenset({State.received, State.parsed, State.screened})
+"""States whose steps (parse, screen, route) decide a message's ticket. They run one message
+at a time in arrival order: a reply fetched in the same batch as the mail it answers must find
+that mail's ticket, not race it and open a second one."""
+
+
+def pending_rows(session: Session, limit: int | None = None) -> list[tuple[int, State]]:
+    """Messages the pipeline can move on with their states, oldest first, whoever holds them."""
+    query = (
+        select(Message.id, Message.state)
+        .where(col(Message.state).not_in([s.value for s in WAITING]))
+        .order_by(col(Message.id))
+    )
     if limit:
         query = query.limit(limit)
-    return [pk for pk in session.exec(query) if pk is not None]
+    return [(pk, State(state)) for pk, state in session.exec(query) if pk is not None]
 
 
 def process_pending(services: Services, *, limit: int | None = None) -> int:
     """Move every pending message as far as it goes; return how many were worked on."""
     release_dead_leases(services)
     with session_scope(services.engine) as session:
-        ids = pending_ids(session, limit)
+        rows = pending_rows(session, limit)
     owner = worker_name()
+    ids = [pk for pk, state in rows if state not in THREADING]
+    for pk, state in rows:
+        if state in THREADING:
+            reached = advance(services, pk, owner, within=THREADING)
+            if reached is not None and reached not in WAITING:  # None: failed, retried later
+                ids.append(pk)
+    run_rest(services, sorted(ids), owner)
+    return len(rows)
+
+
+def run_rest(services: Services, ids: list[int], owner: str) -> None:
+    """The steps after routing (retrieve, draft, decide, deliver), several messages at once."""
     workers = services.settings.pipeline.workers
     if workers == 1 or len(ids) <= 1:
         for pk in ids:
@@ -101,11 +125,13 @@ def process_pending(services: Services, *, limit: int | None = None) -> int:
     else:
         with ThreadPoolExecutor(workers, thread_name_prefix="pipeline") as pool:
             list(pool.map(lambda pk: advance(services, pk, owner), ids))
-    return len(ids)
 
 
-def advance(services: Services, pk: int, owner: str) -> State | None:
-    """Run steps on one message until it waits or ends; return its last state."""
+def advance(
+    services: Services, pk: int, owner: str, *, within: frozenset[State] | None = None
+) -> State | None:
+    """Run steps on one message until it waits or ends (or leaves `within`); return its last
+    state, None when its step failed or another worker holds it."""
     lease = timedelta(seconds=services.settings.pipeline.lease_seconds)
     state: State | None = None
     while True:
@@ -116,7 +142,7 @@ def advance(services: Services, pk: int, owner: str) -> State | None:
             state = run_step(services, pk)
         except Exception as exc:  # a broken stage: recorded, retried, then quarantined
             state = record_failure(services, pk, exc)
-        if state is None or state in TERMINAL or state == State.awaiting_approval:
+        if state is None or state in WAITING or (within is not None and state not in within):
             return state
 
 
