@@ -26,7 +26,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, or_, text, update
+from sqlalchemy import Engine, event, inspect, or_, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, create_engine, select
 
@@ -71,6 +71,18 @@ def alembic_config(engine: Engine) -> Config:
 def migrate_to_head(engine: Engine) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per revision is noise
     command.upgrade(alembic_config(engine), "head")
+
+
+@event.listens_for(Session, "before_flush")
+def _replace_nul_in_text(session: Session, _context: Any, _instances: Any) -> None:
+    """PostgreSQL text cannot hold NUL (0x00) and mail can (a broken Subject, a body quoted into
+    a summary): without this a stage fails on PostgreSQL and works on SQLite. Text columns get
+    U+FFFD on every database alike; raw bytes and JSON columns keep the original."""
+    for obj in (*session.new, *session.dirty):
+        for attr in inspect(obj).mapper.column_attrs:
+            value = getattr(obj, attr.key, None)
+            if isinstance(value, str) and "\x00" in value:
+                setattr(obj, attr.key, value.replace("\x00", "\ufffd"))
 
 
 @contextmanager
