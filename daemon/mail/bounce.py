@@ -1,13 +1,496 @@
-"""Delivery status notifications (bounces): which recipients failed, permanently or not."""
+"""Bounces: is this a delivery failure report, and which recipients failed, for good or for now?
+
+Decides two things. First, whether a message is a bounce: an RFC 3464 delivery status
+notification, an Exim `X-Failed-Recipients`, a MAILER-DAEMON, or a bounce subject or body phrase
+(the wording of Postfix, Sendmail, qmail, Exim, Exchange, Notes and the big mailbox providers)
+backed by a second sign that a mail system wrote it (a daemon or postmaster sender, a null
+Return-Path, `Auto-Submitted`). A subject or phrase alone is never enough: "Delivery failure" is
+also what a customer writes about a parcel, and "Fwd: Undelivered Mail" is a person asking for
+help. Second, the failed recipients: from the `message/delivery-status` parts when there are
+any, otherwise from the notification text through flufl.bounce (GNU Mailman's detectors) and a
+last generic pass. A recipient is *permanent* when its status is 5.x.x (or the report says
+"failed" and gives no status) and *temporary* when it is 4.x.x (or "delayed"): the address may
+work again later. Attached messages (`message/rfc822`) are never searched, so a forwarded
+bounce inside a customer's mail is not mistaken for one sent to us.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from email.header import Header, decode_header, make_header
 from email.message import Message
+from email.utils import getaddresses
+from typing import Any
+
+from flufl.bounce import all_failures
 
 from daemon.records import Bounce
 
+DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+ATTACHED_TYPES = frozenset({"message/rfc822", "message/global", "text/rfc822-headers"})
+ADDRESS = re.compile(r"\w[\w.!#$%&'*+/=?^`{|}~-]*@(?:[\w-]+\.)+[\w-]{2,}", re.UNICODE)
+ENHANCED_STATUS = re.compile(r"(?<![\d.])([245])\.\d{1,3}\.\d{1,3}(?![\d.])")
+SMTP_REPLY = re.compile(r"(?<![\d.#-])([45])[0-5]\d(?![\d.%-])")
+MAX_TEXT = 20_000  # notification texts are short; a huge body is not a report worth reading
+
+DAEMON_LOCAL = re.compile(
+    r"^(mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|post[-_]master|poostmaster|"
+    r"mail[-_.]?delivery[-_.]?system|mail\.delivery\.system|mmsc|sysadmin)$",
+    re.I,
+)
+DAEMON_NAME = re.compile(
+    r"mail delivery (sub)?system|mailer[- ]daemon|mail deliver(y)? (system|service)|"
+    r"internet mail delivery|postmaster|ndr administrator|mail administrator",
+    re.I,
+)
+SUBJECT = re.compile(
+    r"^\s*(\*\*\s*)?("
+    r"undeliver(ed|able)|undelivered mail returned|returned mail|mail returned|"
+    r"delivery status notification|delivery (status|notification|report|failure|failed|"
+    r"has failed|problem)|(mail|message) delivery (failed|failure|has failed|status)|"
+    r"mail delivery (subsystem|system)|delivery status|"
+    r"failure notice|failure delivery|failed delivery|permanent delivery failure|"
+    r"(mail|message) (could not|cannot|couldn't) be delivered|non[- ]?deliver(y|able)|"
+    r"mail (system )?error|mail failed|mail failure|delayed mail|warning: (could not send|message)|"
+    r"message you sent blocked|sorry, your message could not be delivered|"
+    r"postmaster notify|considered unsolicited bulk email|"
+    r"unzustellbar|nicht zustellbar|non remis|non recapitabile|no se puede entregar|"
+    r"onbestelbaar|não (foi possível )?entregue|returned mail|notice: mail delivery"
+    r")",
+    re.I,
+)
+DELAY_WORDS = re.compile(
+    r"\bdelay(ed)?\b|will (be )?retr(y|ied)|still (being )?retr|will (continue|keep) trying|"
+    r"not yet been delivered|temporar|\bdeferred\b|zustellung nicht abgeschlossen|"
+    r"vorübergehend|will try again",
+    re.I,
+)
+PHRASES = re.compile(
+    r"this is the mail system at host|this is the qmail-send program|"
+    r"this message was created automatically by mail delivery software|"
+    r"i'm sorry to have to inform you that your message could not|"
+    r"the original message was received at|following addresses had (permanent )?fatal errors|"
+    r"delivery to the following recipients? (failed|has failed|was delayed)|"
+    r"delivery has failed to these recipients|your message (did not reach|could not be delivered|"
+    r"wasn't delivered|was not delivered|couldn't be delivered)|could not be delivered to one or "
+    r"more recipients|unable to deliver (your )?message|message delivery to .{1,200} failed|"
+    r"smtp error from remote (mail server|server)|permanent error|a message that you sent "
+    r"(could not|has not yet) be(en)? delivered|undeliverable message|recipient address "
+    r"rejected|user unknown|mailbox (unavailable|full|not found)|no such user|"
+    r"(host|domain) not found|delivery (has )?failed|returned to sender|"
+    r"was undeliverable|could not be delivered|did not reach the following recipient|"
+    r"invalid (user|recipient) address|requested action not taken",
+    re.I,
+)
+ORIGINAL_MARKERS = re.compile(
+    r"^\s*(-{2,}.*(original message|copy of the message|returned message|message header|"
+    r"headers? of (the )?(original|returned)|below this line|undelivered message|"
+    r"original mail|rfc822|this is a copy)|"
+    r"original message follows|the original message headers|"
+    r"content-type: message/rfc822|return-path:\s*<|received:\s*from\s|message-id:\s*<)",
+    re.I | re.M,
+)
+CONTACT = re.compile(
+    r"contact|assistance|send mail to|questions|ご連絡|mail from:|^\s*from:|^\s*sender:", re.I
+)
+JSON = json.JSONDecoder(strict=False)
+HTML_TAG = re.compile(r"<[^>]{0,2000}>")
+
+Evidence = Callable[[Message], str | None]
+
 
 def detect_bounce(msg: Message) -> Bounce | None:
-    if msg.get_content_type() != "multipart/report":
+    """The bounce's failed recipients, or None when the message is not a bounce."""
+    if bounce_evidence(msg) is None:
         return None
-    return Bounce()
+    return failed_recipients(msg)
+
+
+def bounce_evidence(msg: Message) -> str | None:
+    """Why `msg` is a bounce (a short reason for the audit trail), or None."""
+    for rule in EVIDENCE:
+        reason = rule(msg)
+        if reason:
+            return reason
+    return None
+
+
+def failed_recipients(msg: Message, depth: int = 0) -> Bounce:
+    statuses = dsn_statuses(msg)
+    if statuses is None:
+        statuses = json_statuses(msg) if ses_notification(msg) else text_statuses(msg)
+    if not statuses and depth < 2:
+        # Some gateways wrap the real bounce as an attachment of their own notice.
+        for inner in attached_messages(msg):
+            if bounce_evidence(inner):
+                return failed_recipients(inner, depth + 1)
+    return Bounce(
+        permanent=tuple(a for a, p in statuses.items() if p),
+        temporary=tuple(a for a, p in statuses.items() if not p),
+    )
+
+
+# --- is it a bounce? -----------------------------------------------------------------------
+
+
+def has_dsn_part(msg: Message) -> str | None:
+    report = msg.get_content_type() == "multipart/report"
+    if report and str(msg.get_param("report-type", "")).lower() == "delivery-status":
+        return "delivery status notification (RFC 3464)"
+    if any(p.get_content_type() in DSN_TYPES for p in iter_parts(msg)):
+        return "delivery status notification (message/delivery-status part)"
+    return None
+
+
+def has_failed_recipients_header(msg: Message) -> str | None:
+    return "X-Failed-Recipients header" if header_text(msg, "X-Failed-Recipients") else None
+
+
+def from_mailer_daemon(msg: Message) -> str | None:
+    local = sender_address(msg).partition("@")[0]
+    if re.fullmatch(r"mailer[-_.]?daemon", local, re.I):
+        return "sent by MAILER-DAEMON"
+    return None
+
+
+def looks_like_bounce(msg: Message) -> str | None:
+    """A bounce subject or body phrase, confirmed by a sign that a mail system wrote it."""
+    subject = header_text(msg, "Subject")
+    system = written_by_system(msg)  # first: cheap, and rules out most ordinary mail
+    if system is None:
+        return None
+    if SUBJECT.search(subject):
+        return f"bounce subject {subject.strip()[:60]!r}, {system}"
+    if PHRASES.search(notification_text(msg)):
+        return f"bounce wording in the body, {system}"
+    return None
+
+
+def written_by_system(msg: Message) -> str | None:
+    """A sign, short of proof, that a mail server rather than a person sent `msg`."""
+    name, address = sender(msg)
+    local = address.partition("@")[0]
+    if not address and not name:
+        return "no sender"
+    if DAEMON_LOCAL.match(local) or DAEMON_NAME.search(name):
+        return f"from {address or name}"
+    if header_text(msg, "Return-Path").strip() == "<>":
+        return "null Return-Path"
+    if header_text(msg, "Auto-Submitted").strip().lower() not in ("", "no"):
+        return "Auto-Submitted"
+    if any(p.get_content_type() in ATTACHED_TYPES for p in iter_parts(msg, attached=True)):
+        return "the returned message attached"
+    return None
+
+
+def ses_bounce_notification(msg: Message) -> str | None:
+    data = ses_notification(msg) or {}
+    kind = str(data.get("notificationType", ""))
+    return f"Amazon SES {kind.lower()} notification" if kind in ("Bounce", "Delivery") else None
+
+
+EVIDENCE: tuple[Evidence, ...] = (
+    has_dsn_part,
+    has_failed_recipients_header,
+    from_mailer_daemon,
+    looks_like_bounce,
+    ses_bounce_notification,
+)
+
+
+# --- which recipients failed -----------------------------------------------------------------
+
+
+def dsn_statuses(msg: Message) -> dict[str, bool] | None:
+    """Recipient -> permanent?, from every per-recipient block of the DSN parts.
+
+    None when there is no DSN part naming a recipient (then the text is read instead); an
+    empty dict when every recipient named was delivered, relayed or expanded.
+    """
+    parts = [p for p in iter_parts(msg) if p.get_content_type() in DSN_TYPES]
+    blocks = [b for p in parts for b in dsn_blocks(p)]
+    if not any(block_recipient(b) for b in blocks):
+        return None
+    return statuses_of(blocks)
+
+
+def statuses_of(blocks: list[dict[str, str]]) -> dict[str, bool]:
+    found: dict[str, bool] = {}
+    for block in blocks:
+        address = block_recipient(block)
+        permanent = block_permanent(block)
+        if address and permanent is not None:
+            found.setdefault(address, permanent)
+    return found
+
+
+def dsn_blocks(part: Message) -> list[dict[str, str]]:
+    """The header blocks of a delivery-status part, however it was parsed."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return [
+            {k: header_text(block, k) for k in DSN_FIELDS if block.get(k) is not None}
+            for block in payload
+            if isinstance(block, Message)
+        ]
+    return parse_blocks(part_text(part))
+
+
+DSN_FIELDS = (
+    "Final-Recipient",
+    "Original-Recipient",
+    "X-Actual-Recipient",
+    "Action",
+    "Status",
+    "Diagnostic-Code",
+)
+
+
+def parse_blocks(text: str) -> list[dict[str, str]]:
+    """'Name: value' blocks separated by blank lines (a DSN carried as text)."""
+    blocks: list[dict[str, str]] = []
+    for chunk in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
+        fields: dict[str, str] = {}
+        name = ""
+        for line in chunk.splitlines():
+            if line[:1] in (" ", "\t") and name:
+                fields[name] += " " + line.strip()
+            elif ":" in line:
+                raw, _, value = line.partition(":")
+                name = next((f for f in DSN_FIELDS if f.lower() == raw.strip().lower()), "")
+                if name:
+                    fields[name] = value.strip()
+        if fields:
+            blocks.append(fields)
+    return blocks
+
+
+def block_recipient(block: dict[str, str]) -> str | None:
+    # Original-Recipient is the address we sent to; Final-Recipient may be an alias target.
+    for field in ("Original-Recipient", "Final-Recipient", "X-Actual-Recipient"):
+        value = block.get(field, "").rpartition(";")[2]
+        match = ADDRESS.search(value)
+        if match:
+            return match.group(0).lower()
+    return None
+
+
+def block_permanent(block: dict[str, str]) -> bool | None:
+    """True for 5.x.x, False for 4.x.x, None when the block reports no failure."""
+    action = block.get("Action", "").strip().lower()
+    if action.startswith(("delivered", "relayed", "expanded")):
+        return None
+    code = status_class(block.get("Status", "")) or status_class(block.get("Diagnostic-Code", ""))
+    if code:
+        return None if code == "2" else code == "5"
+    if action.startswith("delayed"):
+        return False
+    return True if action.startswith(("failed", "error")) else None
+
+
+def status_class(text: str) -> str | None:
+    match = ENHANCED_STATUS.search(text) or SMTP_REPLY.search(text)
+    return match.group(1) if match else None
+
+
+def ses_notification(msg: Message) -> dict[str, Any] | None:
+    """The JSON of an Amazon SES notification (bounce, complaint, delivery) relayed by SNS."""
+    text = notification_text(msg).strip()
+    if not text.startswith("{") or "notificationType" not in text:
+        return None
+    try:
+        # SNS folds long lines inside strings and appends an unsubscribe footer.
+        data = JSON.raw_decode(text)[0]
+        if isinstance(data.get("Message"), str):
+            data = JSON.raw_decode(data["Message"])[0]
+    except (ValueError, AttributeError):
+        return None
+    return data if isinstance(data, dict) and "notificationType" in data else None
+
+
+def json_statuses(msg: Message) -> dict[str, bool]:
+    data = ses_notification(msg)
+    if data is None:
+        return {}
+    try:
+        bounce = data["bounce"]
+        permanent = str(bounce.get("bounceType", "")).lower() != "transient"
+        return {
+            str(r["emailAddress"]).lower(): permanent
+            and (status_class(str(r.get("status", ""))) or "5") == "5"
+            for r in bounce["bouncedRecipients"]
+        }
+    except (KeyError, TypeError, AttributeError):
+        return {}
+
+
+def text_statuses(msg: Message) -> dict[str, bool]:
+    """Recipients named in the notification text, each classed by the words around it."""
+    text = notification_text(msg)
+    inline = statuses_of(parse_blocks(text))  # a DSN pasted into the text (broken MIME)
+    if inline:
+        return inline
+    # flufl.bounce reads the whole message, the returned original too: keep what the report names.
+    named = report_addresses(text)
+    addresses = [a for a in flufl_addresses(msg) if a in named]
+    addresses = addresses or header_addresses(msg, "X-Failed-Recipients")
+    addresses = addresses or generic_addresses(msg, text)
+    subject = header_text(msg, "Subject")
+    default = not DELAY_WORDS.search(subject)
+    return {a: text_permanent(text, a, default) for a in addresses}
+
+
+def flufl_addresses(msg: Message) -> list[str]:
+    try:
+        temporary, permanent = all_failures(msg)
+    except Exception:  # third-party heuristics on hostile input: no recipients
+        return []
+    found = (a.decode("ascii", "replace").strip("<>").lower() for a in (*permanent, *temporary))
+    return sorted({a for a in found if ADDRESS.fullmatch(a)})
+
+
+def generic_addresses(msg: Message, text: str) -> list[str]:
+    """Addresses in the notification text that are neither the bounce's sender nor its target."""
+    skip = {sender_address(msg), *header_addresses(msg, "To"), *header_addresses(msg, "Cc")}
+    return [a for a in report_addresses(text) if a not in skip]
+
+
+def report_addresses(text: str) -> list[str]:
+    found: list[str] = []
+    for line in text.splitlines():
+        if CONTACT.search(line):  # "please contact <support@...>" names a helper, not a victim
+            continue
+        for match in ADDRESS.finditer(line):
+            address = match.group(0).lower().strip(".")
+            if address not in found:
+                found.append(address)
+    return found
+
+
+def text_permanent(text: str, address: str, default: bool) -> bool:
+    """5.x.x or 4.x.x near the address (after it first), else the text's own status words."""
+    at = text.lower().find(address)
+    window = text[at : at + 600] if at >= 0 else ""
+    code = status_class(window) or status_class(text)
+    if code in ("4", "5"):
+        return code == "5"
+    if DELAY_WORDS.search(window or text):
+        return False
+    return default
+
+
+# --- reading the message defensively -----------------------------------------------------------
+
+
+def header_text(msg: Message, name: str) -> str:
+    """A header as readable text: encoded words decoded, stray bytes replaced, never raising."""
+    try:
+        value = msg.get(name)
+    except Exception:  # the stdlib header parser raises assorted errors
+        return ""
+    if value is None:
+        return ""
+    if isinstance(value, Header):  # compat32 wraps raw 8-bit values; they are mostly UTF-8
+        return "".join(decode_chunk(data, charset) for data, charset in decode_header(value))
+    text = str(value)
+    if "=?" in text:
+        with suppress(Exception):  # a broken encoded word stays as written
+            text = str(make_header(decode_header(text)))
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def decode_chunk(data: bytes | str, charset: str | None) -> str:
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode(charset if charset not in (None, "unknown-8bit") else "utf-8", "replace")
+    except LookupError:
+        return data.decode("utf-8", "replace")
+
+
+def header_addresses(msg: Message, name: str) -> list[str]:
+    try:
+        values = [str(v) for v in msg.get_all(name, [])]
+    except Exception:  # see header_text
+        return []
+    pairs = getaddresses(values)
+    return [a.lower() for _, a in pairs if ADDRESS.fullmatch(a)]
+
+
+def sender(msg: Message) -> tuple[str, str]:
+    """(display name, lower-case address) of From; a bare local part like MAILER-DAEMON counts."""
+    raw = header_text(msg, "From")
+    pairs = getaddresses([raw])
+    name, address = pairs[0] if pairs else ("", "")
+    if not address and raw.strip() and "<>" not in raw:
+        address = raw.strip()
+    return name, address.strip().lower()
+
+
+def sender_address(msg: Message) -> str:
+    return sender(msg)[1]
+
+
+def iter_parts(msg: Message, *, attached: bool = False) -> Iterator[Message]:
+    """Every part of `msg`, not descending into attached messages (their parts are not ours).
+
+    With `attached`, the attached message parts themselves are yielded too.
+    """
+    stack = [msg]
+    while stack:
+        part = stack.pop(0)
+        kind = part.get_content_type()
+        if kind in ATTACHED_TYPES:
+            if attached:
+                yield part
+            continue
+        yield part
+        if part.is_multipart() and kind not in DSN_TYPES:
+            children = part.get_payload()
+            if isinstance(children, list):
+                stack.extend(c for c in children if isinstance(c, Message))
+
+
+def attached_messages(msg: Message) -> Iterator[Message]:
+    for part in iter_parts(msg, attached=True):
+        payload = part.get_payload()
+        if part.get_content_type() in ("message/rfc822", "message/global") and payload:
+            inner = payload[0] if isinstance(payload, list) else None
+            if isinstance(inner, Message):
+                yield inner
+
+
+def part_text(part: Message) -> str:
+    data = part.get_payload(decode=True)
+    if not isinstance(data, bytes):
+        payload = part.get_payload()
+        return payload if isinstance(payload, str) else ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return data.decode(charset, "replace")
+    except LookupError:
+        return data.decode("latin-1")
+
+
+def str_payload(part: Message) -> str:
+    return part_text(part) if isinstance(part.get_payload(), str) else ""
+
+
+def notification_text(msg: Message) -> str:
+    """The human-readable report: text parts before any attached message, original cut off."""
+    texts: list[str] = []
+    for part in iter_parts(msg):
+        kind = part.get_content_type()
+        if kind == "text/plain" or (kind == "text/html" and not texts):
+            text = part_text(part)
+            texts.append(HTML_TAG.sub(" ", text) if kind == "text/html" else text)
+        if sum(map(len, texts)) > MAX_TEXT:
+            break
+    if not texts:  # a broken multipart (no boundary) leaves its text as a plain payload
+        texts = [p for p in map(str_payload, iter_parts(msg)) if p]
+    text = "\n".join(texts)[:MAX_TEXT]
+    cut = ORIGINAL_MARKERS.search(text, 40)
+    return text[: cut.start()] if cut else text
