@@ -151,6 +151,10 @@ class MailSettings(Section):
 class ScreenSettings(Section):
     replies_per_sender_per_hour: int = Field(5, ge=0, description="answers to one sender an hour")
     replies_per_ticket_per_hour: int = Field(3, ge=0, description="answers on one ticket an hour")
+    burst_messages: int = Field(
+        10, ge=1, description="inbound messages one sender may send in burst_minutes"
+    )
+    burst_minutes: int = Field(10, ge=1, description="window of the inbound burst throttle")
     noreply_patterns: tuple[str, ...] = Field(
         (
             r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]daemon|postmaster|bounces?)[@+.-]",

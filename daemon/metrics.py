@@ -28,6 +28,12 @@ OUTBOX = Counter(
 QUARANTINED = Counter(
     "helpdeskd_quarantined_total", "Messages quarantined", ["stage"], registry=REGISTRY
 )
+SCREENED_OUT = Counter(
+    "helpdeskd_screened_out_total",
+    "Inbound messages the screen ignored, by rule (burst = a sender throttled)",
+    ["rule"],
+    registry=REGISTRY,
+)
 
 
 def serve_metrics(port: int, address: str = "127.0.0.1") -> None:

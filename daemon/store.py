@@ -70,7 +70,34 @@ def alembic_config(engine: Engine) -> Config:
 
 def migrate_to_head(engine: Engine) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per revision is noise
-    command.upgrade(alembic_config(engine), "head")
+    if engine.dialect.name != "sqlite":
+        command.upgrade(alembic_config(engine), "head")  # PostgreSQL's DDL is transactional
+        return
+    migrator = transactional_sqlite_engine(engine)
+    try:
+        command.upgrade(alembic_config(migrator), "head")
+    finally:
+        migrator.dispose()
+
+
+def transactional_sqlite_engine(engine: Engine) -> Engine:
+    """An engine whose transactions are real SQLite transactions, DDL included.
+
+    pysqlite opens a transaction only before INSERT/UPDATE/DELETE, so CREATE TABLE runs in
+    autocommit: a process killed during the first migration left half the tables and no
+    alembic_version, and every later start failed on "table ... already exists". Here BEGIN
+    IMMEDIATE is explicit (SQLAlchemy's documented pysqlite recipe): a migration commits whole
+    or not at all, and two processes starting at once migrate one after the other.
+    """
+    migrator = create_engine(engine.url, connect_args={"timeout": 30})
+
+    def on_connect(dbapi_conn: Any, record: Any) -> None:
+        _sqlite_pragmas(dbapi_conn, record)
+        dbapi_conn.isolation_level = None  # pysqlite emits no BEGIN of its own
+
+    event.listen(migrator, "connect", on_connect)
+    event.listen(migrator, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    return migrator
 
 
 @event.listens_for(Session, "before_flush")

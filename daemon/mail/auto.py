@@ -114,7 +114,7 @@ def bounce(msg: Message, sender: str) -> AutoInfo | None:
 
 
 def out_of_office(msg: Message, sender: str) -> AutoInfo | None:
-    submitted = header_text(msg, "Auto-Submitted").lower()
+    submitted = header_text(msg, "Auto-Submitted").strip().lower()
     subject = header_text(msg, "Subject")
     if "vacation" in submitted or "owner-email=" in submitted:
         return auto("out_of_office", f"Auto-Submitted: {submitted.strip()[:60]}")
@@ -124,7 +124,8 @@ def out_of_office(msg: Message, sender: str) -> AutoInfo | None:
     if header_text(msg, "X-Apple-Action").strip().lower() == "vacation":
         return auto("out_of_office", "X-Apple-Action: vacation")
     if OOO_PREFIX.search(subject) or OOO_SENTENCE.search(subject):
-        return auto("out_of_office", f"out-of-office subject {subject.strip()[:60]!r}")
+        also = f", Auto-Submitted: {submitted[:40]}" if submitted not in ("", "no") else ""
+        return auto("out_of_office", f"out-of-office subject {subject.strip()[:60]!r}{also}")
     return None
 
 

@@ -1,9 +1,18 @@
 """screen: may this message be answered at all?
 
-Decides which mail is never answered — machine-written mail (RFC 3834 auto-replies,
-out-of-office, bounces, lists, bulk), no-reply senders, our own outgoing mail — and enforces the
-per-sender and per-ticket reply caps that stop a loop with an autoresponder that sets no
-headers. Screened-out mail is recorded with the reason, never answered.
+Decides which mail is never answered, as a table of small rules tried in order; the first that
+objects names the reason, which the pipeline records (state `ignored`, audit row) and which is
+counted in `helpdeskd_screened_out_total{rule=...}`. Ignored mail is never answered:
+
+- no usable sender; our own outgoing mail (our From addresses, our Message-ID domain, or the
+  `X-Helpdeskd-Ticket` header compose.py stamps on every reply);
+- machine-written mail (`daemon/mail/auto.py`: bounces, complaints, out-of-office, RFC 3834
+  auto-replies, lists, bulk, no-reply senders) and the operator's no-reply patterns;
+- a burst: beyond `burst_messages` inbound messages from one sender within `burst_minutes`
+  (counted in arrival order, whatever became of them), so a looping robot or a flood cannot
+  make us draft for each one; recorded as a `burst` audit event;
+- the reply caps per sender and per ticket (Outbox rows of the last hour), which stop a loop
+  with an autoresponder that sets none of the headers above.
 """
 
 from __future__ import annotations
@@ -11,29 +20,30 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 
 from sqlmodel import col, func, select
 
 from daemon.item import Context, Item
-from daemon.models import Outbox
+from daemon.metrics import SCREENED_OUT
+from daemon.models import Message, Outbox
 from daemon.records import Ignored
+from daemon.store import audit
 
 Rule = Callable[[Item, Context], str | None]
+LOOP_HEADER = "X-Helpdeskd-Ticket"  # compose.py stamps it on every reply we send
+HEADER_BYTES = 256 * 1024  # header blocks are never this long; do not parse a huge body
 
 
 def run(item: Item, ctx: Context) -> Item | Ignored:
     for rule in RULES:
         reason = rule(item, ctx)
         if reason:
+            SCREENED_OUT.labels(rule.__name__).inc()
+            ctx.log.info("screened out by %s: %s", rule.__name__, reason)
             return Ignored(reason)
     return item
-
-
-def machine_written(item: Item, ctx: Context) -> str | None:
-    auto = item.mail.auto
-    if item.mail.bounce is not None:
-        return "bounce: " + (auto.reason or "delivery status notification")
-    return f"{auto.kind}: {auto.reason}" if auto.is_auto else None
 
 
 def no_sender(item: Item, ctx: Context) -> str | None:
@@ -45,29 +55,70 @@ def own_mail(item: Item, ctx: Context) -> str | None:
     ours = {cfg.from_address.lower(), *(a.lower() for a in cfg.our_addresses)}
     if mail.sender and mail.sender.email.lower() in ours:
         return f"our own mail (from {mail.sender.email})"
-    if mail.message_id and mail.message_id.endswith("@" + cfg.message_id_domain):
-        return "our own mail (our Message-ID)"
+    domain = cfg.message_id_domain.lower()
+    if mail.message_id and mail.message_id.lower().endswith("@" + domain):
+        return f"our own mail (Message-ID on {domain})"
+    ticket = raw_header(item, LOOP_HEADER)
+    if ticket:
+        return f"our own mail ({LOOP_HEADER}: {ticket[:20]})"
     return None
 
 
+def machine_written(item: Item, ctx: Context) -> str | None:
+    auto = item.mail.auto
+    if item.mail.bounce is not None and auto.kind != "bounce":
+        return "bounce: " + (auto.reason or "delivery status notification")
+    return f"{auto.kind}: {auto.reason}" if auto.is_auto else None
+
+
 def noreply_sender(item: Item, ctx: Context) -> str | None:
-    sender = item.mail.sender.email.lower() if item.mail.sender else ""
+    sender = sender_of(item)
     for pattern in ctx.settings.screen.noreply_patterns:
         if re.search(pattern, sender):
             return f"no-reply sender {sender}"
     return None
 
 
+def burst(item: Item, ctx: Context) -> str | None:
+    cfg = ctx.settings.screen
+    sender = sender_of(item)
+    since = ctx.now - timedelta(minutes=cfg.burst_minutes)
+    earlier = ctx.session.exec(
+        select(func.count())
+        .select_from(Message)
+        .where(
+            func.lower(Message.sender) == sender,
+            col(Message.received_at) >= since,
+            col(Message.id) < item.pk,
+        )
+    ).one()
+    if earlier < cfg.burst_messages:
+        return None
+    if earlier == cfg.burst_messages:  # the first one over the limit: tell the operator once
+        ctx.log.warning("burst from %s: throttling after %d messages", sender, earlier)
+    audit(
+        ctx.session,
+        "burst",
+        message=ctx.session.get(Message, item.pk),
+        sender=sender,
+        earlier=earlier,
+        window_minutes=cfg.burst_minutes,
+    )
+    return (
+        f"burst: {earlier + 1} messages from {sender} within {cfg.burst_minutes} minutes "
+        f"(more than {cfg.burst_messages}): throttled"
+    )
+
+
 def reply_caps(item: Item, ctx: Context) -> str | None:
     cfg = ctx.settings.screen
     since = ctx.now - timedelta(hours=1)
-    sender = item.mail.sender.email.lower() if item.mail.sender else ""
     recent = (
         select(func.count())
         .select_from(Outbox)
         .where(Outbox.kind == "reply", col(Outbox.created_at) >= since)
     )
-    to_sender = ctx.session.exec(recent.where(Outbox.customer == sender)).one()
+    to_sender = ctx.session.exec(recent.where(Outbox.customer == sender_of(item))).one()
     if to_sender >= cfg.replies_per_sender_per_hour:
         return f"reply cap: {to_sender} replies to this sender in the last hour (loop guard)"
     if item.ticket_id is not None:
@@ -77,4 +128,23 @@ def reply_caps(item: Item, ctx: Context) -> str | None:
     return None
 
 
-RULES: tuple[Rule, ...] = (no_sender, own_mail, machine_written, noreply_sender, reply_caps)
+def sender_of(item: Item) -> str:
+    return item.mail.sender.email.lower() if item.mail.sender else ""
+
+
+def raw_header(item: Item, name: str) -> str:
+    """A top-level header the parse contract does not carry (headers only: cheap)."""
+    if name in item.mail.headers:
+        return item.mail.headers[name]
+    headers = BytesHeaderParser(policy=compat32).parsebytes(item.raw[:HEADER_BYTES])
+    return str(headers.get(name, "")).strip()
+
+
+RULES: tuple[Rule, ...] = (
+    no_sender,
+    own_mail,
+    machine_written,
+    noreply_sender,
+    burst,
+    reply_caps,
+)
