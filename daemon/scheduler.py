@@ -22,6 +22,7 @@ from daemon.app import Services
 from daemon.cycle import poll_all
 from daemon.outbox import flush_outbox
 from daemon.pipeline import process_pending
+from daemon.watch import check_alerts, start_watchers
 
 log = logging.getLogger("helpdeskd.scheduler")
 
@@ -60,7 +61,7 @@ def run_forever(services: Services, stop: threading.Event | None = None) -> None
     every = services.settings.pipeline.poll_seconds
     scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
     scheduler.add_job(
-        guarded("poll", lambda: poll_all(services)),
+        guarded("poll", lambda: (poll_all(services), check_alerts(services))),
         "interval",
         seconds=every,
         id="poll",
@@ -83,6 +84,8 @@ def run_forever(services: Services, stop: threading.Event | None = None) -> None
     for add in EXTRA_JOBS:
         add(services, scheduler)
     scheduler.start()
+    # IDLE threads ask for an early poll; the poll job stays the only reader of a mailbox.
+    start_watchers(services, lambda _name: scheduler.modify_job("poll", next_run_time=_now()), stop)
     sd_notify("READY=1")
     log.info("running: %d source(s), polling every %ds", len(services.settings.sources), every)
     stop.wait()

@@ -13,7 +13,7 @@ from daemon.app import Services, build_services
 from daemon.config import Settings, resolve_paths
 
 # Fixtures that start real servers (tests/peers/); each helper adds its module here.
-pytest_plugins = ["tests.peers.postgres"]
+pytest_plugins = ["tests.peers.postgres", "tests.peers.mail", "tests.peers.rt"]
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("HELPDESKD_CORPUS", REPO.parent / "shared" / "corpus"))

@@ -1,0 +1,138 @@
+"""Between polls: IDLE on every IMAP mailbox that allows it, and the alert for a failing one.
+
+Decides when the long-running mode reads a mailbox early and when a failing mailbox becomes an
+operator's problem. Each IMAP source with `idle = true` gets a thread with its own connection
+waiting in IDLE; DONE and IDLE again every `idle_seconds` (servers cut IDLE at 29 minutes).
+New mail, or getting the connection back after a failure (mail may have come meanwhile), asks
+the scheduler to run the poll job now; the poll itself stays the one place mail is read, so
+two readers never race over one mailbox. A lost connection is retried after a capped
+exponential backoff with jitter. A server without IDLE leaves that mailbox to the schedule.
+
+A source whose polls have failed, with nothing fetched, for longer than its `alert_after` is
+in alert: one ERROR log line when it starts, `helpdeskd_source_failing{source=...}` = 1, and
+its error in `helpdeskd status` starts with `ALERT`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from connectors.base import ConnectorError
+from connectors.imap import ImapMailbox
+from daemon.app import Services
+from daemon.config import ImapSource
+from daemon.metrics import SOURCE_FAILING
+from daemon.models import Cursor, utcnow
+from daemon.store import session_scope
+
+log = logging.getLogger("helpdeskd.watch")
+
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 300.0
+ALERT_PREFIX = "ALERT"
+
+
+def backoff_delay(failures: int, rng: Callable[[], float] = random.random) -> float:
+    """Seconds to wait after `failures` failures in a row: doubling, capped, with jitter
+    (between half and all of it) so many daemons do not reconnect in step."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(failures, 30))
+    return ceiling * (0.5 + rng() / 2)
+
+
+class IdleWatcher(threading.Thread):
+    """One mailbox in IDLE on its own connection; calls `on_mail(name)` when to poll."""
+
+    def __init__(
+        self,
+        cfg: ImapSource,
+        on_mail: Callable[[str], None],
+        stop: threading.Event,
+        mailbox: ImapMailbox | None = None,
+    ) -> None:
+        super().__init__(name=f"idle-{cfg.name}", daemon=True)
+        self.cfg = cfg
+        self.on_mail = on_mail
+        self.stop = stop
+        self.mailbox = mailbox or ImapMailbox(cfg)
+        self.failures = 0
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                if not self.watch_once():
+                    return
+        finally:
+            self.mailbox.close()
+
+    def watch_once(self) -> bool:
+        """One IDLE round; False when this mailbox cannot be watched (no IDLE)."""
+        try:
+            if not self.mailbox.supports_idle():
+                log.info("source %s: the server offers no IDLE; polling only", self.cfg.name)
+                return False
+            if self.failures:
+                log.info(
+                    "source %s: connection back after %d failure(s)", self.cfg.name, self.failures
+                )
+                self.failures = 0
+                self.on_mail(self.cfg.name)  # mail may have arrived while we were away
+            if self.mailbox.wait_for_mail(self.cfg.idle_seconds, self.stop):
+                self.on_mail(self.cfg.name)
+        except ConnectorError as exc:
+            self.mailbox.drop()
+            delay = backoff_delay(self.failures)
+            self.failures += 1
+            log.warning(
+                "source %s: IDLE failed (%s); reconnecting in %.1f s", self.cfg.name, exc, delay
+            )
+            self.stop.wait(delay)
+        return True
+
+
+def start_watchers(
+    services: Services, request_poll: Callable[[str], None], stop: threading.Event
+) -> list[IdleWatcher]:
+    watchers = [
+        IdleWatcher(cfg, request_poll, stop)
+        for cfg in services.settings.sources
+        if isinstance(cfg, ImapSource) and cfg.idle
+    ]
+    for watcher in watchers:
+        watcher.start()
+    return watchers
+
+
+def check_alerts(services: Services, now: datetime | None = None) -> list[str]:
+    """Raise or clear each IMAP source's alert; return the sources in alert."""
+    now = now or utcnow()
+    alerting = []
+    with session_scope(services.engine) as session:
+        for cfg in services.settings.sources:
+            if not isinstance(cfg, ImapSource):
+                continue
+            cursor = session.get(Cursor, cfg.name)
+            since = cursor.failing_since if cursor else None
+            if since is not None and since.tzinfo is None:
+                since = since.replace(tzinfo=UTC)  # SQLite gives naive datetimes back
+            alert = since is not None and now - since > timedelta(seconds=cfg.alert_after)
+            SOURCE_FAILING.labels(source=cfg.name).set(1 if alert else 0)
+            if alert and cursor is not None:
+                alerting.append(cfg.name)
+                mark_alert(cursor, now - since if since else timedelta(0))
+                session.add(cursor)
+    return alerting
+
+
+def mark_alert(cursor: Cursor, failing_for: timedelta) -> None:
+    error = cursor.last_error or ""
+    if error.startswith(ALERT_PREFIX):
+        return
+    minutes = int(failing_for.total_seconds() // 60)
+    log.error(
+        "source %s: ALERT: nothing fetched for %d min, failing: %s", cursor.source, minutes, error
+    )
+    cursor.last_error = f"{ALERT_PREFIX} (failing for {minutes} min): {error}"[:1000]
