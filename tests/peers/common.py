@@ -23,9 +23,9 @@ The helpers:
 - `require_root(what)` — skip unless running as root (Postfix, Dovecot as vmail, runuser).
 - `as_user(user, *cmd)` — the command wrapped in `runuser -u USER --` when we are root and
   USER is someone else (initdb and postgres refuse to run as root); unchanged otherwise.
-- `scratch_dir(factory, name)` — a fresh folder under pytest's tmp factory that other system
-  users (postgres, vmail, postfix) can reach: pytest's base folder is 0700, so it and its
-  parents get the search bit (o+x) and the folder itself is 0755.
+- `with scratch_dir(name) as root:` — a fresh 0755 folder in the system temp dir that other
+  system users (postgres, vmail, postfix) can reach, removed afterwards. Not under pytest's
+  tmp factory: pytest keeps that 0700 and resets it whenever another pytest run starts.
 - `tail(path, lines=...)` — the last lines of a log file, for failure messages.
 - `elapsed(t0)` / `report(name, seconds)` — timing lines printed once per peer start-up (seen
   with `-s`, and kept by pytest in the captured output of a failing test).
@@ -42,10 +42,10 @@ import pwd
 import shutil
 import signal
 import socket
-import stat
 import subprocess
+import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,18 +266,20 @@ def user_ids(user: str) -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-def scratch_dir(factory: pytest.TempPathFactory, name: str) -> Path:
-    """A new folder under pytest's temp root that other system users can traverse."""
-    path = factory.mktemp(name, numbered=True)
+@contextlib.contextmanager
+def scratch_dir(name: str) -> Iterator[Path]:
+    """A new folder other system users can reach, removed when the block ends.
+
+    Not under pytest's tmp factory on purpose: pytest makes its base folder 0700 and every
+    pytest run that starts on the machine resets it to 0700, which would cut a running server
+    (postgres, vmail, postfix) off from its own files halfway through the session.
+    """
+    path = Path(tempfile.mkdtemp(prefix=f"helpdeskd-{name}-"))
     path.chmod(0o755)
-    for parent in path.parents:
-        if parent == Path(parent.anchor):
-            break
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            with contextlib.suppress(PermissionError):
-                parent.chmod(mode | stat.S_IXOTH)
-    return path
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def chown_tree(path: Path, user: str) -> None:

@@ -2,11 +2,11 @@
 
 Decides how the store's PostgreSQL tests get a real server. The session fixture
 `postgres_server` runs initdb (as the `postgres` user through runuser when we are root:
-initdb refuses root) into a scratch folder and starts it with `pg_ctl` on a free loopback port,
-with its socket in that folder and durability off (fsync, synchronous_commit and
-full_page_writes: a test database is thrown away, and this makes start-up and commits fast).
-`postgres_url` creates a new database for each test that asks for it and drops it afterwards,
-so tests never see each other's rows. Set HELPDESKD_TEST_POSTGRES_URL
+initdb refuses root) into a scratch folder in the system temp dir and starts it with `pg_ctl`
+on a free loopback port, with its socket in that folder and durability off (fsync,
+synchronous_commit and full_page_writes: a test database is thrown away, and this makes
+start-up and commits fast). `postgres_url` creates a new database for each test that asks for
+it and drops it afterwards, so tests never see each other's rows. Set HELPDESKD_TEST_POSTGRES_URL
 (`postgresql://user@host:port/db`) to use an existing server instead.
 
 As root the server runs as the `postgres` user; as anyone else it runs as that user (initdb
@@ -117,20 +117,20 @@ def stop_cluster(root: Path, bin_dir: Path, *, mode: str = "fast", check: bool =
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def postgres_server() -> Iterator[PostgresServer]:
     """A private PostgreSQL on a free port for the session, or $HELPDESKD_TEST_POSTGRES_URL."""
     pytest.importorskip("psycopg", reason="psycopg not installed: pip install -e '.[dev]'")
     if external := os.environ.get(EXTERNAL_URL_ENV):
         yield parse_external(external)
         return
     bin_dir = find_bin_dir()
-    root = scratch_dir(tmp_path_factory, "postgres")
-    port = free_port()
-    start_cluster(root, bin_dir, port)
-    try:
-        yield PostgresServer("127.0.0.1", port, "postgres", "postgres")
-    finally:
-        stop_cluster(root, bin_dir)
+    with scratch_dir("postgres") as root:
+        port = free_port()
+        start_cluster(root, bin_dir, port)
+        try:
+            yield PostgresServer("127.0.0.1", port, "postgres", "postgres")
+        finally:
+            stop_cluster(root, bin_dir)
 
 
 def parse_external(url: str) -> PostgresServer:
