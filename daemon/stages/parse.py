@@ -1,24 +1,55 @@
 """parse: raw bytes to a `ParsedMail`, never an exception.
 
-Decides what a message says. Broken input gives a record with what could be read plus a list
-of defects. An oversized message kept only as headers (a stub) is escalated at once.
+Decides what a message says: its addresses, subject, date and threading headers, its text and
+the new reply in it (no quoted history, no signature), its attachments with hashes, its
+language, and what the machine-mail, bounce and authentication readers make of it. Broken
+input gives a record with what could be read plus a list of defects; even a failure of this
+code itself becomes a defect on a minimal record. An oversized message kept only as headers (a
+stub) is escalated at once.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
-import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from email.message import EmailMessage
-from email.utils import getaddresses, parsedate_to_datetime
+from email.message import Message
 
 from daemon.item import Context, Item
 from daemon.mail.auth import read_auth
 from daemon.mail.auto import detect_auto
+from daemon.mail.body import Body, read_body, split_html_reply
 from daemon.mail.bounce import detect_bounce
-from daemon.records import Address, Attachment, Escalated, ParsedMail
+from daemon.mail.language import detect_language
+from daemon.mail.mime import (
+    Hint,
+    charset_hint,
+    decode_words,
+    header_text,
+    raw_header,
+    read_addresses,
+    read_date,
+    read_message,
+    read_msgids,
+)
+from daemon.mail.reply import extract_reply, split_signature
+from daemon.records import Address, AuthResult, AutoInfo, Escalated, ParsedMail
+
+log = logging.getLogger("helpdeskd.parse")
+
+SENDER_HEADERS = ("From", "Reply-To", "Sender")
+"""Where the sender is read from, in order: a mail without a usable From is answered to its
+Reply-To (spam tools and some web forms send no From)."""
+KEPT_HEADERS = (
+    "Auto-Submitted",
+    "Precedence",
+    "List-Id",
+    "List-Unsubscribe",
+    "X-Auto-Response-Suppress",
+    "X-Autoreply",
+    "Return-Path",
+)
+"""Raw headers later stages may want, kept beside the contract (`ParsedMail.headers`)."""
 
 
 def run(item: Item, ctx: Context) -> Item | Escalated:
@@ -30,63 +61,102 @@ def run(item: Item, ctx: Context) -> Item | Escalated:
 
 
 def parse_bytes(raw: bytes, trusted: Sequence[str] = ()) -> ParsedMail:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    sender = _addresses(msg, "From")
-    body = msg.get_body(("plain", "html"))
-    text = body.get_content() if body is not None else ""
-    attachments = tuple(_attachment(p) for p in msg.iter_attachments())
+    """Everything the contract says about `raw`; never raises."""
+    try:
+        return build(raw, trusted)
+    except Exception as exc:  # the last guard: parse must return a record
+        log.warning("parse failed, keeping a minimal record: %s: %s", type(exc).__name__, exc)
+        return minimal(f"parser failed: {type(exc).__name__}: {exc}"[:300])
+
+
+def build(raw: bytes, trusted: Sequence[str]) -> ParsedMail:
+    parsed = read_message(raw)
+    msg, defects = parsed.msg, parsed.defects
+    hint = charset_hint(msg)
+    sender = read_sender(msg, hint, defects)
+    body = read_body(parsed, hint, defects)
+    reply_text, signature = read_reply(body, sender)
     return ParsedMail(
-        message_id=_msgid(msg.get("Message-ID")),
-        in_reply_to=_msgid(msg.get("In-Reply-To")),
-        references=tuple(
-            r for r in (_msgid(x) for x in str(msg.get("References", "")).split()) if r
-        ),
-        sender=sender[0] if sender else None,
-        reply_to=tuple(_addresses(msg, "Reply-To")),
-        to=tuple(_addresses(msg, "To")),
-        cc=tuple(_addresses(msg, "Cc")),
-        subject=str(msg.get("Subject", "")),
-        date=_date(msg.get("Date")),
-        text=text,
-        reply_text=text,
-        signature=None,
-        html=body is not None and body.get_content_type() == "text/html",
-        attachments=attachments,
-        language=None,
-        auto=detect_auto(msg, sender[0].email if sender else None),
+        message_id=first(read_msgids(raw_header(msg, "Message-ID"))),
+        in_reply_to=first(read_msgids(raw_header(msg, "In-Reply-To"))),
+        references=tuple(read_msgids(raw_header(msg, "References"))),
+        sender=sender,
+        reply_to=tuple(read_addresses(msg, "Reply-To", hint, defects)),
+        to=tuple(read_addresses(msg, "To", hint, defects)),
+        cc=tuple(read_addresses(msg, "Cc", hint, defects)),
+        subject=" ".join((header_text(msg, "Subject", hint, defects) or "").splitlines()).strip(),
+        date=read_date(raw_header(msg, "Date"), defects),
+        text=body.text,
+        reply_text=reply_text,
+        signature=signature,
+        html=body.html is not None,
+        attachments=body.attachments,
+        language=detect_language(reply_text or body.text),
+        auto=detect_auto(msg, sender.email if sender else None),
         bounce=detect_bounce(msg),
         auth=read_auth(msg, trusted),
-        defects=tuple(type(d).__name__ for d in msg.defects),
+        defects=tuple(dict.fromkeys(defects)),
+        headers=kept_headers(msg, hint),
     )
 
 
-def _msgid(value: object) -> str | None:
-    text = str(value or "").strip()
-    return text.strip("<>") or None
+def read_sender(msg: Message, hint: Hint, defects: list[str]) -> Address | None:
+    local = None
+    for header in SENDER_HEADERS:
+        found = read_addresses(msg, header, hint, defects, local=True)
+        full = [a for a in found if "@" in a.email]
+        if full:
+            if header != "From":
+                defects.append(f"no usable From: sender read from {header}")
+            return full[0]
+        local = local or (found[0] if found else None)
+    if local is None:
+        defects.append("no sender address")
+    return local
 
 
-def _addresses(msg: EmailMessage, header: str) -> list[Address]:
-    values = [str(v) for v in msg.get_all(header, [])]
-    return [Address(name, addr) for name, addr in getaddresses(values) if addr]
+def read_reply(body: Body, sender: Address | None) -> tuple[str, str | None]:
+    """The new text and the signature; HTML quotes are cut in the tree, plain ones by line."""
+    name = " ".join(filter(None, (sender.name, sender.email))) if sender else ""
+    if body.html is not None:
+        text, signature = split_signature(split_html_reply(body.html).text, name)
+        return text, signature
+    reply = extract_reply(body.text, name)
+    return reply.text, reply.signature
 
 
-def _date(value: object) -> str | None:
-    try:
-        return parsedate_to_datetime(str(value)).isoformat() if value else None
-    except (TypeError, ValueError):
-        return None
+def kept_headers(msg: Message, hint: Hint) -> dict[str, str]:
+    kept = {}
+    for name in KEPT_HEADERS:
+        value = raw_header(msg, name)
+        if value is not None:
+            kept[name.lower()] = decode_words(value, hint)[:500]
+    return kept
 
 
-def _attachment(part: EmailMessage) -> Attachment:
-    data = part.get_payload(decode=True) or b""
-    assert isinstance(data, bytes)
-    return Attachment(
-        filename=part.get_filename(),
-        content_type=part.get_content_type(),
-        size=len(data),
-        md5=hashlib.md5(data).hexdigest(),  # noqa: S324 (a checksum the contract asks for)
-        sha256=hashlib.sha256(data).hexdigest(),
-        inline=part.get_content_disposition() == "inline",
-        content_id=_msgid(part.get("Content-ID")),
+def first(items: list[str]) -> str | None:
+    return items[0] if items else None
+
+
+def minimal(defect: str) -> ParsedMail:
+    return ParsedMail(
+        message_id=None,
+        in_reply_to=None,
+        references=(),
+        sender=None,
+        reply_to=(),
+        to=(),
+        cc=(),
+        subject="",
+        date=None,
+        text="",
+        reply_text="",
+        signature=None,
+        html=False,
+        attachments=(),
+        language=None,
+        auto=AutoInfo(),
+        bounce=None,
+        auth=AuthResult(),
+        defects=(defect,),
     )

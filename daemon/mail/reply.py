@@ -1,0 +1,348 @@
+"""reply: what the sender wrote now, without the quoted history and without the signature.
+
+Decides, line by line, which lines of a plain-text body are history: a quote header ("On …
+wrote:" in a dozen languages, Outlook's "From: … Sent: …" block and "-----Original
+Message-----", Gmail's "2014-10-17 … <bob@example.com>:"), the `>` lines that follow it, and,
+when a header is followed by unmarked text, everything after it (Outlook quotes without `>`).
+Lines the sender wrote between or after quotes are kept (inline and bottom-posted answers). A
+forwarded message keeps its body: the forward is what the sender is sending. The signature is
+found from the bottom: a "-- " delimiter, a "-Name" line, a sign-off ("Thanks,", "Best
+regards,", "Mit freundlichen Grüßen") or a phone footer ("Sent from my iPhone") that starts a
+short tail of short lines. Our own rules, measured against talon's and GitHub's
+email_reply_parser expectations in tests/corpus (those libraries are not used: see
+../shared/DEPENDENCIES.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_LINES = 1000
+"""Longer bodies are not searched below this line (the quote is above it in real mail)."""
+SPLITTER_WINDOW = 5
+"""A quote header may be wrapped over this many lines (long names and addresses)."""
+SIGNATURE_LINES = 12
+"""A signature lies in this many last lines."""
+SIGNATURE_LINE_CHARS = 60
+"""A longer line is text, not signature."""
+
+LEADS = "On|Le|W dniu|Op|Am|Em|På|Den|Vào|El|Il|Il giorno|Dne|Στις|Pada|Kun|Dana|Tanggal|Dňa"
+VERBS = (
+    r"wrote|sent|a écrit|a ecrit|napisał|napisała|napisał\(a\)|schreef|verzond|geschreven|"
+    r"schrieb|escreveu|skrev|đã viết|escribió|escribio|ha scritto|написал|написала|"
+    r"написал\(а\)|napsal|napsala|kirjoitti|írta|yazdı|έγραψε|menulis|kirjutas|rašė|"
+    r"napisao|je napisal|a scris|писа|написа|写道|書きました|작성"
+)
+ON_WROTE = re.compile(
+    rf"^[>\s*-]*(?:{LEADS})\b.{{0,400}}?(?:{VERBS})(?:\s*:?|\b.{{0,200}}:)[\s*-]*$", re.S
+)
+DATE_WROTE = re.compile(
+    rf"^\s*\d{{1,4}}[-/.]\d{{1,2}}[-/.]\d{{1,4}}\b.{{0,300}}?(?:{VERBS})\s*:\s*$", re.S
+)
+TIME_EMAIL = re.compile(r"^.{0,200}\d{1,2}:\d{2}.{0,200}<[^\s<>]+@[^\s<>]+>\s*:\s*$")
+INLINE_WROTE = re.compile(
+    rf"^(?P<text>.*?\S)[\s-]*(?P<quote>(?:{LEADS})\s.{{0,300}}?(?:{VERBS})\s*:)\s*$"
+)
+LEAD_START = re.compile(rf"^[>\s*-]*(?:{LEADS})\b")
+SOMEONE_WROTE = re.compile(
+    rf"^[>\s*-]*\S.{{0,300}}?(?:@|\d{{1,2}}:\d{{2}}).{{0,300}}?\b(?:{VERBS})\s*:[\s*-]*$", re.S
+)
+DASHED_WROTE = re.compile(rf"^\s*-{{2,}}\s*.{{1,100}}\s(?:{VERBS})\s*-{{2,}}\s*$")
+DATE_EMAIL = re.compile(
+    r"^\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b.{0,200}?"
+    r"<?[^\s<>]+@[^\s<>]+>?\s*:?\s*$",
+    re.S,
+)
+ORIGINAL = re.compile(
+    r"^\s*[-_=]{2,}\s*(?:original message|ursprüngliche nachricht|originalnachricht|"
+    r"message d'origine|message original|mensaje original|messaggio originale|"
+    r"oorspronkelijk bericht|originalmeddelande|opprinnelig melding|oprindelig meddelelse|"
+    r"wiadomość oryginalna|исходное сообщение|mensagem original|alkuperäinen viesti|"
+    r"původní zpráva|eredeti üzenet|reply message|antwort)\s*[-_=]{2,}\s*$",
+    re.I,
+)
+FORWARD = re.compile(
+    r"^\s*(?:-{2,}\s*)?(?:forwarded message|begin forwarded message|weitergeleitete nachricht|"
+    r"message transféré|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|"
+    r"vidarebefordrat meddelande|videresendt meddelelse|пересылаемое сообщение|"
+    r"mensagem encaminhada|forwarded by)\b.{0,80}$",
+    re.I,
+)
+HEADER_FROM = r"from|von|de|van|da|från|fra|od|от|lähettäjä|feladó|kimden|od koga"
+HEADER_DATE = (
+    r"sent|date|gesendet|datum|envoyé|enviado|enviada|enviado el|enviada em|fecha|inviato|"
+    r"data|verzonden|skickat|sendt|wysłano|отправлено|дата|lähetetty|päivämäärä|gönderildi|"
+    r"tarih|odesláno|elküldve"
+)
+HEADER_OTHER = (
+    r"to|an|à|a|para|aan|till|til|do|кому|vastaanottaja|címzett|kime|cc|kopie|"
+    r"subject|betreff|objet|asunto|oggetto|onderwerp|ämne|emne|temat|тема|aihe|assunto|"
+    r"tárgy|konu|předmět|reply-to"
+)
+HEADER_LINE = re.compile(rf"^\s*[*_]*(?:{HEADER_FROM}|{HEADER_DATE}|{HEADER_OTHER})[*_]*\s?:", re.I)
+HEADER_START = re.compile(rf"^\s*[*_]*(?:{HEADER_FROM}|{HEADER_DATE})[*_]*\s?:", re.I)
+HEADER_ONE_LINE = re.compile(
+    rf"^\s*[*_]*(?:{HEADER_FROM})[*_]*\s?:.{{1,200}}\s[*_]*(?:{HEADER_DATE})[*_]*\s?:", re.I
+)
+URL_LINE = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$")
+RULE_LINE = re.compile(r"^\s*[_-]{8,}\s*$")
+QUOTE = re.compile(r"^\s*>")
+LINK_OPEN = re.compile(r"[(<]https?://[^)>\s]*$")
+LINK_PART = re.compile(r"\(https?://|^\S*[)>]\s*>?\s*$")
+
+SIGN_OFFS = (
+    r"thanks|thank you|thanks a lot|many thanks|thanks in advance|thx|cheers|regards|"
+    r"best|best regards|best wishes|kind regards|warm regards|warmest regards|"
+    r"with regards|yours|yours truly|yours sincerely|sincerely|respectfully|all the best|"
+    r"take care|ciao|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|"
+    r"viele grüße|beste grüße|liebe grüße|lg|vg|mfg|gruß|grüße|danke|vielen dank|"
+    r"cordialement|bien cordialement|bien à vous|merci|salutations|amicalement|"
+    r"saludos|un saludo|atentamente|gracias|cumprimentos|atenciosamente|obrigado|obrigada|"
+    r"met vriendelijke groet|met vriendelijke groeten|groeten|bedankt|"
+    r"med vänlig hälsning|vänliga hälsningar|hälsningar|med venlig hilsen|hilsen|"
+    r"mvh|с уважением|спасибо|pozdrawiam|z poważaniem|dziękuję|grazie|saluti|cordiali saluti|"
+    r"distinti saluti|regards"
+)
+SIGN_OFF = re.compile(rf"^\s*(?:{SIGN_OFFS})\b[\s,.!:]*(?:-.*)?$", re.I)
+DELIMITER = re.compile(r"^\s*(?:--+|__+|—+|-- ?)\s*$")
+DASH_NAME = re.compile(r"^-\s?[^\W\d_][\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,2}\s*$")
+PHONE = re.compile(
+    r"^\s*(?:sent from my [\w ,!]+|sent from mailbox for iphone.*"
+    r"|sent (?:\S+ )?from my blackberry.*"
+    r"|sent from (?:outlook|yahoo mail|mail for windows|samsung|my mobile|gmail mobile)[\w ,!.]*"
+    r"|sent with [\w ]+(?:\(.*\))?|get outlook for (?:ios|android)\W*"
+    r"|enviado desde mi [\w ®,]+|envoyé de mon [\w ]+|von meinem [\w ]+ gesendet\W*"
+    r"|inviato da[l]? mio [\w ]+|verzonden (?:vanaf|met) mijn [\w ]+|skickat från min [\w ]+"
+    r"|sendt fra min [\w ]+|wysłane z mojego [\w ]+|отправлено с [\w ]+)\s*$",
+    re.I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    signature: str | None
+
+
+def extract_reply(text: str, sender_name: str = "") -> Reply:
+    """The new text of a message and its signature (None when there is none)."""
+    body, signature = split_signature(strip_quotes(text), sender_name)
+    return Reply(body, signature)
+
+
+# --- quotes --------------------------------------------------------------------------------
+
+
+def strip_quotes(text: str) -> str:
+    """Remove quoted history; keep what the sender wrote, also between and after quotes."""
+    lines = split_shared_lines(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    head, tail = lines[:MAX_LINES], lines[MAX_LINES:]
+    kinds = classify(head)
+    if is_forward(kinds):
+        return text.strip()
+    kept = [line for line, keep in zip(head, keep_mask(head, kinds), strict=True) if keep]
+    if tail and len(kept) == len(head):
+        kept += tail
+    return "\n".join(kept).strip()
+
+
+def split_shared_lines(lines: list[str]) -> list[str]:
+    """Put a quote header that shares a line with the reply ("ok On … wrote:") on its own line
+    when quoted lines follow it."""
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        match = INLINE_WROTE.match(line[:500]) if "wrote" in line or ":" in line[-3:] else None
+        following = next((n for n in lines[index + 1 : index + 4] if n.strip()), "")
+        if match and QUOTE.match(following) and not LEAD_START.match(line):
+            out += [match.group("text").rstrip(" -"), match.group("quote")]
+        else:
+            out.append(line)
+    return out
+
+
+def classify(lines: list[str]) -> list[str]:
+    """One letter per line: e(mpty), m(arked quote), s(plitter), f(orward), t(ext)."""
+    kinds = ["e" if not line.strip() else "m" if QUOTE.match(line) else "t" for line in lines]
+    index = 0
+    while index < len(lines):
+        span = splitter_span(lines, index)
+        if span:
+            kinds[index : index + span] = ["s"] * span
+            index += span
+            continue
+        if kinds[index] == "t" and FORWARD.match(lines[index][:200]):
+            kinds[index] = "f"
+        index += 1
+    if "s" not in kinds and kinds.count("m") < 3:
+        kinds = ["t" if k == "m" else k for k in kinds]  # a stray ">" is not a quote
+    return kinds
+
+
+def splitter_span(lines: list[str], index: int) -> int:
+    """How many lines the quote header starting at `index` takes (0: none starts there)."""
+    first = lines[index][:400]
+    if not first.strip() or (QUOTE.match(first) and not first.lstrip(">").strip()):
+        return 0
+    if ORIGINAL.match(first) or DASHED_WROTE.match(first) or HEADER_ONE_LINE.match(first):
+        return 1
+    if RULE_LINE.match(first) and index + 1 < len(lines) and header_block(lines, index + 1):
+        return 1 + header_block(lines, index + 1)
+    if HEADER_START.match(first):
+        return header_block(lines, index)
+    return wrote_span(lines, index)
+
+
+def header_block(lines: list[str], index: int) -> int:
+    """Length of a block of at least two mail headers (From:/Sent:/To:/Subject:…)."""
+    if not HEADER_START.match(lines[index][:200]):
+        return 0
+    headers, end = 1, index + 1
+    while end < len(lines) and end - index < 10:
+        line = lines[end][:200]
+        if HEADER_LINE.match(line):
+            headers += 1
+        elif not line.strip() or (headers >= 2 and not line.startswith((" ", "\t"))):
+            break
+        end += 1
+    return end - index if headers >= 2 else 0
+
+
+def wrote_span(lines: list[str], index: int) -> int:
+    """Length of an "On … wrote:" header starting at `index` (0: none)."""
+    first = lines[index].strip()[:400]
+    if first.rstrip(" *-").endswith((":", "：")) and (
+        SOMEONE_WROTE.match(first) or TIME_EMAIL.match(first)
+    ):
+        return 1
+    if DASHED_WROTE.match(first):
+        return 1
+    if not (LEAD_START.match(first) or first[:1].isdigit()):
+        return 0
+    window = ""
+    for offset in range(min(SPLITTER_WINDOW, len(lines) - index)):
+        window = f"{window} {lines[index + offset].strip()[:400]}".strip()
+        if ON_WROTE.match(window) and (re.search(r"\d", window) or "@" in window):
+            return offset + 1
+        if offset <= 2 and (DATE_EMAIL.match(window) or DATE_WROTE.match(window)):
+            return offset + 1
+    return 0
+
+
+def is_forward(kinds: list[str]) -> bool:
+    """A forwarded message, with or without a note before it, is kept whole."""
+    for kind in kinds:
+        if kind == "f":
+            return True
+        if kind in "sm":
+            return False
+    return False
+
+
+def keep_mask(lines: list[str], kinds: list[str]) -> list[bool]:
+    """False for every line of quoted history."""
+    keep = [True] * len(lines)
+    index = 0
+    while index < len(lines):
+        kind = kinds[index]
+        if kind == "s":
+            end = quote_run_end(lines, kinds, index)
+            if end is None:  # a header followed by unmarked text: the rest is history
+                keep[index:] = [False] * (len(lines) - index)
+                return keep
+            keep[index:end] = [False] * (end - index)
+            index = end
+        elif kind == "m":
+            end = quote_run_end(lines, kinds, index) or index + 1
+            keep[index:end] = [False] * (end - index)
+            index = end
+        else:
+            index += 1
+    return keep
+
+
+def quote_run_end(lines: list[str], kinds: list[str], start: int) -> int | None:
+    """End of a quote header and the `>` lines after it, trailing blank lines included;
+    None when the header is followed by unmarked text (or by nothing but blanks)."""
+    index = start
+    while index < len(kinds) and kinds[index] == "s":
+        index += 1
+    marked = False
+    while index < len(kinds):
+        kind = kinds[index]
+        if kind == "m":
+            marked = True
+        elif kind == "t" and marked and broken_link(lines, index):
+            pass
+        elif kind != "e":
+            break
+        index += 1
+    if not marked and kinds[start] == "s":
+        return None
+    return index
+
+
+def broken_link(lines: list[str], index: int) -> bool:
+    """A line that only continues a link the quote above broke (no `>` of its own)."""
+    before = lines[index - 1] if index else ""
+    return bool(LINK_OPEN.search(before) or LINK_PART.search(lines[index].strip()))
+
+
+# --- signature -----------------------------------------------------------------------------
+
+
+def split_signature(text: str, sender_name: str = "") -> tuple[str, str | None]:
+    """(text without signature, signature or None), looking only at the last lines."""
+    lines = text.rstrip().split("\n")
+    start = signature_start(lines, sender_name)
+    if start is None:
+        return text.strip(), None
+    body = "\n".join(lines[:start]).strip()
+    return body, "\n".join(lines[start:]).strip()
+
+
+def signature_start(lines: list[str], sender_name: str) -> int | None:
+    """The line the signature begins on: the topmost signature-like line among the last
+    `SIGNATURE_LINES` non-empty lines, never the first line (a body is not all signature)."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    names = name_tokens(sender_name)
+    found, seen = None, 0
+    for index in range(len(lines) - 1, first, -1):
+        line = lines[index]
+        if not line.strip():
+            continue
+        seen += 1
+        if seen > SIGNATURE_LINES or (too_long(line) and not URL_LINE.match(line)):
+            break
+        if starts_signature(lines, index, names):
+            found = index
+    return found
+
+
+def starts_signature(lines: list[str], index: int, names: set[str]) -> bool:
+    line = lines[index]
+    stripped = line.strip()
+    if DELIMITER.match(line) or PHONE.match(line):
+        return True
+    if DASH_NAME.match(line):
+        above = next((n for n in reversed(lines[:index]) if n.strip()), "")
+        return not above.lstrip().startswith(("-", "*", "•"))  # a list item, not a name
+    if SIGN_OFF.match(stripped) and len(stripped) <= 40:
+        return True
+    words = set(re.findall(r"[^\W\d_]{3,}", stripped.lower()))
+    return len(stripped) <= 40 and bool(names & words) and not prose_follows(lines, index)
+
+
+def prose_follows(lines: list[str], index: int) -> bool:
+    """Two or more sentences after a name: the name was an address, not a signature."""
+    return sum(len(line.split()) >= 4 for line in lines[index + 1 :]) >= 2
+
+
+def too_long(line: str) -> bool:
+    return len(line.strip()) > SIGNATURE_LINE_CHARS
+
+
+def name_tokens(sender: str) -> set[str]:
+    """The sender's names as lowercase words: "Bob Smith" or the local part of bob@foo.bar."""
+    value = sender.split("@", 1)[0] if "@" in sender else sender
+    return {w for w in re.split(r"[\W_\d]+", value.lower()) if len(w) >= 3}
