@@ -101,7 +101,7 @@ class SmtpOutbox:
         sender, recipients = envelope(mail)
         try:
             smtp = await self._connection()
-            refused, response = await smtp.sendmail(sender, recipients, mail.raw)
+            refused, message = await smtp.sendmail(sender, recipients, mail.raw)
         except aiosmtplib.SMTPException as exc:
             await self._disconnect()  # a failed transaction leaves the session in doubt
             raise classify(exc) from exc
@@ -109,6 +109,7 @@ class SmtpOutbox:
             await self._disconnect()
             raise ConnectorError(f"SMTP {self.cfg.host}: {exc}") from exc
         self._last_used = time.monotonic()
+        response = f"250 {message}"  # aiosmtplib hands back the text of the 250 without it
         if refused:
             response += " (refused: " + "; ".join(f"{a}: {r}" for a, r in refused.items()) + ")"
         return response

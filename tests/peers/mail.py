@@ -354,6 +354,8 @@ class SmtpPeer:
     script: list[str] = field(default_factory=list)  # answers to DATA before delivering
     accepted: list[bytes] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
+    sessions: list[Any] = field(default_factory=list)
+    implicit_tls: bool = False  # TLS from the first byte (port 465 style) instead of STARTTLS
     controller: Any = None
 
     def start(self) -> None:
@@ -364,6 +366,8 @@ class SmtpPeer:
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                if not any(s is session for s in peer.sessions):
+                    peer.sessions.append(session)  # one per connection: shows reuse
                 if peer.script:
                     answer = peer.script.pop(0)
                     peer.answers.append(answer)
@@ -385,14 +389,19 @@ class SmtpPeer:
 
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.dovecot.cert, self.dovecot.root / "key.pem")
+        tls: dict[str, Any] = (
+            # aiosmtpd does not count implicit TLS as TLS for AUTH; the socket is TLS anyway
+            {"ssl_context": context, "auth_require_tls": False}
+            if self.implicit_tls
+            else {"tls_context": context, "require_starttls": True}
+        )
         self.controller = Controller(
             Handler(),
             hostname="127.0.0.1",
             port=self.port,
-            tls_context=context,
-            require_starttls=True,
             authenticator=authenticate,
             auth_required=True,
+            **tls,
         )
         self.controller.start()
 
@@ -481,9 +490,9 @@ def customer_mail(
 
 @pytest.fixture
 def failing_address(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Connect from a fresh 127.0.0.x in a test that logs in wrongly on purpose: Dovecot delays every
-    later login from an address that failed (its auth penalty, up to 15 s), and that must not
-    slow down the tests that follow."""
+    """Connect from a fresh 127.0.0.x in a test that logs in wrongly on purpose: Dovecot
+    delays every later login from an address that failed (its auth penalty, up to 15 s), and
+    that must not slow down the tests that follow."""
     original = socket.create_connection
     source = f"127.0.0.{next(FAILING_ADDRESSES)}"
 
