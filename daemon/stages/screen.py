@@ -134,8 +134,10 @@ def sender_of(item: Item) -> str:
 
 def raw_header(item: Item, name: str) -> str:
     """A top-level header the parse contract does not carry (headers only: cheap)."""
-    if name in item.mail.headers:
-        return item.mail.headers[name]
+    kept = item.mail.headers  # parse keeps some raw headers, under lower-case names
+    for key in (name, name.lower()):
+        if key in kept:
+            return kept[key]
     headers = BytesHeaderParser(policy=compat32).parsebytes(item.raw[:HEADER_BYTES])
     return str(headers.get(name, "")).strip()
 
