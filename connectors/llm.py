@@ -1,0 +1,558 @@
+"""The LLM client: one OpenAI-compatible chat endpoint, spoken through the official `openai` SDK.
+
+Decides how a chat request goes over the wire and what counts as a usable answer. Every request
+carries `max_tokens` and its own timeout (a non-streamed request: the whole wait; a streamed
+one: the idle time between chunks, so a stalled server is noticed in seconds, plus an overall
+deadline). The SDK's own retries are off (it would wait up to two minutes on a Retry-After):
+a bounded loop here retries 429, 5xx, timeouts and connection errors, honouring `Retry-After`
+up to a cap and giving up at once when the server asks for longer. `finish_reason` is checked on
+every answer: `length` (truncated), `content_filter`, a stream that ends without one, a chunk
+that is not JSON, an empty answer — each is an `LLMError`, so a truncated or malformed answer is
+never handed on. Streamed tool calls are accumulated here, by `index` when the server sends one
+and by `id` otherwise (the SDK's `stream()` helper breaks without `index`).
+
+What a model can do is declared per model (`Capabilities`): a server that refuses `json_schema`
+gets `json_object` with the schema in the prompt, then the prompt alone; the downgrade is
+remembered for the life of the client. The connector knows the protocol, not the policy: the
+daemon decides what to do with an `LLMError`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol, cast
+
+import httpx2
+import openai
+
+from connectors.base import ConnectorError
+
+JsonMode = Literal["json_schema", "json_object", "prompt"]
+JSON_MODES: tuple[JsonMode, ...] = ("json_schema", "json_object", "prompt")
+ErrorKind = Literal[
+    "timeout",
+    "stalled",
+    "rate_limited",
+    "server",
+    "connection",
+    "refused_request",
+    "auth",
+    "truncated",
+    "filtered",
+    "malformed",
+    "empty",
+]
+
+
+class LLMError(ConnectorError):
+    """The endpoint failed or answered something unusable. `kind` names the cause; `usage`
+    holds the tokens a failed answer still consumed (they are billed)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: ErrorKind,
+        permanent: bool = False,
+        usage: TokenUsage | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, permanent=permanent)
+        self.kind = kind
+        self.usage = usage
+        self.attempts = attempts
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the server is assumed to support for one model (from config, not probed)."""
+
+    tools: bool = True
+    json_mode: JsonMode = "json_schema"
+    vision: bool = False
+    streaming: bool = True
+    stream_usage: bool = True
+
+    def describe(self) -> str:
+        parts = [
+            "tools" if self.tools else "no tools",
+            {
+                "json_schema": "json_schema",
+                "json_object": "json_object",
+                "prompt": "JSON by prompt",
+            }[self.json_mode],
+            "vision" if self.vision else "no vision",
+            ("streaming" + (" with usage" if self.stream_usage else " (no usage)"))
+            if self.streaming
+            else "no streaming",
+        ]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where and how to reach one model."""
+
+    base_url: str
+    api_key: str
+    model: str
+    timeout: float = 60.0
+    connect_timeout: float = 5.0
+    idle_timeout: float = 15.0
+    retries: int = 2
+    max_retry_wait: float = 30.0
+    backoff: float = 0.5
+    stream: bool = True
+    temperature: float | None = 0.2
+    capabilities: Capabilities = field(default_factory=Capabilities)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class JsonSchema:
+    """A structured answer: the schema's name and the JSON Schema itself."""
+
+    name: str
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    messages: tuple[dict[str, Any], ...]
+    max_tokens: int
+    tools: tuple[dict[str, Any], ...] = ()
+    json_schema: JsonSchema | None = None
+    stream: bool | None = None
+    """None: stream when the endpoint and the model allow it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResponse:
+    content: str
+    tool_calls: tuple[ToolCall, ...]
+    finish_reason: str
+    usage: TokenUsage | None
+    """What the server reported; None when it sent no usage (estimate it)."""
+    model: str
+    latency: float
+    attempts: int = 1
+    streamed: bool = False
+    json_mode: JsonMode | None = None
+
+
+class ChatModel(Protocol):
+    """A chat model the daemon can ask; implemented over HTTP by `OpenAIChatModel`."""
+
+    name: str
+    model: str
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def complete(self, request: ChatRequest) -> ChatResponse: ...
+
+    def close(self) -> None: ...
+
+
+RETRYABLE = (
+    openai.RateLimitError,
+    openai.InternalServerError,
+    openai.APITimeoutError,
+    openai.APIConnectionError,
+)
+
+
+class OpenAIChatModel:
+    """`ChatModel` over any OpenAI-compatible `/chat/completions` (hosted, vLLM, Ollama...)."""
+
+    def __init__(
+        self, name: str, endpoint: Endpoint, http_client: httpx2.Client | None = None
+    ) -> None:
+        self.name = name
+        self.model = endpoint.model
+        self.endpoint = endpoint
+        self._capabilities = endpoint.capabilities
+        self._lock = threading.Lock()
+        self.client = openai.OpenAI(
+            base_url=endpoint.base_url,
+            # Local servers need no key, but the SDK insists on one.
+            api_key=endpoint.api_key or "no-key",
+            max_retries=0,  # retries are ours: bounded, Retry-After capped
+            timeout=self._timeout(stream=False),
+            http_client=http_client,
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def close(self) -> None:
+        self.client.close()
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        """Send `request`, retrying what a retry can fix; raise LLMError otherwise."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._complete_once(request)
+            except LLMError as exc:
+                exc.attempts = attempt
+                raise
+            except RETRYABLE as exc:
+                wait = self._retry_wait(exc, attempt)
+                if wait is None:
+                    raise self._as_error(exc, attempt) from None
+                time.sleep(wait)
+                continue
+            return replace(response, attempts=attempt, latency=time.monotonic() - started)
+
+    # --- one attempt -------------------------------------------------------------------
+
+    def _complete_once(self, request: ChatRequest) -> ChatResponse:
+        mode = self._json_mode(request)
+        try:
+            kwargs = self._arguments(request, mode)
+            if kwargs.get("stream"):
+                return self._streamed(kwargs, mode)
+            return self._plain(kwargs, mode)
+        except openai.BadRequestError as exc:
+            if request.json_schema is not None and self._refuses_json_mode(exc, mode):
+                self._downgrade_json(mode)
+                return self._complete_once(request)
+            raise LLMError(
+                f"{self.name}: the server refused the request: {_error_text(exc)}",
+                kind="refused_request",
+                permanent=True,
+            ) from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise LLMError(
+                f"{self.name}: authentication failed ({exc.status_code}): check the API key "
+                "in the environment",
+                kind="auth",
+                permanent=True,
+            ) from None
+        except openai.APIStatusError as exc:
+            if exc.status_code >= 500 or exc.status_code == 429:
+                raise
+            raise LLMError(
+                f"{self.name}: HTTP {exc.status_code}: {_error_text(exc)}",
+                kind="refused_request",
+                permanent=True,
+            ) from None
+        except (json.JSONDecodeError, openai.APIResponseValidationError, UnicodeDecodeError):
+            raise LLMError(f"{self.name}: the answer is not valid JSON", kind="malformed") from None
+
+    def _arguments(self, request: ChatRequest, mode: JsonMode | None) -> dict[str, Any]:
+        caps = self.capabilities
+        messages = list(request.messages)
+        kwargs: dict[str, Any] = {"model": self.model, "max_tokens": request.max_tokens}
+        if self.endpoint.temperature is not None:
+            kwargs["temperature"] = self.endpoint.temperature
+        if request.tools:
+            if not caps.tools:
+                raise LLMError(
+                    f"{self.name}: tools were sent to a model configured without tools",
+                    kind="refused_request",
+                    permanent=True,
+                )
+            kwargs["tools"] = list(request.tools)
+        if request.json_schema is not None and mode is not None:
+            messages, response_format = _json_format(messages, request.json_schema, mode)
+            if response_format is not None:
+                kwargs["response_format"] = response_format
+        kwargs["messages"] = messages
+        stream = request.stream if request.stream is not None else self.endpoint.stream
+        if stream and caps.streaming:
+            kwargs["stream"] = True
+            if caps.stream_usage:
+                kwargs["stream_options"] = {"include_usage": True}
+        return kwargs
+
+    def _plain(self, kwargs: dict[str, Any], mode: JsonMode | None) -> ChatResponse:
+        completion = self.client.chat.completions.create(**kwargs)
+        if not completion.choices:
+            raise LLMError(f"{self.name}: the answer has no choices", kind="malformed")
+        choice = completion.choices[0]
+        usage = _usage(completion.usage)
+        calls = tuple(
+            ToolCall(c.id, c.function.name, c.function.arguments or "")
+            for c in choice.message.tool_calls or ()
+            if getattr(c, "function", None) is not None
+        )
+        content = choice.message.content or ""
+        return self._checked(content, calls, choice.finish_reason, usage, streamed=False, mode=mode)
+
+    def _streamed(self, kwargs: dict[str, Any], mode: JsonMode | None) -> ChatResponse:
+        deadline = time.monotonic() + self.endpoint.timeout
+        stream: Any = self.client.chat.completions.create(
+            **kwargs, timeout=self._timeout(stream=True)
+        )
+        acc = StreamAccumulator()
+        try:
+            for chunk in cast(Iterable[Any], stream):
+                acc.add(chunk)
+                if time.monotonic() > deadline:
+                    raise LLMError(
+                        f"{self.name}: the streamed answer took longer than "
+                        f"{self.endpoint.timeout:.0f}s",
+                        kind="timeout",
+                        usage=acc.usage,
+                    )
+        except openai.APITimeoutError:
+            raise LLMError(
+                f"{self.name}: the stream stalled (no chunk for {self.endpoint.idle_timeout:.0f}s)",
+                kind="stalled",
+                usage=acc.usage,
+            ) from None
+        except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
+            raise LLMError(
+                f"{self.name}: the stream broke off: {exc}", kind="truncated", usage=acc.usage
+            ) from None
+        finally:
+            stream.close()
+        return self._checked(
+            acc.text, acc.tool_calls(), acc.finish_reason, acc.usage, streamed=True, mode=mode
+        )
+
+    def _checked(
+        self,
+        content: str,
+        calls: tuple[ToolCall, ...],
+        finish: str | None,
+        usage: TokenUsage | None,
+        *,
+        streamed: bool,
+        mode: JsonMode | None,
+    ) -> ChatResponse:
+        """The finish_reason check every answer goes through."""
+        if finish is None:
+            raise LLMError(
+                f"{self.name}: the answer ended without a finish_reason (truncated stream)",
+                kind="truncated",
+                usage=usage,
+            )
+        if finish == "length":
+            raise LLMError(
+                f"{self.name}: the answer was cut at max_tokens", kind="truncated", usage=usage
+            )
+        if finish == "content_filter":
+            raise LLMError(
+                f"{self.name}: the provider's content filter stopped the answer",
+                kind="filtered",
+                usage=usage,
+            )
+        if finish not in ("stop", "tool_calls", "function_call", "eos", "end_turn"):
+            raise LLMError(
+                f"{self.name}: unexpected finish_reason {finish!r}", kind="malformed", usage=usage
+            )
+        if not calls and not content.strip():
+            raise LLMError(f"{self.name}: the answer is empty", kind="empty", usage=usage)
+        return ChatResponse(
+            content=content,
+            tool_calls=calls,
+            finish_reason=finish,
+            usage=usage,
+            model=self.model,
+            latency=0.0,
+            streamed=streamed,
+            json_mode=mode,
+        )
+
+    # --- JSON mode fallback ------------------------------------------------------------
+
+    def _json_mode(self, request: ChatRequest) -> JsonMode | None:
+        return self.capabilities.json_mode if request.json_schema is not None else None
+
+    def _refuses_json_mode(self, exc: openai.BadRequestError, mode: JsonMode | None) -> bool:
+        text = _error_text(exc).lower()
+        return mode in ("json_schema", "json_object") and any(
+            word in text for word in ("response_format", "json_schema", "json_object", "json mode")
+        )
+
+    def _downgrade_json(self, mode: JsonMode | None) -> None:
+        with self._lock:
+            if self._capabilities.json_mode == mode and mode != "prompt":
+                weaker = JSON_MODES[JSON_MODES.index(mode) + 1]
+                self._capabilities = replace(self._capabilities, json_mode=weaker)
+
+    # --- retries -----------------------------------------------------------------------
+
+    def _retry_wait(self, exc: Exception, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up now."""
+        if attempt > self.endpoint.retries:
+            return None
+        headers = exc.response.headers if isinstance(exc, openai.APIStatusError) else None
+        asked = retry_after_seconds(headers)
+        if asked is not None:
+            return asked if asked <= self.endpoint.max_retry_wait else None
+        return min(self.endpoint.backoff * 2.0 ** (attempt - 1), self.endpoint.max_retry_wait)
+
+    def _as_error(self, exc: Exception, attempt: int) -> LLMError:
+        tries = f"after {attempt} attempt(s)"
+        if isinstance(exc, openai.RateLimitError):
+            asked = retry_after_seconds(exc.response.headers)
+            wait = f", Retry-After {asked:.0f}s" if asked is not None else ""
+            return LLMError(
+                f"{self.name}: rate limited (HTTP 429{wait}) {tries}",
+                kind="rate_limited",
+                attempts=attempt,
+            )
+        if isinstance(exc, openai.APITimeoutError):
+            return LLMError(
+                f"{self.name}: no answer within {self.endpoint.timeout:.0f}s {tries}",
+                kind="timeout",
+                attempts=attempt,
+            )
+        if isinstance(exc, openai.APIStatusError):
+            return LLMError(
+                f"{self.name}: server error HTTP {exc.status_code} {tries}",
+                kind="server",
+                attempts=attempt,
+            )
+        return LLMError(
+            f"{self.name}: cannot connect to {self.endpoint.base_url} {tries}",
+            kind="connection",
+            attempts=attempt,
+        )
+
+    def _timeout(self, *, stream: bool) -> httpx2.Timeout:
+        e = self.endpoint
+        connect = min(e.connect_timeout, e.timeout)
+        if stream:
+            # httpx's read timeout is the longest silence between two reads: the idle timeout.
+            return httpx2.Timeout(e.timeout, connect=connect, read=e.idle_timeout)
+        return httpx2.Timeout(e.timeout, connect=connect)
+
+
+class StreamAccumulator:
+    """Collects a streamed answer: text, tool calls (by index, else by id), finish, usage."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.calls: list[dict[str, Any]] = []
+        self.by_index: dict[int, dict[str, Any]] = {}
+        self.finish_reason: str | None = None
+        self.usage: TokenUsage | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def add(self, chunk: Any) -> None:
+        if getattr(chunk, "usage", None) is not None:
+            self.usage = _usage(chunk.usage)
+        for choice in getattr(chunk, "choices", None) or ():
+            delta = choice.delta
+            if delta is not None and delta.content:
+                self.parts.append(delta.content)
+            for tc in (getattr(delta, "tool_calls", None) or ()) if delta is not None else ():
+                self.add_tool_delta(tc)
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+
+    def add_tool_delta(self, tc: Any) -> None:
+        slot = self.slot_for(getattr(tc, "index", None), getattr(tc, "id", None))
+        fn = getattr(tc, "function", None)
+        if fn is not None:
+            slot["name"] += fn.name or ""
+            slot["arguments"] += fn.arguments or ""
+
+    def slot_for(self, index: int | None, call_id: str | None) -> dict[str, Any]:
+        if index is not None and index in self.by_index:
+            return self.by_index[index]
+        if index is None and self.calls and (not call_id or self.calls[-1]["id"] == call_id):
+            return self.calls[-1]  # a continuation of the call being streamed
+        slot = {"id": call_id or f"call_{len(self.calls)}", "name": "", "arguments": ""}
+        self.calls.append(slot)
+        if index is not None:
+            self.by_index[index] = slot
+        return slot
+
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in self.calls)
+
+
+def _json_format(
+    messages: list[dict[str, Any]], schema: JsonSchema, mode: JsonMode
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The response_format for `mode`, and the messages with the schema spelled out when the
+    server will not enforce it."""
+    if mode == "json_schema":
+        return messages, {
+            "type": "json_schema",
+            "json_schema": {"name": schema.name, "schema": schema.schema, "strict": False},
+        }
+    note = (
+        "Answer with exactly one JSON object and nothing else (no prose, no code fence). "
+        f"It must validate against this JSON Schema:\n{json.dumps(schema.schema)}"
+    )
+    fmt = {"type": "json_object"} if mode == "json_object" else None
+    return _with_system_note(messages, note), fmt
+
+
+def _with_system_note(messages: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
+    """Add `note` to the first system message (many chat templates refuse a system message
+    that is not the first one)."""
+    for i, msg in enumerate(messages):
+        if msg.get("role") == "system" and isinstance(msg.get("content"), str):
+            merged = {**msg, "content": f"{msg['content']}\n\n{note}"}
+            return [*messages[:i], merged, *messages[i + 1 :]]
+    return [{"role": "system", "content": note}, *messages]
+
+
+def _usage(raw: Any) -> TokenUsage | None:
+    if raw is None:
+        return None
+    return TokenUsage(
+        int(getattr(raw, "prompt_tokens", 0) or 0), int(getattr(raw, "completion_tokens", 0) or 0)
+    )
+
+
+def _error_text(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])[:300]
+    return str(exc.message)[:300]
+
+
+def retry_after_seconds(headers: httpx2.Headers | None) -> float | None:
+    """Retry-After (seconds or HTTP date) or retry-after-ms, in seconds; None when absent."""
+    if headers is None:
+        return None
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(float(ms) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None:
+        return None
+    return max(email.utils.mktime_tz(parsed) - time.time(), 0.0)

@@ -1,0 +1,32 @@
+"""Fixtures of the model-stack tests: the scripted LLM server and the example tool service,
+both real HTTP servers on loopback."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.llm.scripted_server import ScriptedLLM, gullible_script
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+
+from tool_service import ToolService
+
+
+@pytest.fixture
+def llm_server() -> Iterator[ScriptedLLM]:
+    server = ScriptedLLM(gullible_script)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tool_service() -> Iterator[ToolService]:
+    service = ToolService()
+    service.start()
+    yield service
+    service.stop()
