@@ -227,6 +227,7 @@ def record_failure(services: Services, pk: int, exc: Exception) -> State | None:
         step = STEPS.get(State(row.state))
         name = step.name if step else row.state
         row.failures += 1
+        row.starts = max(row.starts - 1, 0)  # this start ended in a recorded error, not a death
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         log.warning(
             "message %s: %s failed (%d/%d): %s",
