@@ -16,6 +16,7 @@ import jinja2
 from sqlalchemy import Engine
 
 from connectors.base import MailSink, MailSource
+from connectors.helpdesk import HELPDESK_KINDS, Helpdesk
 from connectors.imap import ImapMailbox
 from connectors.maildir import MaildirOutbox, MaildirSource
 from connectors.smtp import open_outbox
@@ -49,13 +50,26 @@ class Services:
     retriever: Retriever
     drafter: Drafter
     _sink: MailSink | None = field(default=None, repr=False)
+    _helpdesks: dict[str, Helpdesk] = field(default_factory=dict, repr=False)
 
     @property
     def sink(self) -> MailSink:
         if self._sink is None:
             cfg = self.settings.outbox
             self._sink = SINK_KINDS[cfg.kind](cfg, self.settings)
+            if self.settings.helpdesks:  # replies on helpdesk tickets go through its API
+                from daemon.helpdesk.sink import HelpdeskReplySink
+
+                self._sink = HelpdeskReplySink(self._sink, self.engine, self.helpdesk)
         return self._sink
+
+    def helpdesk(self, name: str) -> Helpdesk:
+        """The connector of `[[helpdesks]]` entry `name`, built once (raises HelpdeskError when
+        it cannot be built, e.g. its secret is missing from the environment)."""
+        if name not in self._helpdesks:
+            cfg = next(h for h in self.settings.helpdesks if h.name == name)
+            self._helpdesks[name] = HELPDESK_KINDS[cfg.kind](cfg)
+        return self._helpdesks[name]
 
     def sources(self) -> list[MailSource]:
         return [SOURCE_KINDS[cfg.kind](cfg) for cfg in self.settings.sources]
@@ -63,6 +77,8 @@ class Services:
     def close(self) -> None:
         if self._sink is not None:
             self._sink.close()
+        for helpdesk in self._helpdesks.values():
+            helpdesk.close()
         self.retriever.close()
         self.engine.dispose()
 

@@ -335,6 +335,76 @@ def default_policies() -> dict[str, PolicySettings]:
     }
 
 
+# --- helpdesks (connectors/helpdesk, daemon/helpdesk): [[helpdesks]] with kind rt|zendesk|freshdesk
+
+
+class HelpdeskCommon(Section):
+    name: str = Field(description="unique helpdesk name, shown in status and logs")
+    url: str = Field(description="base URL: RT's web root, https://<sub>.zendesk.com, …")
+    mode: Literal["source", "mirror"] = Field(
+        "source",
+        description="source: its email channel makes tickets, we poll its API (no IMAP); "
+        "mirror: we read the mailbox and create/update tickets in it",
+    )
+    poll_seconds: int = Field(60, ge=1, description="how often the helpdesk is polled")
+    lookback_hours: int = Field(24, ge=0, description="first poll: tickets changed this recently")
+    requests_per_minute: int = Field(0, ge=0, description="space API calls; 0: no spacing")
+    max_wait_seconds: int = Field(120, ge=0, description="longest Retry-After waited in a poll")
+    timeout_seconds: float = Field(30.0, gt=0, description="per API request")
+    page_size: int = Field(100, ge=1, le=1000, description="tickets per listing page")
+    support_address: str = Field("", description="To: of synthesised mail; empty: support@host")
+    command_prefix: str = Field("#", description="agent commands in notes: #approve #edit #reject")
+
+
+class RtHelpdesk(HelpdeskCommon):
+    kind: Literal["rt"] = "rt"
+    queue: str = Field("General", description="queue polled and where new tickets go")
+    token_env: str = Field("", description="env var with an RT auth token (preferred)")
+    username_env: str = Field("", description="env var with the user for HTTP Basic")
+    password_env: str = Field("", description="env var with the password for HTTP Basic")
+    approval_field: str = Field("AI Draft", description="ticket custom field agents set")
+    approved_value: str = Field("approved", description="its value that approves the draft")
+    rejected_value: str = Field("rejected", description="its value that rejects the draft")
+    escalation_queue: str = Field("", description="queue escalated tickets move to; empty: stay")
+    escalation_field: str = Field("", description="custom field set on escalation; empty: none")
+    escalation_value: str = Field("human", description="value written to escalation_field")
+    escalation_priority: int | None = Field(None, description="priority on escalation; unset: keep")
+
+
+class ZendeskHelpdesk(HelpdeskCommon):
+    kind: Literal["zendesk"] = "zendesk"
+    email_env: str = Field("", description="env var with the agent email for API-token auth")
+    token_env: str = Field("", description="env var with the API token")
+    oauth_token_env: str = Field("", description="env var with an OAuth token (instead)")
+    group_id: int | None = Field(None, description="only tickets of this group; unset: all")
+    export_requests_per_minute: int = Field(10, ge=1, description="incremental export limit")
+    approve_tag: str = Field("ai_draft_approved", description="tag (or macro) that approves")
+    reject_tag: str = Field("ai_draft_rejected", description="tag (or macro) that rejects")
+    escalation_group_id: int | None = Field(None, description="group on escalation; unset: keep")
+    escalation_priority: Literal["low", "normal", "high", "urgent"] | None = Field(
+        "high", description="priority on escalation; unset: keep"
+    )
+    escalation_tag: str = Field("ai_escalated", description="tag added on escalation")
+
+
+class FreshdeskHelpdesk(HelpdeskCommon):
+    kind: Literal["freshdesk"] = "freshdesk"
+    api_key_env: str = Field("", description="env var with the API key (Basic auth, password X)")
+    group_id: int | None = Field(None, description="only tickets of this group; unset: all")
+    approve_tag: str = Field("ai_draft_approved", description="tag that approves the draft")
+    reject_tag: str = Field("ai_draft_rejected", description="tag that rejects the draft")
+    escalation_group_id: int | None = Field(None, description="group on escalation; unset: keep")
+    escalation_priority: int | None = Field(
+        3, ge=1, le=4, description="1 low … 4 urgent on escalation; unset: keep"
+    )
+    escalation_tag: str = Field("ai_escalated", description="tag added on escalation")
+
+
+HelpdeskSettings = Annotated[
+    RtHelpdesk | ZendeskHelpdesk | FreshdeskHelpdesk, Field(discriminator="kind")
+]
+
+
 class Settings(BaseSettings):
     """Everything helpdeskd reads at start; frozen, passed down, never global."""
 
@@ -356,6 +426,7 @@ class Settings(BaseSettings):
     reply: ReplySettings = ReplySettings()
     escalation: EscalationSettings = EscalationSettings()
     logging: LoggingSettings = LoggingSettings()
+    helpdesks: tuple[HelpdeskSettings, ...] = Field((), description="[[helpdesks]] to work in")
     templates_dir: Path | None = Field(None, description="override the shipped templates/")
     config_path: Path | None = Field(None, description="(set by the loader) the file read")
 
@@ -512,6 +583,7 @@ def check_settings(settings: Settings) -> list[tuple[str, str]]:
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(("sources", f"two sources are named {dup!r}: give each a unique name"))
     problems += check_mail_servers(settings)
+    problems += check_helpdesks(settings)
     for name, intent in settings.intents.items():
         if intent.policy not in settings.policies:
             problems.append(
@@ -526,6 +598,18 @@ def check_settings(settings: Settings) -> list[tuple[str, str]]:
     for i, ks in enumerate(settings.knowledge.sources):
         if not ks.path.exists():
             problems.append((f"knowledge.sources[{i}].path", f"{ks.path} does not exist"))
+    return problems
+
+
+def check_helpdesks(settings: Settings) -> list[tuple[str, str]]:
+    """Unique names, and at most one mirror (each mailbox mail is mirrored to one helpdesk)."""
+    problems: list[tuple[str, str]] = []
+    names = [h.name for h in settings.helpdesks]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(("helpdesks", f"two helpdesks are named {dup!r}: give each its own"))
+    mirrors = [h.name for h in settings.helpdesks if h.mode == "mirror"]
+    if len(mirrors) > 1:
+        problems.append(("helpdesks", f"{mirrors} are all mode = 'mirror': keep one"))
     return problems
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from connectors.base import ConnectorError, MailSource
 from daemon.app import Services
+from daemon.helpdesk.runner import HelpdeskReport, poll_helpdesks, push_helpdesks
 from daemon.models import Cursor, utcnow
 from daemon.outbox import FlushReport, flush_outbox
 from daemon.pipeline import process_pending
@@ -35,6 +36,7 @@ class CycleReport:
     polls: tuple[PollReport, ...]
     processed: int
     outbox: FlushReport
+    helpdesks: tuple[HelpdeskReport, ...] = ()
 
 
 def poll_source(services: Services, source: MailSource) -> PollReport:
@@ -86,6 +88,8 @@ def poll_all(services: Services) -> tuple[PollReport, ...]:
 
 def run_cycle(services: Services) -> CycleReport:
     polls = poll_all(services)
+    helpdesks = poll_helpdesks(services)  # new helpdesk messages and agents' decisions
     processed = process_pending(services)
+    helpdesks += push_helpdesks(services)  # mirrored mail, draft notes, escalations
     report = flush_outbox(services.engine, services.sink)
-    return CycleReport(polls, processed, report)
+    return CycleReport(polls, processed, report, tuple(helpdesks))

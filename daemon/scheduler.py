@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from daemon.app import Services
 from daemon.cycle import poll_all
+from daemon.helpdesk import add_helpdesk_jobs
 from daemon.outbox import flush_outbox
 from daemon.pipeline import process_pending
 from daemon.watch import check_alerts, start_watchers
@@ -81,6 +82,7 @@ def run_forever(services: Services, stop: threading.Event | None = None) -> None
         id="outbox",
         next_run_time=_now(),
     )
+    add_helpdesk_jobs(services, scheduler)
     for add in EXTRA_JOBS:
         add(services, scheduler)
     scheduler.start()

@@ -1,0 +1,172 @@
+"""The HTTP client every helpdesk connector shares: pacing, Retry-After, retries, error scopes.
+
+Decides how a helpdesk API call fails. Requests are spaced to stay under the configured
+requests-per-minute (the helpdesks' documented limits: Zendesk's incremental export allows 10 a
+minute, Freshdesk's plans 50 to 700 a minute). A 429 is honoured: its `Retry-After` (seconds or
+an HTTP date) is remembered so no request goes out before it, and waited out in place when it is
+short enough (`max_wait`); otherwise the call raises a transient error carrying the wait. 5xx
+answers and connection errors are retried a few times with exponential backoff, then raised as
+transient. 401 and 403 are permanent for the whole connector (the operator must fix credentials
+or rights); 404, 400, 409 and 422 are permanent for the one item when the request was about an
+item, and for the connector otherwise (a wrong URL or queue name).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import httpx
+
+from connectors.helpdesk.records import HelpdeskError
+
+DEFAULT_RETRY_AFTER = 60.0
+BACKOFF = (0.5, 1.0, 2.0)
+ADVICE = {
+    401: "the credentials were refused: check the token or password in the environment",
+    403: "the API user lacks a right: grant it in the helpdesk",
+    404: "not found: check the URL, or the item was deleted",
+    429: "rate limited",
+}
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return DEFAULT_RETRY_AFTER
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+class ApiClient:
+    """One helpdesk's HTTP session. `sleep` and `clock` are injectable for tests."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        requests_per_minute: int = 0,
+        timeout: float = 30.0,
+        max_wait: float = 120.0,
+        retries: int = len(BACKOFF),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.log = logging.getLogger(f"helpdeskd.helpdesk.{name}")
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            auth=auth,
+            headers=dict(headers or {}),
+            timeout=timeout,
+            follow_redirects=False,
+        )
+        self.interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
+        self.max_wait = max_wait
+        self.retries = retries
+        self.sleep = sleep
+        self.clock = clock
+        self.last_request = -1e9
+        self.not_before = 0.0
+        self.requests = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    def json(self, method: str, url: str, *, item: bool = False, **kwargs: Any) -> Any:
+        response = self.request(method, url, item=item, **kwargs)
+        if not response.content:
+            return None
+        return response.json()
+
+    def request(
+        self, method: str, url: str, *, item: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """Send with pacing and retries; raise HelpdeskError when it cannot succeed."""
+        attempt = 0
+        while True:
+            self.pace()
+            try:
+                response = self.http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                error = HelpdeskError(f"{self.name}: {method} {url}: {exc!r}")
+                self.retry_or_raise(error, attempt)
+            else:
+                if response.status_code < 400:
+                    return response
+                error = self.classify(method, url, response, item)
+                if error.permanent:
+                    raise error
+                self.retry_or_raise(error, attempt)
+            attempt += 1
+
+    def pace(self) -> None:
+        """Wait for a remembered Retry-After and for the requests-per-minute spacing."""
+        now = self.clock()
+        wait = max(self.not_before - now, self.last_request + self.interval - now, 0.0)
+        if wait > self.max_wait:
+            raise HelpdeskError(
+                f"{self.name}: rate limited for {wait:.0f} s more", retry_after=wait, status=429
+            )
+        if wait > 0:
+            self.sleep(wait)
+        self.last_request = self.clock()
+        self.requests += 1
+
+    def retry_or_raise(self, error: HelpdeskError, attempt: int) -> None:
+        if error.retry_after is not None:
+            self.not_before = self.clock() + error.retry_after
+            if attempt < self.retries and error.retry_after <= self.max_wait:
+                self.log.info("%s; waiting %.1f s as Retry-After asks", error, error.retry_after)
+                return  # pace() sleeps until not_before
+            raise error
+        if attempt >= self.retries:
+            raise error
+        delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+        self.log.info("%s; retrying in %.1f s", error, delay)
+        self.sleep(delay)
+
+    def classify(
+        self, method: str, url: str, response: httpx.Response, item: bool
+    ) -> HelpdeskError:
+        status = response.status_code
+        body = " ".join(response.text.split())[:300]
+        text = f"{self.name}: {method} {url}: HTTP {status}"
+        if advice := ADVICE.get(status):
+            text += f" ({advice})"
+        if body:
+            text += f": {body}"
+        retry = response.headers.get("Retry-After")
+        if status == 429:
+            return HelpdeskError(text, status=status, retry_after=parse_retry_after(retry))
+        if status >= 500:
+            wait = parse_retry_after(retry) if retry else None
+            return HelpdeskError(text, status=status, retry_after=wait)
+        scope: Literal["connector", "item"] = (
+            "item" if item and status not in (401, 403) else "connector"
+        )
+        return HelpdeskError(text, permanent=True, status=status, scope=scope)
+
+
+def env_secret(helpdesk: str, variable: str, key: str) -> str:
+    """A secret from the environment; a missing one disables the helpdesk with this text."""
+    value = os.environ.get(variable, "") if variable else ""
+    if not value:
+        where = f"${variable} is empty or unset" if variable else f"{key} is not configured"
+        raise HelpdeskError(
+            f"{helpdesk}: {where}: set it to the helpdesk's credential", permanent=True
+        )
+    return value

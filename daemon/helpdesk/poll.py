@@ -1,0 +1,214 @@
+"""Reading a helpdesk: new customer messages into the pipeline, agents' decisions onto drafts.
+
+Decides what one poll of a helpdesk does with each changed ticket. In `source` mode every
+customer entry not yet stored, and newer than the ticket's last public reply (older ones were
+answered already), becomes a message row — its raw bytes the helpdesk's stored email or a
+faithful synthesised one — on our ticket for that helpdesk ticket, opened on first sight, so
+the pipeline threads, screens and drafts it like mail. In both modes, a ticket with a draft
+waiting for an agent is checked for the agent's decision (`decisions.py`), which is applied
+with `daemon.drafts` (approve queues the reply in the outbox, whose helpdesk sink posts it as
+the public reply; reject records the reason) and the approval mark is then cleared. The cursor
+is saved after each page, once all its tickets are handled, so a crash re-reads at most one
+page and the store's uniqueness makes that harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from connectors.base import FetchedMail
+from connectors.helpdesk import Entry, Helpdesk, HelpdeskError, RemoteTicket, normalise
+from daemon.app import Services
+from daemon.config import HelpdeskSettings
+from daemon.drafts import DraftError, approve, reject
+from daemon.helpdesk.decisions import AgentDecision, draft_marker, read_decision
+from daemon.helpdesk.links import (
+    ensure_local_ticket,
+    local_ticket,
+    pending_draft,
+    record_action,
+    sent_reply_texts,
+    source_of,
+)
+from daemon.helpdesk.sink import reply_text
+from daemon.models import Cursor, Draft, Message
+from daemon.store import advance_cursor, ingest, session_scope
+
+log = logging.getLogger("helpdeskd.helpdesk")
+
+
+@dataclass
+class PollCounts:
+    tickets: int = 0
+    ingested: int = 0
+    decided: int = 0
+    failed: int = 0
+
+
+def poll_helpdesk(services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings) -> PollCounts:
+    counts = PollCounts()
+    name = source_of(cfg.name)
+    with session_scope(services.engine) as session:
+        row = session.get(Cursor, name)
+        cursor = row.value if row else None
+    since = time.time() - cfg.lookback_hours * 3600
+    for page in helpdesk.changed_tickets(cursor, since):
+        for remote in page.tickets:
+            counts.tickets += 1
+            try:
+                sync_ticket(services, helpdesk, cfg, remote, counts)
+            except HelpdeskError as exc:
+                if not (exc.permanent and exc.scope == "item"):
+                    raise
+                counts.failed += 1
+                log.warning("%s ticket %s skipped: %s", cfg.name, remote.id, exc)
+        with session_scope(services.engine) as session:
+            advance_cursor(session, name, page.cursor)
+    return counts
+
+
+def sync_ticket(
+    services: Services,
+    helpdesk: Helpdesk,
+    cfg: HelpdeskSettings,
+    remote: RemoteTicket,
+    counts: PollCounts,
+) -> None:
+    with session_scope(services.engine) as session:
+        local = local_ticket(session, cfg.name, remote.id)
+        draft = pending_draft(session, local.id) if local and local.id else None
+    if local is None and cfg.mode == "mirror":
+        return  # not a ticket we made: agents handle it alone
+    if cfg.mode == "mirror" and draft is None and remote.mark is None:
+        return  # nothing of ours to read on it
+    entries = helpdesk.conversation(remote)
+    if cfg.mode == "source":
+        counts.ingested += ingest_entries(services, helpdesk, cfg, remote, entries)
+    counts.decided += apply_decision(services, helpdesk, cfg, remote, entries)
+
+
+def waiting_entries(entries: list[Entry]) -> list[Entry]:
+    """Customer entries after the last public reply: the ones nobody has answered yet."""
+    last_reply = max((i for i, e in enumerate(entries) if e.kind == "reply"), default=-1)
+    return [e for e in entries[last_reply + 1 :] if e.kind == "customer"]
+
+
+def ingest_entries(
+    services: Services,
+    helpdesk: Helpdesk,
+    cfg: HelpdeskSettings,
+    remote: RemoteTicket,
+    entries: list[Entry],
+) -> int:
+    source = source_of(cfg.name)
+    added = 0
+    for entry in waiting_entries(entries):
+        key = f"{remote.id}:{entry.id}"
+        if is_stored(services, source, key):
+            continue
+        raw = helpdesk.entry_bytes(remote, entry)  # network first, then one short transaction
+        with session_scope(services.engine) as session:
+            ticket_id = ensure_local_ticket(session, cfg.name, remote)
+            result = ingest(session, source, FetchedMail(key=key, raw=raw))
+            if not result.duplicate and result.message_pk is not None:
+                message = session.get(Message, result.message_pk)
+                assert message is not None
+                message.ticket_id = ticket_id
+                session.add(message)
+                added += 1
+    if added:
+        log.info("%s ticket %s: %d new customer message(s)", cfg.name, remote.id, added)
+    return added
+
+
+def is_stored(services: Services, source: str, key: str) -> bool:
+    with session_scope(services.engine) as session:
+        found = session.exec(
+            select(Message.id).where(Message.source == source, Message.source_key == key)
+        ).first()
+    return found is not None
+
+
+def apply_decision(
+    services: Services,
+    helpdesk: Helpdesk,
+    cfg: HelpdeskSettings,
+    remote: RemoteTicket,
+    entries: list[Entry],
+) -> int:
+    """Carry out an agent's decision on the ticket's pending draft; 1 when one was taken."""
+    with session_scope(services.engine) as session:
+        local = local_ticket(session, cfg.name, remote.id)
+        draft = pending_draft(session, local.id) if local and local.id else None
+        ours = (
+            frozenset(normalise(reply_text(raw)) for raw in sent_reply_texts(session, local.id))
+            if local and local.id
+            else frozenset()
+        )
+    if draft is None or draft.id is None:
+        if remote.mark is not None:
+            helpdesk.clear_mark(remote)  # a mark left from a decided draft must not carry over
+        return 0
+    note_at = note_index(entries, draft_marker(draft.id))
+    if note_at is None:
+        return 0  # our note is not there yet: the push step posts it first
+    decision = read_decision(
+        entries[note_at + 1 :],
+        remote.mark,
+        prefix=cfg.command_prefix,
+        helpdesk=cfg.name,
+        our_replies=ours,
+    )
+    if decision is None:
+        return 0
+    take_decision(services, draft, decision, cfg.name, remote.id)
+    if remote.mark is not None:
+        helpdesk.clear_mark(remote)
+    return 1
+
+
+def note_index(entries: list[Entry], marker: str) -> int | None:
+    for i in range(len(entries) - 1, -1, -1):
+        if entries[i].kind == "note" and marker in entries[i].text:
+            return i
+    return None
+
+
+def take_decision(
+    services: Services, draft: Draft, decision: AgentDecision, helpdesk: str, remote_id: str
+) -> None:
+    assert draft.id is not None
+    draft_id = draft.id
+    try:
+        if decision.action == "approve":
+            approve(services, draft_id, decision.actor, body=decision.body)
+        else:
+            reject(services, draft_id, decision.actor, decision.reason)
+    except DraftError as exc:  # decided meanwhile elsewhere (CLI, review page)
+        log.info("%s ticket %s: %s", helpdesk, remote_id, exc)
+        return
+    with session_scope(services.engine) as session:
+        record_action(
+            session,
+            "helpdesk_decision",
+            draft.ticket_id,
+            helpdesk=helpdesk,
+            helpdesk_ticket_id=remote_id,
+            draft_id=draft_id,
+            action=decision.action,
+            agent=decision.actor,
+            edited=decision.body is not None,
+            reason=decision.reason,
+        )
+    log.info(
+        "%s ticket %s: draft %d %sd by %s",
+        helpdesk,
+        remote_id,
+        draft_id,
+        decision.action,
+        decision.actor,
+    )

@@ -1,0 +1,108 @@
+"""The outbox's sink when helpdesks are configured: replies on helpdesk tickets go through the
+helpdesk's reply API, everything else through the mail sink.
+
+Decides where one queued mail is delivered. The outbox keeps its exactly-once machinery
+(`queued → sending → sent`, a crash check before any resend) and only sees a `MailSink`; this
+one looks the outbox row up by its deterministic Message-ID, and when it is a customer reply on
+a ticket that lives in a helpdesk, posts the reply's text as the helpdesk's public reply, so
+the helpdesk mails the customer and keeps the conversation whole. The crash check (`was_sent`)
+is the helpdesk's own history: a public reply on that ticket with the same text. A helpdesk
+that refuses the credentials makes the send transient (the reply waits for the operator; the
+poller disables the helpdesk and alerts) rather than failing the reply for ever.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from connectors.base import ConnectorError, MailSink, OutboundMail
+from connectors.helpdesk import Helpdesk, HelpdeskError, find_entry
+from daemon.models import Outbox, Ticket
+from daemon.store import session_scope
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    helpdesk: str
+    ticket_id: str | None
+
+
+class HelpdeskReplySink:
+    name = "helpdesk-replies"
+
+    def __init__(self, mail: MailSink, engine: Engine, helpdesk: Callable[[str], Helpdesk]) -> None:
+        self.mail = mail
+        self.engine = engine
+        self.helpdesk = helpdesk
+
+    def send(self, mail: OutboundMail) -> str:
+        target = self.target(mail.message_id)
+        if target is None:
+            return self.mail.send(mail)
+        remote = require_remote(target, mail.message_id)
+        try:
+            return self.helpdesk(target.helpdesk).send_reply(remote, reply_text(mail.raw))
+        except HelpdeskError as exc:
+            raise waiting_for_operator(exc) from exc
+
+    def was_sent(self, message_id: str) -> bool | None:
+        target = self.target(message_id)
+        if target is None:
+            return self.mail.was_sent(message_id)
+        if target.ticket_id is None:
+            return False
+        with session_scope(self.engine) as session:
+            row = session.exec(select(Outbox).where(Outbox.message_id == message_id)).first()
+            raw = row.raw if row else b""
+        try:
+            helpdesk = self.helpdesk(target.helpdesk)
+            ticket = helpdesk.ticket(target.ticket_id)
+            entries = helpdesk.conversation(ticket)
+        except ConnectorError:
+            return None  # cannot tell: the outbox parks the row for an operator
+        return find_entry(entries, reply_text(raw), ("reply",)) is not None
+
+    def target(self, message_id: str) -> Target | None:
+        """The helpdesk ticket a queued customer reply belongs to; None for plain mail."""
+        with session_scope(self.engine) as session:
+            row = session.exec(select(Outbox).where(Outbox.message_id == message_id)).first()
+            if row is None or row.kind != "reply" or row.ticket_id is None:
+                return None
+            ticket = session.get(Ticket, row.ticket_id)
+            if ticket is None or not ticket.helpdesk:
+                return None
+            return Target(ticket.helpdesk, ticket.helpdesk_ticket_id)
+
+    def close(self) -> None:
+        self.mail.close()
+
+
+def require_remote(target: Target, message_id: str) -> str:
+    if target.ticket_id is None:
+        raise ConnectorError(
+            f"{message_id}: its ticket is not in helpdesk {target.helpdesk} yet "
+            "(mirroring it comes first): retried later"
+        )
+    return target.ticket_id
+
+
+def waiting_for_operator(exc: HelpdeskError) -> ConnectorError:
+    """Only a problem with this one ticket fails the reply; a broken connector makes it wait."""
+    if exc.permanent and exc.scope == "item":
+        return ConnectorError(str(exc), permanent=True)
+    return ConnectorError(str(exc), permanent=False)
+
+
+def reply_text(raw: bytes) -> str:
+    """The text/plain body of a composed reply (what the helpdesk sends the customer)."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    body = msg.get_body(("plain",))
+    return str(body.get_content()).strip() if body is not None else ""
