@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from daemon.errors import ConfigError
@@ -213,6 +213,117 @@ class EscalationSettings(Section):
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = Field("text", description="json for journald/log shippers")
+
+
+# --- the model stack (daemon/llm): endpoint, models per task, tools, pricing, budget, PII ----
+
+ModelTask = Literal["triage", "multilingual", "reasoning", "long_context", "vision"]
+
+
+class LLMSettings(Section):
+    base_url: str = Field(
+        "", description="OpenAI-compatible endpoint (…/v1); empty: no LLM, offline drafter"
+    )
+    api_key: SecretStr | None = Field(
+        None, description="only from the environment (HELPDESKD_LLM__API_KEY), never the file"
+    )
+    api_key_env: str = Field("", description="another environment variable holding the key")
+    api_key_credential: str = Field("", description="systemd credential holding the key")
+    timeout_seconds: float = Field(60.0, gt=0, description="per request (streamed: deadline)")
+    connect_timeout_seconds: float = Field(5.0, gt=0, description="TCP/TLS connect timeout")
+    stream_idle_seconds: float = Field(15.0, gt=0, description="longest gap between chunks")
+    retries: int = Field(2, ge=0, le=10, description="retries after 429, 5xx, timeouts")
+    max_retry_wait_seconds: float = Field(
+        30.0, ge=0, description="a longer Retry-After is not waited for: fall back at once"
+    )
+    stream: bool = Field(True, description="stream answers where the model allows it")
+    max_concurrent_requests: int = Field(8, ge=1, le=256, description="requests in flight")
+    route: bool = Field(True, description="LLM triage in the route stage (rules as fallback)")
+    max_tool_rounds: int = Field(4, ge=0, le=16, description="tool-calling rounds per draft")
+    max_tool_calls: int = Field(8, ge=0, le=64, description="tool calls per draft")
+    max_images: int = Field(3, ge=0, le=16, description="image attachments sent to vision")
+    max_image_bytes: int = Field(4_000_000, ge=1, description="larger images are not sent")
+    summarize_escalations: bool = Field(True, description="LLM escalation summary")
+
+
+class ModelSettings(Section):
+    model: str = Field(description="model id at the endpoint")
+    base_url: str = Field("", description="empty: [llm] base_url")
+    api_key_env: str = Field("", description="empty: the [llm] key")
+    tools: bool = Field(True, description="the server supports function calling")
+    json_mode: Literal["json_schema", "json_object", "prompt"] = Field(
+        "json_schema", description="strongest structured-output mode the server supports"
+    )
+    vision: bool = Field(False, description="accepts image_url content")
+    streaming: bool = Field(True, description="supports stream=true")
+    stream_usage: bool = Field(True, description="reports usage at the end of a stream")
+    context_tokens: int = Field(8192, ge=512, description="context window")
+    max_output_tokens: int = Field(1024, ge=16, description="max_tokens sent with each request")
+    tokenizer: str = Field(
+        "auto",
+        description="quicktok encoding (llama3, qwen3, cl100k_base, o200k_base), "
+        "auto (from the model name) or estimate (chars/3)",
+    )
+    temperature: float = Field(0.2, ge=0, le=2, description="sampling temperature")
+    per_request: float | None = Field(None, ge=0, description="price per request")
+    input_per_million: float | None = Field(None, ge=0, description="price per 1M input tokens")
+    output_per_million: float | None = Field(None, ge=0, description="price per 1M output")
+
+
+class ToolSettings(Section):
+    description: str = Field(description="what the model is told the tool does")
+    parameters: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}},
+        description="JSON Schema of the arguments (identity parameters included)",
+    )
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    url: str = Field(description="URL template; {name} is an argument, percent-encoded")
+    identity: dict[str, Literal["sender_email"]] = Field(
+        default_factory=dict,
+        description="parameters the daemon fills from the verified sender; hidden from the model",
+    )
+    owner_field: str = Field(
+        "", description="dotted path of the customer email in the result; others are refused"
+    )
+    auth_header: str = Field("", description="header carrying the credential")
+    auth_env: str = Field("", description="environment variable holding the credential")
+    auth_prefix: str = Field("", description='put before the credential, e.g. "Bearer "')
+    timeout_seconds: float = Field(10.0, gt=0, description="per call")
+    max_response_bytes: int = Field(65536, ge=1, description="a larger answer is an error")
+
+
+class PricingSettings(Section):
+    currency: str = Field("USD", description="label only")
+    per_request: float = Field(0.0, ge=0, description="default price per request")
+    input_per_million: float = Field(0.0, ge=0, description="default price per 1M input tokens")
+    output_per_million: float = Field(0.0, ge=0, description="default price per 1M output")
+    per_ticket_cap: float = Field(0.0, ge=0, description="spend cap per ticket; 0: none")
+    daily_cap: float = Field(0.0, ge=0, description="spend cap per UTC day; 0: none")
+
+
+class BudgetSettings(Section):
+    prompt_tokens: int = Field(6000, ge=256, description="max prompt size (also ≤ context)")
+    customer_tokens: int = Field(2000, ge=64, description="the new message, longer is cut")
+    passage_tokens: int = Field(500, ge=32, description="each knowledge passage")
+    tool_result_tokens: int = Field(400, ge=32, description="each tool result")
+    tool_tokens: int = Field(1600, ge=0, description="all tool results of one draft")
+    recent_turns: int = Field(4, ge=0, description="earlier turns kept verbatim")
+    summary_tokens: int = Field(400, ge=32, description="the summary of older turns")
+
+
+def default_pii_patterns() -> dict[str, str]:
+    return {
+        "card": r"\b(?:\d[ -]?){12,18}\d\b",
+        "iban": r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b",
+    }
+
+
+class PiiSettings(Section):
+    patterns: dict[str, str] = Field(
+        default_factory=default_pii_patterns, description="name → regex, masked as [name]"
+    )
+    checksums: bool = Field(True, description="card must pass Luhn, iban mod-97")
+    mask_logs: bool = Field(True, description="mask the patterns in log lines too")
 
 
 def default_sources() -> tuple[MaildirSource, ...]:
@@ -427,6 +538,12 @@ class Settings(BaseSettings):
     escalation: EscalationSettings = EscalationSettings()
     logging: LoggingSettings = LoggingSettings()
     helpdesks: tuple[HelpdeskSettings, ...] = Field((), description="[[helpdesks]] to work in")
+    llm: LLMSettings = LLMSettings()
+    models: dict[ModelTask, ModelSettings] = Field(default_factory=dict)
+    tools: dict[str, ToolSettings] = Field(default_factory=dict)
+    pricing: PricingSettings = PricingSettings()
+    budget: BudgetSettings = BudgetSettings()
+    pii: PiiSettings = PiiSettings()
     templates_dir: Path | None = Field(None, description="override the shipped templates/")
     config_path: Path | None = Field(None, description="(set by the loader) the file read")
 
@@ -466,6 +583,10 @@ def load_settings(path: Path | None = None, *, resolve: bool = True) -> Settings
     data: dict[str, Any] = {}
     if path is not None:
         data = read_toml(path)
+    if "api_key" in data.get("llm", {}):
+        raise ConfigError(
+            [("llm.api_key", "never in the file: set HELPDESKD_LLM__API_KEY or api_key_env")]
+        )
     try:
         settings = Settings(**data, config_path=path)
     except ValidationError as exc:
@@ -576,6 +697,25 @@ def check_mail_servers(settings: Settings) -> list[tuple[str, str]]:
     return problems
 
 
+def check_llm(settings: Settings) -> list[tuple[str, str]]:
+    """The model stack: every model reachable, every route's tools declared."""
+    problems: list[tuple[str, str]] = []
+    if settings.llm.base_url and not settings.models:
+        problems.append(("models", "[llm] base_url is set but no [models.<task>]: add triage"))
+    for task, model in settings.models.items():
+        if not (model.base_url or settings.llm.base_url):
+            problems.append((f"models.{task}.base_url", "set it or [llm] base_url"))
+    if "vision" in settings.models and not settings.models["vision"].vision:
+        problems.append(("models.vision.vision", "the vision model must have vision = true"))
+    for name, tool in settings.tools.items():
+        if tool.auth_header and not tool.auth_env:
+            problems.append((f"tools.{name}.auth_env", "name the variable holding the secret"))
+        for param in tool.identity:
+            if param not in tool.parameters.get("properties", {}):
+                problems.append((f"tools.{name}.identity", f"{param!r} is not a parameter"))
+    return problems
+
+
 def check_settings(settings: Settings) -> list[tuple[str, str]]:
     """Cross-references and facts about the machine that a schema cannot check."""
     problems: list[tuple[str, str]] = []
@@ -583,6 +723,7 @@ def check_settings(settings: Settings) -> list[tuple[str, str]]:
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(("sources", f"two sources are named {dup!r}: give each a unique name"))
     problems += check_mail_servers(settings)
+    problems += check_llm(settings)
     problems += check_helpdesks(settings)
     for name, intent in settings.intents.items():
         if intent.policy not in settings.policies:
