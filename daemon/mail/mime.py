@@ -152,7 +152,10 @@ def parse_headers_only(raw: bytes) -> Message:
 
 
 def count_containers(raw: bytes) -> int:
-    return len(re.findall(rb"(?i)boundary\s*=|message/rfc822", raw))
+    """An upper bound of the multiparts and attached messages (bytes.count: C speed on 50 MB,
+    where a case-insensitive regex takes seconds)."""
+    lowered = raw.lower()
+    return lowered.count(b"boundary") + lowered.count(b"message/rfc822")
 
 
 def stdlib_defects(msg: Message) -> list[str]:
@@ -233,26 +236,51 @@ def find_segments(raw: bytes) -> Iterator[tuple[int, int, int]]:
     Only looked for in mail that could hold such a part; a message/* part inside another one
     is found as well (its bytes are hashed as they stand in the raw message).
     """
-    if len(raw) <= LIFT_BYTES and b"message/" not in raw.lower():
-        return
-    names = {
-        m.strip(b"\"' \t") for m in re.findall(rb'(?i)boundary\s*=\s*("[^"\r\n]+"|[^;\s]+)', raw)
-    }
-    for name in names:
-        if not name:
-            continue
-        delim = re.compile(rb"(?m)^--" + re.escape(name) + rb"(--)?[ \t]*\r?$")
-        marks = list(delim.finditer(raw))
-        for this, nxt in itertools.pairwise(marks):
-            if this.group(1):
+    lowered = raw.lower()
+    if len(raw) <= LIFT_BYTES and b"message/" not in lowered:
+        return  # nothing to lift: skip the scan
+    for name in boundary_names(raw, lowered):
+        marks = list(delimiter_lines(raw, b"--" + name))
+        for (_, this_end, closing), (next_start, _, _) in itertools.pairwise(marks):
+            if closing:
                 continue  # a closing delimiter: what follows is epilogue
-            start = this.end() + 1 if raw[this.end() : this.end() + 1] == b"\n" else this.end()
-            end = max(start, nxt.start() - line_end_before(raw, nxt.start()))
+            start = this_end
+            end = max(start, next_start - line_end_before(raw, next_start))
             yield start, body_start(raw, start, end), end
     if len(raw) > LIFT_BYTES:
         sep = HEAD_END.search(raw)
         if sep is not None:
             yield 0, sep.end(), len(raw)
+
+
+def delimiter_lines(raw: bytes, delimiter: bytes) -> Iterator[tuple[int, int, bool]]:
+    """(line start, next line start, is closing) of each boundary line, found with
+    bytes.find (a multiline regex over 50 MB takes seconds)."""
+    pos = 0
+    while (pos := raw.find(delimiter, pos)) >= 0:
+        line_end = raw.find(b"\n", pos)
+        line_end = len(raw) if line_end < 0 else line_end
+        rest = raw[pos + len(delimiter) : line_end].rstrip(b" \t\r")
+        at_line_start = pos == 0 or raw[pos - 1 : pos] == b"\n"
+        if at_line_start and rest in (b"", b"--"):
+            yield pos, min(line_end + 1, len(raw)), rest == b"--"
+        pos = line_end
+
+
+BOUNDARY_VALUE = re.compile(rb'\s*=\s*("[^"\r\n]+"|[^;\s]+)')
+
+
+def boundary_names(raw: bytes, lowered: bytes) -> set[bytes]:
+    """Every boundary a Content-Type in the message declares."""
+    names: set[bytes] = set()
+    pos = 0
+    while (pos := lowered.find(b"boundary", pos)) >= 0:
+        pos += len(b"boundary")
+        value = BOUNDARY_VALUE.match(raw, pos)
+        name = value.group(1).strip(b"\"' \t") if value else b""
+        if name:
+            names.add(name)
+    return names
 
 
 def line_end_before(raw: bytes, pos: int) -> int:
@@ -307,7 +335,13 @@ def decode_transfer(data: bytes, cte: str, defects: list[str]) -> bytes:
 
 
 def decode_base64(data: bytes, defects: list[str]) -> bytes:
-    clean = re.sub(rb"[^A-Za-z0-9+/]", b"", data.split(b"=", 1)[0] if b"=" in data else data)
+    """base64, ignoring line breaks and junk; bad padding repaired (a stray last character
+    dropped, as mail clients do)."""
+    try:
+        return binascii.a2b_base64(data)  # skips characters outside the alphabet itself
+    except binascii.Error:
+        pass
+    clean = re.sub(rb"[^A-Za-z0-9+/]", b"", data.split(b"=", 1)[0])
     extra = len(clean) % 4
     if extra == 1:
         defects.append("base64 body with a stray trailing character")

@@ -324,9 +324,10 @@ def starts_signature(lines: list[str], index: int, names: set[str]) -> bool:
     stripped = line.strip()
     if DELIMITER.match(line) or PHONE.match(line):
         return True
-    if DASH_NAME.match(line):
+    if DASH_NAME.match(line):  # "-Name", unless it is an item of a list
         above = next((n for n in reversed(lines[:index]) if n.strip()), "")
-        return not above.lstrip().startswith(("-", "*", "•"))  # a list item, not a name
+        below = next((n for n in lines[index + 1 :] if n.strip()), "")
+        return not any(n.lstrip().startswith(("-", "*", "•")) for n in (above, below))
     if SIGN_OFF.match(stripped) and len(stripped) <= 40:
         return True
     words = set(re.findall(r"[^\W\d_]{3,}", stripped.lower()))

@@ -1,0 +1,172 @@
+"""parse: the contract on real and hostile bytes, and the `helpdeskd parse` command."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import resource
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from daemon.stages.parse import parse_bytes
+
+CONTRACT_KEYS = {
+    "message_id",
+    "in_reply_to",
+    "references",
+    "from",
+    "reply_to",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "text",
+    "reply_text",
+    "signature",
+    "html",
+    "attachments",
+    "language",
+    "auto",
+    "bounce",
+    "auth",
+    "defects",
+}
+
+REPLY = (
+    b"From: =?utf-8?Q?Anna_M=C3=BCller?= <anna@example.com>\r\n"
+    b"To: Support <support@shop.example>\r\n"
+    b"Subject: Re: [#42] =?utf-8?Q?Bestellung_r=C3=BCckerstatten?=\r\n"
+    b"Date: Mon, 01 Jan 2024 10:00:00 +0100\r\n"
+    b"Message-ID: <m2@example.com>\r\nIn-Reply-To: <m1@shop.example>\r\n"
+    b"References: <m0@shop.example> <m1@shop.example>\r\n"
+    b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n"
+    b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    b"Bitte erstatten Sie mir den Betrag f\xc3\xbcr die Bestellung zur\xc3\xbcck.\r\n\r\n"
+    b"Viele Gr\xc3\xbc\xc3\x9fe\r\nAnna\r\n\r\n"
+    b"Am 01.01.2024 um 09:00 schrieb Shop <support@shop.example>:\r\n> Ihre Bestellung\r\n"
+    b'--b1\r\nContent-Type: image/png; name="shot.png"\r\nContent-Transfer-Encoding: base64\r\n'
+    b'Content-Disposition: attachment; filename="shot.png"\r\n\r\n'
+    + base64.encodebytes(b"\x89PNG fake image")
+    + b"--b1--\r\n"
+)
+
+
+def test_contract_on_a_real_reply() -> None:
+    data = parse_bytes(REPLY).to_json()
+    assert set(data) == CONTRACT_KEYS
+    assert data["from"] == {"name": "Anna Müller", "email": "anna@example.com"}
+    assert data["subject"] == "Re: [#42] Bestellung rückerstatten"
+    assert data["date"] == "2024-01-01T10:00:00+01:00"
+    assert (data["message_id"], data["in_reply_to"]) == ("m2@example.com", "m1@shop.example")
+    assert data["references"] == ["m0@shop.example", "m1@shop.example"]
+    assert data["reply_text"] == "Bitte erstatten Sie mir den Betrag für die Bestellung zurück."
+    assert data["signature"] == "Viele Grüße\nAnna"
+    assert data["language"] == "de" and data["html"] is False
+    [attachment] = data["attachments"]
+    assert attachment["filename"] == "shot.png" and attachment["size"] == 15
+    assert attachment["md5"] == hashlib.md5(b"\x89PNG fake image").hexdigest()  # noqa: S324
+    assert len(attachment["sha256"]) == 64 and attachment["inline"] is False
+    json.dumps(data)
+
+
+def test_html_only_mail_is_rendered_and_scripts_never_survive() -> None:
+    raw = (
+        b"From: a@example.com\r\nSubject: hi\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        b"<p>Where is my parcel?</p><script>document.location='http://evil'</script>"
+        b"<div class=gmail_quote>On Mon wrote: old</div>"
+    )
+    mail = parse_bytes(raw)
+    assert mail.html is True
+    assert "evil" not in mail.text and "Where is my parcel?" in mail.text
+    assert mail.reply_text == "Where is my parcel?"
+
+
+def test_wrong_charset_falls_back_with_a_defect() -> None:
+    raw = (
+        b"From: a@example.com\r\nSubject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"Gr\xfc\xdfe aus K\xf6ln\r\n"
+    )
+    mail = parse_bytes(raw)
+    assert mail.text == "Grüße aus Köln"
+    assert "body: not valid utf-8; read as cp1252" in mail.defects
+
+
+def nested(depth: int) -> bytes:
+    body = b"Content-Type: text/plain\r\n\r\nhello\r\n"
+    for level in range(depth):
+        bound = b"n%d" % level
+        body = (
+            b"Content-Type: multipart/mixed; boundary="
+            + bound
+            + b"\r\n\r\n--"
+            + bound
+            + b"\r\n"
+            + body
+            + b"\r\n--"
+            + bound
+            + b"--\r\n"
+        )
+    return b"From: a@example.com\r\nSubject: deep\r\n" + body
+
+
+def test_deep_nesting_is_bounded_and_recorded() -> None:
+    started = time.perf_counter()
+    mail = parse_bytes(nested(5000))
+    assert time.perf_counter() - started < 2
+    assert mail.subject == "deep"
+    assert any("nested" in d for d in mail.defects)
+    assert parse_bytes(nested(10)).text == "hello"
+
+
+def test_fifty_megabyte_attachment_is_hashed_not_kept() -> None:
+    blob = os.urandom(50 * 1024 * 1024)
+    raw = (
+        b"From: a@example.com\r\nSubject: big\r\nContent-Type: multipart/mixed; boundary=XX\r\n"
+        b"\r\n--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\n"
+        b"Content-Type: application/zip; name=bomb.zip\r\nContent-Transfer-Encoding: base64\r\n"
+        b"\r\n" + base64.encodebytes(blob) + b"--XX--\r\n"
+    )
+    want = hashlib.sha256(blob).hexdigest()
+    del blob
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    mail = parse_bytes(raw)
+    elapsed = time.perf_counter() - started
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert mail.text == "see attached"
+    [attachment] = mail.attachments
+    assert (attachment.size, attachment.sha256) == (50 * 1024 * 1024, want)
+    assert elapsed < 5, elapsed
+    assert grown_mb < 200, grown_mb  # the raw message is 68 MB; the stdlib alone takes ~400
+
+
+def test_garbage_never_raises() -> None:
+    for raw in (b"", b"\x00\xff" * 1000, b"Content-Type: multipart/mixed\r\n\r\n--", b"::::\n\n"):
+        data = parse_bytes(raw).to_json()
+        assert set(data) == CONTRACT_KEYS
+
+
+def test_cli_parses_several_files_in_order(tmp_path: Path) -> None:
+    from daemon.cli.mail import parse as parse_command
+
+    first, second = tmp_path / "a.eml", tmp_path / "b.eml"
+    first.write_bytes(REPLY)
+    second.write_bytes(b"\x00garbage")
+    result = CliRunner().invoke(parse_command, [str(first), str(second), "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [d["subject"] for d in lines] == ["Re: [#42] Bestellung rückerstatten", ""]
+
+
+def test_cli_exits_2_when_a_file_cannot_be_read(tmp_path: Path) -> None:
+    from daemon.cli.mail import parse as parse_command
+
+    good = tmp_path / "a.eml"
+    good.write_bytes(REPLY)
+    result = CliRunner().invoke(parse_command, [str(good), str(tmp_path / "missing"), "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout.splitlines()[0])["from"]["email"] == "anna@example.com"
