@@ -17,15 +17,10 @@ import re
 from collections.abc import Callable
 from email.message import Message
 
-from daemon.mail.bounce import (
-    bounce_evidence,
-    header_text,
-    iter_parts,
-    ses_notification,
-)
+from daemon.mail.bounce import Look, bounce_evidence, ses_notification
 from daemon.records import AutoInfo, AutoKind
 
-Rule = Callable[[Message, str], "AutoInfo | None"]
+Rule = Callable[[Look, str], "AutoInfo | None"]
 
 # What Outlook, Exchange, Gmail, Apple Mail, Thunderbird, Zimbra, Notes and webmail write.
 OOO_PHRASES = (
@@ -81,8 +76,9 @@ NOREPLY_LOCAL = re.compile(
 
 def detect_auto(msg: Message, sender: str | None) -> AutoInfo:
     """Whether a machine wrote `msg` (sender: the From address, lower-case, if known)."""
+    look = Look.at(msg)
     for rule in RULES:
-        info = rule(msg, (sender or "").lower())
+        info = rule(look, (sender or "").lower())
         if info is not None:
             return info
     return AutoInfo()
@@ -92,36 +88,35 @@ def auto(kind: AutoKind, reason: str) -> AutoInfo:
     return AutoInfo(True, kind, reason)
 
 
-def complaint(msg: Message, sender: str) -> AutoInfo | None:
-    report_type = str(msg.get_param("report-type", "")).lower()
-    if msg.get_content_type() == "multipart/report" and report_type == "feedback-report":
+def complaint(look: Look, sender: str) -> AutoInfo | None:
+    if report_type(look.msg) == "feedback-report":
         return auto("complaint", "abuse feedback report (ARF)")
-    if any(p.get_content_type() == "message/feedback-report" for p in iter_parts(msg)):
+    if "message/feedback-report" in look.types:
         return auto("complaint", "abuse feedback report (message/feedback-report part)")
-    subject = header_text(msg, "Subject").lower()
+    subject = look.header("Subject").lower()
     if subject.startswith("complaint about message from") and sender.endswith("hotmail.com"):
         return auto("complaint", "Hotmail junk-mail report (JMRP)")
-    if header_text(msg, "X-Apple-Unsubscribe").strip().lower() == "true":
+    if look.header("X-Apple-Unsubscribe").strip().lower() == "true":
         return auto("complaint", "unsubscribe request sent by Apple Mail")
-    if str((ses_notification(msg) or {}).get("notificationType")) == "Complaint":
+    if str((ses_notification(look.msg) or {}).get("notificationType")) == "Complaint":
         return auto("complaint", "Amazon SES complaint notification")
     return None
 
 
-def bounce(msg: Message, sender: str) -> AutoInfo | None:
-    reason = bounce_evidence(msg)
+def bounce(look: Look, sender: str) -> AutoInfo | None:
+    reason = bounce_evidence(look)
     return auto("bounce", reason) if reason else None
 
 
-def out_of_office(msg: Message, sender: str) -> AutoInfo | None:
-    submitted = header_text(msg, "Auto-Submitted").strip().lower()
-    subject = header_text(msg, "Subject")
+def out_of_office(look: Look, sender: str) -> AutoInfo | None:
+    submitted = look.header("Auto-Submitted").strip().lower()
+    subject = look.header("Subject")
     if "vacation" in submitted or "owner-email=" in submitted:
         return auto("out_of_office", f"Auto-Submitted: {submitted.strip()[:60]}")
-    suppress = header_text(msg, "X-Auto-Response-Suppress")
-    if SUPPRESS_VALUES.search(suppress) and msg.get("X-MS-Exchange-Inbox-Rules-Loop"):
+    suppress = look.header("X-Auto-Response-Suppress")
+    if SUPPRESS_VALUES.search(suppress) and look.header("X-MS-Exchange-Inbox-Rules-Loop"):
         return auto("out_of_office", "Exchange out-of-office rule (X-MS-Exchange-Inbox-Rules-Loop)")
-    if header_text(msg, "X-Apple-Action").strip().lower() == "vacation":
+    if look.header("X-Apple-Action").strip().lower() == "vacation":
         return auto("out_of_office", "X-Apple-Action: vacation")
     if OOO_PREFIX.search(subject) or OOO_SENTENCE.search(subject):
         also = f", Auto-Submitted: {submitted[:40]}" if submitted not in ("", "no") else ""
@@ -129,24 +124,24 @@ def out_of_office(msg: Message, sender: str) -> AutoInfo | None:
     return None
 
 
-def auto_reply(msg: Message, sender: str) -> AutoInfo | None:
-    submitted = header_text(msg, "Auto-Submitted").strip()
+def auto_reply(look: Look, sender: str) -> AutoInfo | None:
+    submitted = look.header("Auto-Submitted").strip()
     if submitted and submitted.lower() != "no":
         return auto("auto_reply", f"Auto-Submitted: {submitted[:60]}")
     for name in AUTO_HEADERS:
-        value = header_text(msg, name).strip()
+        value = look.header(name).strip()
         if value and value.lower() not in ("no", "false", "0"):
             return auto("auto_reply", f"{name}: {value[:40]}")
-    if SUPPRESS_VALUES.search(header_text(msg, "X-Auto-Response-Suppress")):
+    if SUPPRESS_VALUES.search(look.header("X-Auto-Response-Suppress")):
         return auto("auto_reply", "X-Auto-Response-Suppress (sent by an automated Exchange rule)")
-    if header_text(msg, "Precedence").strip().lower() in ("auto_reply", "auto-reply"):
+    if look.header("Precedence").strip().lower() in ("auto_reply", "auto-reply"):
         return auto("auto_reply", "Precedence: auto_reply")
-    return loop_header(msg) or autoresponder_mailer(msg) or read_receipt(msg)
+    return loop_header(look) or autoresponder_mailer(look) or read_receipt(look)
 
 
-def loop_header(msg: Message) -> AutoInfo | None:
+def loop_header(look: Look) -> AutoInfo | None:
     for name in LOOP_HEADERS:
-        value = header_text(msg, name).strip()
+        value = look.header(name).strip()
         # procmail recipes stamp a person's forwarded mail with X-Loop: <address>; only the
         # ticket systems' yes/true is a robot's mark.
         if value.lower() in ("yes", "true", "1") or (value and name != "X-Loop"):
@@ -154,49 +149,55 @@ def loop_header(msg: Message) -> AutoInfo | None:
     return None
 
 
-def autoresponder_mailer(msg: Message) -> AutoInfo | None:
-    mailer = header_text(msg, "X-Mailer")
+def autoresponder_mailer(look: Look) -> AutoInfo | None:
+    mailer = look.header("X-Mailer")
     if AUTORESPONDER_MAILERS.search(mailer):
         return auto("auto_reply", f"X-Mailer: {mailer.strip()[:40]}")
     return None
 
 
-def read_receipt(msg: Message) -> AutoInfo | None:
-    report_type = str(msg.get_param("report-type", "")).lower()
-    if msg.get_content_type() == "multipart/report" and report_type == "disposition-notification":
+def read_receipt(look: Look) -> AutoInfo | None:
+    if report_type(look.msg) == "disposition-notification":
         return auto("auto_reply", "read receipt (RFC 8098 disposition notification)")
     return None
 
 
-def mailing_list(msg: Message, sender: str) -> AutoInfo | None:
-    precedence = header_text(msg, "Precedence").strip().lower()
+def mailing_list(look: Look, sender: str) -> AutoInfo | None:
+    precedence = look.header("Precedence").strip().lower()
     if precedence == "list":
         return auto("list", "Precedence: list")
     for name in LIST_HEADERS:
-        if header_text(msg, name).strip():
+        if look.header(name).strip():
             return auto("list", f"{name} header")
     return None
 
 
-def bulk(msg: Message, sender: str) -> AutoInfo | None:
-    precedence = header_text(msg, "Precedence").strip().lower()
+def bulk(look: Look, sender: str) -> AutoInfo | None:
+    precedence = look.header("Precedence").strip().lower()
     if precedence in ("bulk", "junk"):
         return auto("bulk", f"Precedence: {precedence}")
     return None
 
 
-def noreply(msg: Message, sender: str) -> AutoInfo | None:
+def noreply(look: Look, sender: str) -> AutoInfo | None:
     local = sender.partition("@")[0]
     if local and NOREPLY_LOCAL.match(local):
         return auto("noreply", f"no-reply sender {sender}")
     return None
 
 
-def null_return_path(msg: Message, sender: str) -> AutoInfo | None:
+def null_return_path(look: Look, sender: str) -> AutoInfo | None:
     # RFC 5321 4.5.5: only notifications travel with an empty envelope sender.
-    if header_text(msg, "Return-Path").strip() == "<>":
+    if look.header("Return-Path").strip() == "<>":
         return auto("auto_reply", "null Return-Path (an RFC 5321 notification)")
     return None
+
+
+def report_type(msg: Message) -> str:
+    """The report-type of a multipart/report message, lower-case ("" for anything else)."""
+    if msg.get_content_type() != "multipart/report":
+        return ""
+    return str(msg.get_param("report-type", "")).lower()
 
 
 RULES: tuple[Rule, ...] = (

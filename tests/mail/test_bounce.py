@@ -174,6 +174,7 @@ From: SES-EM-B <no-reply@sns.amazonaws.com>
 To: support@example.com
 Subject: AWS Notification Message
 Content-Type: text/plain; charset=UTF-8
+x-amz-sns-message-id: ad6bdf42-f483-5bae-bf50-8fc1aad3f981
 
 {"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bouncedRecipients":\
 [{"emailAddress":"bounce@simulator.amazonses.com","status":"5.1.1"}]}}
