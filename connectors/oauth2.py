@@ -18,8 +18,6 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
-
 from connectors.base import ConnectorError
 from daemon.config import OAuth2Settings, ServerAccount
 
@@ -124,6 +122,8 @@ def refresh_access_token(cfg: OAuth2Settings, timeout: float) -> tuple[str, floa
         )
     if cfg.scope:
         form["scope"] = cfg.scope
+    import httpx  # only XOAUTH2 refresh needs it: keep it out of every CLI start-up
+
     try:
         response = httpx.post(cfg.token_url, data=form, timeout=timeout)
     except httpx.HTTPError as exc:

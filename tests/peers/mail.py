@@ -501,3 +501,54 @@ def failing_address(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(address, *args, **kwargs)
 
     monkeypatch.setattr(socket, "create_connection", create_connection)
+
+
+def daemon_config(
+    base: Path, dovecot: Dovecot, smtp: SmtpPeer, support: str, *, extra: str = ""
+) -> Path:
+    """A helpdeskd.toml reading `support`'s INBOX and sending through `smtp` (Sent copies in
+    `support`'s Sent folder); the loop-guard caps are raised so one test customer may write
+    many times. `extra` is appended as more TOML."""
+    cert = dovecot.cert
+    text = f"""\
+state_dir = "{base / "state"}"
+
+[pipeline]
+workers = 2
+poll_seconds = 5
+
+[[sources]]
+kind = "imap"
+name = "support"
+host = "{dovecot.host}"
+port = {dovecot.imap_port}
+tls = "starttls"
+ca_file = "{cert}"
+username = "{support}"
+password_env = "{PASSWORD_ENV}"
+timeout = 20.0
+
+[outbox]
+kind = "smtp"
+host = "127.0.0.1"
+port = {smtp.port}
+tls = "starttls"
+ca_file = "{cert}"
+username = "{smtp.username}"
+password_env = "{SMTP_PASSWORD_ENV}"
+timeout = 20.0
+sent_folder = "Sent"
+
+[mail]
+from_address = "{support}"
+from_name = "Example Support"
+message_id_domain = "helpdeskd.test"
+
+[screen]
+replies_per_sender_per_hour = 100000
+replies_per_ticket_per_hour = 100000
+{extra}
+"""
+    path = base / "helpdeskd.toml"
+    path.write_text(text)
+    return path
