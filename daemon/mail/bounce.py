@@ -41,8 +41,8 @@ PHRASE_TEXT = 4_000  # the telling sentence opens a report; do not scan a long b
 MAX_TEXT = 20_000  # notification texts are short; a huge body is not a report worth reading
 
 DAEMON_LOCAL = re.compile(
-    r"^(mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|post[-_]master|poostmaster|"
-    r"mail[-_.]?delivery[-_.]?system|mail\.delivery\.system|mmsc|sysadmin)$",
+    r"^(mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|post[-_]master|"
+    r"mail[-_.]?delivery[-_.]?system|no[-_.]?reply|do[-_.]?not[-_.]?reply)$",
     re.I,
 )
 DAEMON_NAME = re.compile(
@@ -50,21 +50,24 @@ DAEMON_NAME = re.compile(
     r"internet mail delivery|postmaster|ndr administrator|mail administrator",
     re.I,
 )
-SUBJECT = re.compile(
+# Subjects only mail servers write...
+MTA_SUBJECT = re.compile(
     r"^\s*(\*\*\s*)?("
-    r"undeliver(ed|able)|undelivered mail returned|returned mail|mail returned|"
-    r"delivery status notification|delivery (status|notification|report|failure|failed|"
-    r"has failed|problem)|(mail|message) delivery (failed|failure|has failed|status)|"
-    r"mail delivery (subsystem|system)|delivery status|"
+    r"undeliver(ed|able)|returned mail|mail returned|delivery status notification|"
+    r"(mail|message) delivery (failed|failure|has failed|status)|mail delivery (subsystem|system)|"
     r"failure notice|failure delivery|failed delivery|permanent delivery failure|"
     r"(mail|message) (could not|cannot|couldn't) be delivered|non[- ]?deliver(y|able)|"
-    r"mail (system )?error|mail failed|mail failure|delayed mail|warning: (could not send|message)|"
+    r"mail system error|mail failed|mail failure|delayed mail|warning: (could not send|message)|"
     r"message you sent blocked|sorry, your message could not be delivered|"
-    r"postmaster notify|considered unsolicited bulk email|"
+    r"postmaster notify|considered unsolicited bulk email|notice: mail delivery|"
     r"unzustellbar|nicht zustellbar|non remis|non recapitabile|no se puede entregar|"
-    r"onbestelbaar|não (foi possível )?entregue|returned mail|notice: mail delivery"
+    r"onbestelbaar|não (foi possível )?entregue"
     r")",
     re.I,
+)
+# ...and ones a customer writes about a parcel too ("Delivery failure - order 123").
+PLAIN_SUBJECT = re.compile(
+    r"^\s*delivery (status|notification|report|failure|failed|has failed|problem)", re.I
 )
 DELAY_WORDS = re.compile(
     r"\bdelay(ed)?\b|will (be )?retr(y|ied)|still (being )?retr|will (continue|keep) trying|"
@@ -72,8 +75,9 @@ DELAY_WORDS = re.compile(
     r"vorübergehend|will try again",
     re.I,
 )
-# Plain lower-case substrings (a regex alternation this long is ~100x slower on a body).
-PHRASES = (
+# Plain lower-case substrings (a regex alternation this long is ~100x slower on a body): the
+# boilerplate of mail servers, then words a person might also write.
+MTA_PHRASES = (
     "this is the mail system at host",
     "this is the qmail-send program",
     "this message was created automatically by mail delivery software",
@@ -84,18 +88,22 @@ PHRASES = (
     "delivery to the following recipient",
     "delivery has failed to these recipients",
     "did not reach the following recipient",
+    "could not be delivered to one or more",
+    "smtp error from remote",
+    "recipient address rejected",
+    "requested action not taken",
+)
+PLAIN_PHRASES = (
     "your message did not reach",
     "your message wasn't delivered",
     "your message was not delivered",
     "your message couldn't be delivered",
     "could not be delivered",
     "unable to deliver",
-    "smtp error from remote",
     "permanent error",
     "has not yet been delivered",
     "undeliverable message",
     "was undeliverable",
-    "recipient address rejected",
     "user unknown",
     "mailbox unavailable",
     "mailbox full",
@@ -108,7 +116,6 @@ PHRASES = (
     "returned to sender",
     "invalid user address",
     "invalid recipient address",
-    "requested action not taken",
 )
 ORIGINAL_MARKERS = re.compile(
     r"^\s*(-{2,}.*(original message|copy of the message|returned message|message header|"
@@ -211,17 +218,26 @@ def from_mailer_daemon(look: Look) -> str | None:
 
 
 def looks_like_bounce(look: Look) -> str | None:
-    """A bounce subject or body phrase, confirmed by a sign that a mail system wrote it."""
+    """A bounce subject or body phrase, confirmed by a sign that a mail system wrote it.
+
+    An attached message alone is a weak sign (customers forward mail as attachments): then
+    only a server's own wording counts, not words a person might use about a parcel.
+    """
     system = written_by_system(look)  # first: cheap, and rules out most ordinary mail
     if system is None:
         return None
+    strong = system != ATTACHED_ONLY
     subject = look.header("Subject")
-    if SUBJECT.search(subject):
+    if MTA_SUBJECT.search(subject) or (strong and PLAIN_SUBJECT.search(subject)):
         return f"bounce subject {subject.strip()[:60]!r}, {system}"
     text = notification_text(look.msg)[:PHRASE_TEXT].lower()
-    if any(phrase in text for phrase in PHRASES):
+    phrases = (*MTA_PHRASES, *PLAIN_PHRASES) if strong else MTA_PHRASES
+    if any(phrase in text for phrase in phrases):
         return f"bounce wording in the body, {system}"
     return None
+
+
+ATTACHED_ONLY = "the returned message attached"
 
 
 def written_by_system(look: Look) -> str | None:
@@ -235,7 +251,7 @@ def written_by_system(look: Look) -> str | None:
         return "null Return-Path"
     if look.header("Auto-Submitted").strip().lower() not in ("", "no"):
         return "Auto-Submitted"
-    return "the returned message attached" if look.attached else None
+    return ATTACHED_ONLY if look.attached else None
 
 
 def ses_bounce_notification(look: Look) -> str | None:

@@ -239,8 +239,33 @@ BOUNCES: list[tuple[str, bytes, Bounce]] = [
     ("amazon ses via sns", SES_SNS, Bounce(("bounce@simulator.amazonses.com",), ())),
 ]
 
+# A customer forwards the shop's shipping notice as an attachment: an attached message is only
+# a weak sign, so "Delivery problem" in a person's subject does not make this a bounce.
+PARCEL_ATTACHED = b"""\
+From: Alice Buyer <alice@example.org>
+To: support@example.com
+Subject: Delivery problem with order 4711
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="outer"
+
+--outer
+Content-Type: text/plain
+
+Your courier says the delivery failed and the parcel was returned to sender. Why?
+
+--outer
+Content-Type: message/rfc822
+
+From: Shop <shipping@shop.example>
+Subject: Your parcel is on its way
+
+Tracking: 123
+--outer--
+"""
+
 NOT_BOUNCES: list[tuple[str, bytes]] = [
     ("customer about a parcel", PARCEL),
+    ("customer about a parcel, notice attached", PARCEL_ATTACHED),
     ("customer forwards a bounce inline", FORWARDED_INLINE),
     ("customer attaches a bounce", FORWARDED_ATTACHED),
 ]
