@@ -143,21 +143,21 @@ def html_to_text(html: str) -> str:
     return render(soup)
 
 
-def split_html_reply(html: str) -> HtmlReply:
+def split_html_reply(html: str, whole: str | None = None) -> HtmlReply:
     """What the sender wrote now, with the quoted history the mail client marked cut away.
 
     When cutting would leave nothing readable (the sender wrote inside the quote), the whole
-    message is the reply.
+    message is the reply. `whole` is `html_to_text(html)` when the caller has it already.
     """
     soup = clean_html(html)
-    cut = cut_quotes(soup)
-    text = strip_quotes(render(soup)) if cut else ""
-    if not cut or not text.strip():
+    if cut_quotes(soup):
+        text = strip_quotes(render(soup))
+        if text.strip():
+            return HtmlReply(str(soup), text, True)
         soup = clean_html(html)
-        whole = render(soup)
-        text = strip_quotes(whole)
-        return HtmlReply(str(soup), text or whole, text != whole)
-    return HtmlReply(str(soup), text, True)
+    whole = render(soup) if whole is None else whole
+    text = strip_quotes(whole)
+    return HtmlReply(str(soup), text or whole, text != whole)
 
 
 def clean_html(html: str) -> BeautifulSoup:
@@ -166,16 +166,17 @@ def clean_html(html: str) -> BeautifulSoup:
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
         soup = BeautifulSoup(html.replace("\r\n", "\n").replace("\r", "\n"), "lxml")
-    for tag in soup.find_all(DROP_TAGS):
-        tag.decompose()
-    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
-        comment.extract()
-    for tag in soup.find_all(hidden):
-        tag.decompose()
-    for tag in soup.find_all(lambda t: ":" in t.name):
-        tag.name = tag.name.split(":", 1)[1]  # Office's <o:p> is a paragraph
-    for link in soup.find_all("a"):
-        unwrap_plain_link(link)
+    for node in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        node.extract()
+    for tag in soup.find_all(True):  # one walk: each find_all is a full traversal
+        if tag.decomposed:
+            continue
+        if tag.name in DROP_TAGS or hidden(tag):
+            tag.decompose()
+        elif ":" in tag.name:
+            tag.name = tag.name.split(":", 1)[1]  # Office's <o:p> is a paragraph
+        elif tag.name == "a":
+            unwrap_plain_link(tag)
     for rule in soup.find_all("hr"):
         rule.insert_before(soup.new_tag("br"))  # so a header block after it starts a line
     return soup
