@@ -19,6 +19,8 @@ Scores are printed to the terminal (even without -s) as the issue asks.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import importlib.util
 import re
 from collections import Counter
@@ -35,6 +37,9 @@ from sqlmodel import Session
 from connectors.base import FetchedMail
 from daemon.app import Services, build_services
 from daemon.item import Context, Item
+from daemon.mail.auth import read_auth
+from daemon.mail.auto import detect_auto
+from daemon.mail.bounce import detect_bounce, sender_address
 from daemon.models import Message, utcnow
 from daemon.records import Ignored, ParsedMail
 from daemon.stages import screen
@@ -276,3 +281,21 @@ def test_reply_fixtures_are_a_persons_mail(
     )
     assert screened == []
     assert flagged == []
+
+
+def test_detection_never_raises_on_any_corpus_file(corpus_dir: Path) -> None:
+    """parse_bytes turns an exception into a defect and a minimal record, which would silently
+    drop the auto/bounce flags: so the detectors themselves must never raise, whatever the
+    policy the caller parsed with (the malformed spamscope files included)."""
+    corpus = load_corpus(corpus_dir)
+    seen = 0
+    for raw, exp in corpus.iter_cases(str(corpus_dir), include_unlabeled=True):
+        # the modern policy is slow to parse: only on the real-world and malformed sets
+        modern = exp["_dataset"] in ("zammad", "spamscope_mail_parser")
+        for policy in (email.policy.compat32, email.policy.default)[: 1 + modern]:
+            msg = email.message_from_bytes(raw, policy=policy)
+            detect_auto(msg, sender_address(msg))
+            detect_bounce(msg)
+            read_auth(msg, ("mx.example.org",))
+            seen += 1
+    assert seen > 1000
