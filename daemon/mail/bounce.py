@@ -2,16 +2,20 @@
 
 Decides two things. First, whether a message is a bounce: an RFC 3464 delivery status
 notification, an Exim `X-Failed-Recipients`, a MAILER-DAEMON, or a bounce subject or body phrase
-(the wording of Postfix, Sendmail, qmail, Exim, Exchange, Notes and the big mailbox providers)
-backed by a second sign that a mail system wrote it (a daemon or postmaster sender, a null
-Return-Path, `Auto-Submitted`). A subject or phrase alone is never enough: "Delivery failure" is
-also what a customer writes about a parcel, and "Fwd: Undelivered Mail" is a person asking for
-help. Second, the failed recipients: from the `message/delivery-status` parts when there are
-any, otherwise from the notification text through flufl.bounce (GNU Mailman's detectors) and a
-last generic pass. A recipient is *permanent* when its status is 5.x.x (or the report says
-"failed" and gives no status) and *temporary* when it is 4.x.x (or "delayed"): the address may
-work again later. Attached messages (`message/rfc822`) are never searched, so a forwarded
-bounce inside a customer's mail is not mistaken for one sent to us.
+confirmed by a sign that a mail system wrote it (a daemon, postmaster or no-reply sender, a null
+Return-Path, `Auto-Submitted`; an attached message is a weak sign that only counts with a
+server's own boilerplate). Words alone are never enough: "Delivery failure" is also what a
+customer writes about a parcel, and "Fwd: Undelivered Mail" is a person asking for help.
+Attached messages (`message/rfc822`) are not searched for evidence, so a bounce a customer
+forwards as an attachment is the customer's mail; only once the outer message is a bounce do we
+look inside one, for gateways that wrap the real report.
+
+Second, the failed recipients: from the `message/delivery-status` parts when they name any,
+else Amazon SES's JSON, else the notification text (the original message cut off) through
+flufl.bounce (GNU Mailman's format detectors; kept only where the report text names the
+address), `X-Failed-Recipients`, and a last pass over the addresses the report names. A
+recipient is *permanent* when its status is 5.x.x (or the report says "failed" without one) and
+*temporary* when it is 4.x.x (or "delayed"): the address may work again later.
 """
 
 from __future__ import annotations
