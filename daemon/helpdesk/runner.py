@@ -75,7 +75,8 @@ def run_phase(services: Services, cfg: HelpdeskSettings, phase: str) -> Helpdesk
         record(services, cfg.name, error=str(exc))
         log.warning("helpdesk %s: %s failed, retried next time: %s", cfg.name, phase, exc)
         return HelpdeskReport(cfg.name, phase, {}, str(exc))
-    record(services, cfg.name, error=None, polled=phase == "poll")
+    if phase == "poll":  # a poll that worked clears the failure; a push says nothing of it
+        record(services, cfg.name, error=None)
     return HelpdeskReport(cfg.name, phase, dict(vars(counts)))
 
 
@@ -104,12 +105,12 @@ def disable(services: Services, name: str, exc: ConnectorError) -> None:
     log.error("helpdesk %s disabled after a permanent error: %s", name, exc)
 
 
-def record(services: Services, name: str, *, error: str | None, polled: bool = True) -> None:
+def record(services: Services, name: str, *, error: str | None) -> None:
     """The helpdesk's health on its cursor row, as `helpdeskd status` shows every source."""
     now = utcnow()
     with session_scope(services.engine) as session:
         row = session.get(Cursor, source_of(name)) or Cursor(source=source_of(name))
-        row.last_poll_at = now if polled or error else row.last_poll_at
+        row.last_poll_at = now
         if error is None:
             row.last_success_at = now
             row.failing_since = None

@@ -1,0 +1,206 @@
+"""The plumbing both fake helpdesks share: a threaded HTTP server on loopback, routes by
+regex, HTTP Basic users, a per-minute rate limit answering 429 with Retry-After, and faults
+injected on demand (the next N requests fail with a given status).
+
+Decides nothing about Zendesk or Freshdesk: `fake_zendesk.py` and `fake_freshdesk.py` add the
+routes and the JSON shapes from each one's public API documentation.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    user: Any = None
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+
+
+Handler = Callable[[Request, re.Match[str]], Response]
+
+
+@dataclass
+class Fault:
+    status: int
+    count: int
+    headers: dict[str, str]
+    body: Any
+
+
+class FakeApi:
+    """Subclasses register routes in `routes()` and users in `self.users`."""
+
+    def __init__(self, *, per_minute: int = 0) -> None:
+        self.lock = threading.RLock()
+        self.users: dict[str, Any] = {}  # "user:password" -> user record
+        self.per_minute = per_minute
+        self.window: list[float] = []
+        self.faults: list[Fault] = []
+        self.log: list[tuple[str, str, int]] = []
+        self.table: list[tuple[str, re.Pattern[str], Handler]] = [
+            (m, re.compile(p), h) for m, p, h in self.routes()
+        ]
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler_class())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def routes(self) -> list[tuple[str, str, Handler]]:
+        raise NotImplementedError
+
+    # --- test controls -----------------------------------------------------------------
+
+    def fail_next(
+        self, status: int, count: int = 1, headers: dict[str, str] | None = None, body: Any = None
+    ) -> None:
+        with self.lock:
+            self.faults.append(Fault(status, count, headers or {}, body))
+
+    def requests(self, method: str | None = None, path: str = "") -> list[tuple[str, str, int]]:
+        with self.lock:
+            return [r for r in self.log if (method is None or r[0] == method) and path in r[1]]
+
+    # --- request handling ----------------------------------------------------------------
+
+    def dispatch(self, request: Request) -> Response:
+        with self.lock:
+            if fault := self.take_fault():
+                return fault
+            request.user = self.users.get(basic_user(request.headers.get("authorization", "")))
+            if request.user is None:
+                return self.unauthorized()
+            if limited := self.rate_limit():
+                return limited
+            for method, pattern, handler in self.table:
+                if method == request.method and (match := pattern.fullmatch(request.path)):
+                    response = handler(request, match)
+                    response.headers.update(self.limit_headers())
+                    return response
+            return self.not_found()
+
+    def take_fault(self) -> Response | None:
+        if not self.faults:
+            return None
+        fault = self.faults[0]
+        fault.count -= 1
+        if fault.count <= 0:
+            self.faults.pop(0)
+        return Response(fault.status, fault.body, dict(fault.headers))
+
+    def rate_limit(self) -> Response | None:
+        if not self.per_minute:
+            return None
+        now = time.monotonic()
+        self.window = [t for t in self.window if now - t < 60]
+        if len(self.window) >= self.per_minute:
+            wait = int(60 - (now - self.window[0])) + 1
+            return Response(429, self.rate_limited_body(), {"Retry-After": str(wait)})
+        self.window.append(now)
+        return None
+
+    def limit_headers(self) -> dict[str, str]:
+        return {}
+
+    def rate_limited_body(self) -> Any:
+        return {"error": "rate limited"}
+
+    def unauthorized(self) -> Response:
+        return Response(401, {"error": "unauthorized"})
+
+    def not_found(self) -> Response:
+        return Response(404, {"error": "not found"})
+
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_any(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Request(
+                    method=self.command,
+                    path=parts.path,
+                    query={k: v[-1] for k, v in parse_qs(parts.query).items()},
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=self.rfile.read(length) if length else b"",
+                )
+                response = api.dispatch(request)
+                with api.lock:
+                    api.log.append((self.command, self.path, response.status))
+                payload = (
+                    response.raw
+                    if response.raw is not None
+                    else (b"" if response.body is None else json.dumps(response.body).encode())
+                )
+                self.send_response(response.status)
+                if response.raw is None:
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_any
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+def basic_user(header: str) -> str:
+    if not header.lower().startswith("basic "):
+        return header  # bearer tokens are looked up as they are
+    try:
+        return base64.b64decode(header[6:]).decode()
+    except ValueError:
+        return ""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def html_to_text(html: str) -> str:
+    """What the helpdesks report as the plain text of an HTML body."""
+    text = re.sub(r"<br\s*/?>\s*", "\n", html)
+    text = re.sub(r"</(div|p)>", "\n", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    import html as html_module
+
+    return html_module.unescape(text).strip()
