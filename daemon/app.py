@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from sqlalchemy import Engine
@@ -21,10 +21,14 @@ from connectors.imap import ImapMailbox
 from connectors.maildir import MaildirOutbox, MaildirSource
 from connectors.smtp import open_outbox
 from daemon.config import Settings
+from daemon.llm.pii import PiiMasker, set_log_masker
 from daemon.stages.draft import Drafter, OfflineDrafter
 from daemon.stages.retrieve import Retriever, open_retriever
 from daemon.stages.route import Router, RuleRouter
 from daemon.store import open_engine
+
+if TYPE_CHECKING:
+    from daemon.llm.services import ModelServices
 
 SHIPPED_TEMPLATES = (
     Path(__file__).parent / "_templates",  # inside an installed wheel
@@ -49,6 +53,7 @@ class Services:
     router: Router
     retriever: Retriever
     drafter: Drafter
+    llm: ModelServices | None = None
     _sink: MailSink | None = field(default=None, repr=False)
     _helpdesks: dict[str, Helpdesk] = field(default_factory=dict, repr=False)
 
@@ -60,7 +65,8 @@ class Services:
             if self.settings.helpdesks:  # replies on helpdesk tickets go through its API
                 from daemon.helpdesk.sink import HelpdeskReplySink
 
-                self._sink = HelpdeskReplySink(self._sink, self.engine, self.helpdesk)
+                channels = frozenset(h.name for h in self.settings.helpdesks if h.mode == "source")
+                self._sink = HelpdeskReplySink(self._sink, self.engine, self.helpdesk, channels)
         return self._sink
 
     def helpdesk(self, name: str) -> Helpdesk:
@@ -80,6 +86,8 @@ class Services:
         for helpdesk in self._helpdesks.values():
             helpdesk.close()
         self.retriever.close()
+        if self.llm is not None:
+            self.llm.close()
         self.engine.dispose()
 
 
@@ -99,11 +107,18 @@ def template_env(settings: Settings) -> jinja2.Environment:
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     engine = open_engine(settings.database_url, echo=settings.store.echo, migrate=migrate)
     templates = template_env(settings)
+    set_log_masker(PiiMasker.from_settings(settings.pii) if settings.pii.mask_logs else None)
+    llm = None
+    if settings.models:  # the model stack (imports the openai SDK only when configured)
+        from daemon.llm.services import build_model_services
+
+        llm = build_model_services(settings, engine, templates)
     return Services(
         settings=settings,
         engine=engine,
         templates=templates,
-        router=RuleRouter(settings),
+        router=llm.router if llm else RuleRouter(settings),
         retriever=open_retriever(settings),
-        drafter=OfflineDrafter(templates),
+        drafter=llm.drafter if llm else OfflineDrafter(templates),
+        llm=llm,
     )

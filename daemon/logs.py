@@ -13,12 +13,14 @@ import re
 import sys
 
 from daemon.config import LoggingSettings
+from daemon.llm.pii import mask_for_logs
 
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
 
 def redact(text: str) -> str:
-    return EMAIL.sub(r"\1***@\2", text)
+    # Configured PII patterns (cards, IBANs, …: [pii] in the config) are masked too.
+    return mask_for_logs(EMAIL.sub(r"\1***@\2", text))
 
 
 class RedactingFilter(logging.Filter):

@@ -63,7 +63,8 @@ STEPS: dict[State, Step] = {
     for s in (
         Step(State.received, "parse", (parse.run,), State.parsed),
         Step(State.parsed, "screen", (thread.run, screen.run), State.screened),
-        Step(State.screened, "route", (thread.ensure_ticket, route.run), State.routed),
+        # route first: its LLM call must come before the step's first write (a new ticket).
+        Step(State.screened, "route", (route.run, thread.ensure_ticket), State.routed),
         Step(State.routed, "retrieve", (retrieve.run,), State.retrieved),
         Step(State.retrieved, "draft", (draft.run,), State.drafted),
         Step(State.drafted, "decide", (decide.run,), State.decided),

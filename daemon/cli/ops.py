@@ -16,6 +16,7 @@ from daemon.cli.common import config_option, load, open_services, print_problems
 from daemon.config import Settings, load_settings
 from daemon.cycle import run_cycle
 from daemon.errors import ConfigError
+from daemon.llm.describe import describe_models
 from daemon.models import Cursor, Escalation, Message, Outbox, Quarantine
 from daemon.pipeline import requeue
 from daemon.store import session_scope
@@ -67,7 +68,7 @@ def summary(s: Settings) -> str:
         + ", ".join(f"{x.name} ({x.kind}: {getattr(x, 'path', '')})" for x in s.sources),
         f"outbox:     {s.outbox.kind} ({getattr(s.outbox, 'path', '')})",
         f"from:       {s.mail.from_name} <{s.mail.from_address}>",
-        f"drafter:    {'offline (templates, always held for approval)'}",
+        f"drafter:    {describe_models(s)}",
         f"knowledge:  {len(s.knowledge.sources)} source folder(s)",
         "intents:    "
         + ", ".join(

@@ -25,6 +25,7 @@ THREAD_LINES = 10
 
 def record(item: Item, outcome: Escalated, ctx: Context) -> Escalation:
     details = summary_details(ctx.session, item, outcome.reason)
+    details["ai"] = ai_brief(item, details, ctx)  # slow work before this step's first write
     summary = ctx.services.templates.get_template("escalation_summary.txt.j2").render(**details)
     row = Escalation(
         ticket_id=item.ticket_id,
@@ -50,6 +51,16 @@ def record(item: Item, outcome: Escalated, ctx: Context) -> Escalation:
         reason=outcome.reason,
     )
     return row
+
+
+def ai_brief(item: Item, details: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+    """The model's brief (what was tried, open questions, next step) when a model is
+    configured and answers; None keeps the template summary alone."""
+    if ctx.services.llm is None:
+        return None
+    from daemon.llm.summary import escalation_brief
+
+    return escalation_brief(ctx.services.llm.stack, ctx.services.templates, item, details, ctx)
 
 
 def notify_agents(ctx: Context, row: Escalation, details: dict[str, Any]) -> int | None:

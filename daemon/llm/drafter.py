@@ -1,0 +1,323 @@
+"""The LLM drafter: a JSON draft from the route's model, its tools and the retrieved passages.
+
+Decides what a model-written draft is built from and when it cannot be trusted. The prompt is
+the intent's system prompt, then — inside the token budget — the summary of older turns, the
+recent turns, the passages by rank, what the vision model saw, and the new mail as delimited
+customer data. The bounded tool loop runs the route's tools bound to the verified sender; the
+answer must be `{reply, confidence, citations, needs_human, reason}`. The draft asks for a human
+(and so is held) when: a citation names no retrieved passage, a tool failed or a result was
+refused, the model tried to pick a customer, the mail looks like prompt injection or names
+another customer's address. Anything unusable — no model, a cap reached, a timeout, a
+truncated or malformed answer, a tool the route does not allow, a model that ignores the
+schema — falls back to the offline drafter, with the cause as the draft's reason. Mail that
+will be escalated anyway (risk topic, a human asked for, an always-escalate policy) is not
+sent to a model at all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
+
+import jinja2
+
+from daemon.compose import wrap_reply
+from daemon.config import ModelTask, Settings
+from daemon.item import Context, Item
+from daemon.llm.budget import MESSAGE_OVERHEAD, TokenCounter, take_ranked
+from daemon.llm.injection import Suspicion, other_addresses, scan_mail
+from daemon.llm.prompts import (
+    DRAFT_SCHEMA,
+    data_block,
+    parse_json_answer,
+    passage_block,
+    system_prompt,
+)
+from daemon.llm.stack import CallMeta, LLMStack
+from daemon.llm.summary import ThreadSummary, Turn, summarize_older, thread_turns, turn_block
+from daemon.llm.toolloop import LoopLimits, LoopResult, run_tool_loop
+from daemon.llm.vision import describe_images
+from daemon.models import Ticket
+from daemon.records import DraftResult, ToolResult
+from daemon.stages.draft import OfflineDrafter
+from daemon.tools import Toolbox, ToolRegistry
+
+log = logging.getLogger("helpdeskd.draft")
+
+SCHEMA_NOTE_TOKENS = 40
+"""What the schema note costs beyond the schema itself when the server does not enforce it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    messages: list[dict[str, Any]]
+    passage_ids: frozenset[str]
+    summary: ThreadSummary
+
+
+class LLMDrafter:
+    name = "llm"
+
+    def __init__(
+        self,
+        settings: Settings,
+        stack: LLMStack,
+        templates: jinja2.Environment,
+        tools: ToolRegistry,
+        offline: OfflineDrafter,
+    ) -> None:
+        self.settings = settings
+        self.stack = stack
+        self.templates = templates
+        self.tools = tools
+        self.offline = offline
+
+    def draft(self, item: Item, ctx: Context) -> DraftResult:
+        route = item.route
+        skip = self.skip_reason(item)
+        task = self.stack.task_for("draft", language=route.language if route else None)
+        if skip or task is None or route is None:
+            return self.fallback(item, ctx, skip or "no drafting model configured", ())
+        meta = CallMeta("draft", item.pk, item.ticket_id, route.intent, ctx.session)
+        suspicion = scan_mail(item.mail, item.raw, self.tools.tools)
+        others = other_addresses(item.mail)
+        toolbox = self.tools.toolbox(
+            route.tools,
+            item.mail.sender,
+            verified=item.mail.auth.verified,
+            read_only=bool(suspicion or others),
+        )
+        images = describe_images(self.stack, self.templates, item.raw, meta)
+        task, prompt = self.fit_prompt(item, ctx, task, toolbox, images, meta)
+        loop = run_tool_loop(
+            self.stack, task, prompt.messages, toolbox, DRAFT_SCHEMA, meta, self.limits()
+        )
+        self.remember(item, ctx, prompt.summary, loop)
+        if loop.failure is not None or loop.answer is None:
+            reason = loop.failure.reason if loop.failure else "no answer"
+            return self.fallback(item, ctx, f"LLM draft failed: {reason}", loop_results(loop))
+        data, problem = parse_json_answer(loop.answer.content, DRAFT_SCHEMA)
+        if data is None:
+            return self.fallback(item, ctx, f"LLM draft unusable: {problem}", loop_results(loop))
+        return self.result(item, data, prompt, loop, suspicion, others, task)
+
+    def skip_reason(self, item: Item) -> str | None:
+        route = item.route
+        if route is None:
+            return "no route"
+        if route.risk:
+            return f"risk topic {route.risk}: escalated without an LLM draft"
+        if route.wants_human:
+            return "the customer asked for a human: escalated without an LLM draft"
+        if self.settings.policies[route.policy].always_escalate:
+            return f"policy {route.policy!r} always escalates: no LLM draft"
+        return None
+
+    def limits(self) -> LoopLimits:
+        return LoopLimits(
+            max_rounds=self.settings.llm.max_tool_rounds,
+            max_calls=self.settings.llm.max_tool_calls,
+            tool_tokens=self.settings.budget.tool_tokens,
+            tool_result_tokens=self.settings.budget.tool_result_tokens,
+        )
+
+    # --- the prompt --------------------------------------------------------------------
+
+    def fit_prompt(
+        self,
+        item: Item,
+        ctx: Context,
+        task: ModelTask,
+        toolbox: Toolbox,
+        images: str,
+        meta: CallMeta,
+    ) -> tuple[ModelTask, Prompt]:
+        """The prompt for `task`, or for the long-context model when the thread needs it."""
+        turns = thread_turns(ctx.session, item.ticket_id, item.pk)
+        long: ModelTask = "long_context"
+        if (
+            long in self.stack.models
+            and long != task
+            and self.full_size(item, task, turns) > self.budget(task)
+        ):
+            task = long
+        return task, self.build_prompt(item, ctx, task, toolbox, images, turns, meta)
+
+    def budget(self, task: ModelTask) -> int:
+        return self.stack.prompt_budget(task)
+
+    def full_size(self, item: Item, task: ModelTask, turns: list[Turn]) -> int:
+        counter = self.stack.counters[task]
+        texts = [t.text for t in turns] + [p.text for p in item.passages]
+        texts.append(item.mail.reply_text or item.mail.text)
+        return sum(counter.count(t) + MESSAGE_OVERHEAD for t in texts) + 1500
+
+    def build_prompt(
+        self,
+        item: Item,
+        ctx: Context,
+        task: ModelTask,
+        toolbox: Toolbox,
+        images: str,
+        turns: list[Turn],
+        meta: CallMeta,
+    ) -> Prompt:
+        """System prompt, then context and the new mail in one user turn, within budget:
+        the mail first (cut if long), images, thread (summary + recent turns), passages."""
+        counter = self.stack.counters[task]
+        system = self.system(item, toolbox)
+        left = self.budget(task) - counter.count(system) - self.fixed_overhead(task, toolbox)
+        limit = min(self.settings.budget.customer_tokens, max(left // 2, 64))
+        mail = self.mail_block(item, counter, limit)
+        left -= counter.count(mail) + 2 * MESSAGE_OVERHEAD
+        seen = counter.trim(data_block("attachment_images", images), min(400, left // 4))
+        left -= counter.count(seen) if images else 0
+        summary = self.summarize(item, ctx, turns, meta)
+        thread = self.thread_blocks(counter, summary, turns, left)
+        left -= sum(counter.count(b) + MESSAGE_OVERHEAD for b in thread)
+        blocks = [passage_block(p.id, p.title, p.text) for p in item.passages]
+        passages = take_ranked(counter, blocks, left, self.settings.budget.passage_tokens)
+        ids = frozenset(p.id for p in item.passages[: len(passages)])
+        user = "\n\n".join([*thread, *passages, *([seen] if images else []), mail])
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return Prompt(messages, ids, summary)
+
+    def summarize(
+        self, item: Item, ctx: Context, turns: list[Turn], meta: CallMeta
+    ) -> ThreadSummary:
+        """The summary of the turns older than the `recent_turns` kept verbatim."""
+        older, _recent = split_turns(turns, self.settings.budget.recent_turns)
+        ticket = self.ticket(ctx, item)
+        return summarize_older(
+            self.stack, self.templates, ticket, older, replace(meta, purpose="summary")
+        )
+
+    def thread_blocks(
+        self, counter: TokenCounter, summary: ThreadSummary, turns: list[Turn], left: int
+    ) -> list[str]:
+        """The summary (capped), then as many recent turns as fit in half of what is left,
+        newest first, shown oldest first."""
+        cfg = self.settings.budget
+        blocks: list[str] = []
+        if summary.text:
+            limit = min(cfg.summary_tokens, left // 3)
+            blocks.append(counter.trim(data_block("thread_summary", summary.text), limit))
+            left -= counter.count(blocks[0]) + MESSAGE_OVERHEAD
+        _older, recent = split_turns(turns, cfg.recent_turns)
+        newest_first = [self.stack.masker.mask(turn_block(t)) for t in reversed(recent)]
+        kept = take_ranked(counter, newest_first, left // 2, cfg.passage_tokens)
+        return blocks + list(reversed(kept))
+
+    def system(self, item: Item, toolbox: Toolbox) -> str:
+        route = item.route
+        assert route is not None
+        return system_prompt(
+            self.templates,
+            "draft",
+            intent=route.intent,
+            language=route.language,
+            company=self.settings.mail.from_name,
+            passage_ids=[p.id for p in item.passages],
+            tools=list(toolbox.offered),
+            withheld=toolbox.withheld,
+            verified=item.mail.auth.verified,
+        )
+
+    def fixed_overhead(self, task: ModelTask, toolbox: Toolbox) -> int:
+        """Tokens the request carries beyond the messages: tool definitions, the schema note,
+        and the tool results the loop may add."""
+        counter = self.stack.counters[task]
+        caps = self.stack.capabilities(task)
+        total = 0
+        if caps.tools and toolbox.offered:
+            total += counter.count(json.dumps(toolbox.openai_tools()))
+            total += self.settings.budget.tool_tokens
+            total += self.settings.llm.max_tool_calls * (MESSAGE_OVERHEAD + 40)
+        if caps.json_mode != "json_schema":
+            total += counter.count(json.dumps(DRAFT_SCHEMA.schema)) + SCHEMA_NOTE_TOKENS
+        return total
+
+    def mail_block(self, item: Item, counter: TokenCounter, limit: int) -> str:
+        mail = item.mail
+        names = ", ".join(a.filename or "(unnamed)" for a in mail.attachments)
+        text = f"Subject: {mail.subject}\n\n{mail.reply_text or mail.text}"
+        if names:
+            text += f"\n\nAttachments: {names}"
+        masked = self.stack.masker.mask(text)
+        return counter.trim(data_block("email", masked), limit)
+
+    def ticket(self, ctx: Context, item: Item) -> Ticket | None:
+        return ctx.session.get(Ticket, item.ticket_id) if item.ticket_id else None
+
+    def remember(self, item: Item, ctx: Context, summary: ThreadSummary, loop: LoopResult) -> None:
+        """After the slow work: cache a new thread summary on the ticket."""
+        ticket = self.ticket(ctx, item)
+        if summary.fresh and ticket is not None:
+            ticket.summary = summary.text
+            ticket.summary_upto = summary.upto
+            ctx.session.add(ticket)
+
+    # --- the result --------------------------------------------------------------------
+
+    def result(
+        self,
+        item: Item,
+        data: dict[str, Any],
+        prompt: Prompt,
+        loop: LoopResult,
+        suspicion: Suspicion,
+        others: list[str],
+        task: ModelTask,
+    ) -> DraftResult:
+        citations = tuple(str(c) for c in data["citations"])
+        unknown = [c for c in citations if c not in prompt.passage_ids]
+        reasons = list(loop.problems)
+        if unknown:
+            reasons.append(f"cites passages that were not retrieved: {', '.join(unknown)}")
+        if suspicion:
+            reasons.append(suspicion.describe())
+        if others:
+            reasons.append(f"mentions another address ({', '.join(others)}): an agent checks")
+        needs_human = bool(data["needs_human"]) or bool(reasons)
+        reason = "; ".join(reasons) or str(data["reason"]) or "drafted by the model"
+        body = wrap_reply(self.templates, self.settings, item.mail, str(data["reply"]))
+        return DraftResult(
+            reply=body,
+            confidence=float(data["confidence"]),
+            citations=citations,
+            needs_human=needs_human,
+            reason=reason[:1000],
+            drafter=f"llm:{self.stack.spec(task).model}",
+            tool_results=loop_results(loop),
+        )
+
+    def fallback(
+        self, item: Item, ctx: Context, why: str, tools: tuple[ToolResult, ...]
+    ) -> DraftResult:
+        offline = self.offline.draft(item, ctx)
+        if tools:
+            passages = item.passages[: self.offline.max_passages]
+            offline = replace(offline, reply=self.offline.render(item, passages, tools))
+        if item.route is not None and not item.route.risk:
+            log.info("message %s: offline draft: %s", item.pk, why)
+        return replace(
+            offline,
+            needs_human=True,
+            reason=f"{why}; {offline.reason}"[:1000],
+            tool_results=tools,
+        )
+
+
+def split_turns(turns: list[Turn], keep: int) -> tuple[list[Turn], list[Turn]]:
+    """(older, recent): the last `keep` turns are recent, widened so that a mail and our reply
+    to it are never split — the summary cache covers whole messages (`summary_upto`)."""
+    if keep <= 0 or len(turns) <= keep:
+        return ([], list(turns)) if keep > 0 else (list(turns), [])
+    boundary = turns[len(turns) - keep].pk
+    return [t for t in turns if t.pk < boundary], [t for t in turns if t.pk >= boundary]
+
+
+def loop_results(loop: LoopResult) -> tuple[ToolResult, ...]:
+    return tuple(r.result for r in loop.runs)
