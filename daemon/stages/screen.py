@@ -140,7 +140,9 @@ def raw_header(item: Item, name: str) -> str:
     for key in (name, name.lower()):
         if key in kept:
             return kept[key]
-    headers = BytesHeaderParser(policy=compat32).parsebytes(item.raw[:HEADER_BYTES])
+    head = item.raw[:HEADER_BYTES]
+    ends = [i for i in (head.find(b"\n\n"), head.find(b"\n\r\n")) if i >= 0]
+    headers = BytesHeaderParser(policy=compat32).parsebytes(head[: min(ends, default=len(head))])
     return str(headers.get(name, "")).strip()
 
 
