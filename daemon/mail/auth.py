@@ -5,7 +5,9 @@ header into a message, so only headers from our own receiving servers count: tho
 authserv-id is in `trusted`, and only the run of them at the top of the message — a trusted
 id that turns up below a foreign header was already there when the mail reached us, so the
 sender may have forged it (our MTA should strip such headers; we do not rely on it). With no
-trusted ids configured, only the topmost header counts (the last server's word).
+trusted ids configured, the topmost header's results are reported (for `helpdeskd parse` and the
+agents) but verify nothing: with an MTA that writes no Authentication-Results, the topmost one
+is the sender's own forgery, so a sender is only ever verified by a server named in config.
 
 `verified` means the From address's domain is authenticated: DMARC passed (for that domain,
 when the result names it), or a DKIM signature passed whose `header.d` (or `header.i`) is the
@@ -57,7 +59,7 @@ def read_auth(msg: Message, trusted: Sequence[str] = ()) -> AuthResult:
         dmarc=first_result(results, "dmarc"),
         dkim=best_dkim(results),
         spf=first_result(results, "spf"),
-        verified=is_verified(results, domain),
+        verified=bool(trusted) and is_verified(results, domain),
     )
 
 
