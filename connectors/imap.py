@@ -329,12 +329,27 @@ class ImapMailbox:
             client.idle()
             try:
                 while time.monotonic() < deadline and not (stop and stop.is_set()):
-                    responses = client.idle_check(timeout=min(5.0, seconds))
-                    if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                    if announces_mail(idle_step(client, min(1.0, seconds))):
                         return True
                 return False
             finally:
                 client.idle_done()
+
+
+def idle_step(client: IMAPClient, timeout: float) -> list[tuple[Any, ...]]:
+    """One idle_check. imapclient neither raises on the server's BYE (`doveadm kick`, a
+    shutdown) nor on a closed socket (it returns [] at once): both are a lost connection."""
+    started = time.monotonic()
+    responses: list[tuple[Any, ...]] = client.idle_check(timeout=timeout)
+    if any(r and r[0] == b"BYE" for r in responses):
+        raise imaplib.IMAP4.abort("the server said BYE")
+    if not responses and time.monotonic() - started < timeout / 2:
+        raise imaplib.IMAP4.abort("the connection closed during IDLE")
+    return responses
+
+
+def announces_mail(responses: list[tuple[Any, ...]]) -> bool:
+    return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
 
 
 def refused(exc: ConnectorError) -> bool:

@@ -504,11 +504,17 @@ def failing_address(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def daemon_config(
-    base: Path, dovecot: Dovecot, smtp: SmtpPeer, support: str, *, extra: str = ""
+    base: Path,
+    dovecot: Dovecot,
+    smtp: SmtpPeer,
+    support: str,
+    *,
+    extra: str = "",
+    pipeline: str = "",
 ) -> Path:
     """A helpdeskd.toml reading `support`'s INBOX and sending through `smtp` (Sent copies in
-    `support`'s Sent folder); the loop-guard caps are raised so one test customer may write
-    many times. `extra` is appended as more TOML."""
+    `support`'s Sent folder); the loop-guard caps and the burst throttle are raised so one
+    test customer may write many times. `extra` is appended as more TOML."""
     cert = dovecot.cert
     text = f"""\
 state_dir = "{base / "state"}"
@@ -516,6 +522,7 @@ state_dir = "{base / "state"}"
 [pipeline]
 workers = 2
 poll_seconds = 5
+{pipeline}
 
 [[sources]]
 kind = "imap"
@@ -547,6 +554,7 @@ message_id_domain = "helpdeskd.test"
 [screen]
 replies_per_sender_per_hour = 100000
 replies_per_ticket_per_hour = 100000
+burst_messages = 100000
 {extra}
 """
     path = base / "helpdeskd.toml"
