@@ -99,17 +99,32 @@ class RequestTracker:
             page += 1
 
     def ticket(self, ticket_id: str) -> RemoteTicket:
+        """One ticket, read through the search so the requestors come expanded (a plain
+        `GET /ticket/N` ignores `fields` and gives only user ids)."""
+        if not ticket_id.isdigit():
+            raise HelpdeskError(
+                f"{self.name}: bad ticket id {ticket_id!r}", permanent=True, scope="item"
+            )
         data = self.api.json(
             "GET",
-            f"/ticket/{ticket_id}",
+            "/tickets",
             item=True,
             params={
+                "query": f"id = {ticket_id}",
                 "fields": "Subject,Status,LastUpdated,Requestor,Queue,CustomFields",
                 "fields[Requestor]": USER_FIELDS,
                 "fields[Queue]": "Name",
             },
         )
-        return self.to_ticket(data)
+        items = data.get("items", [])
+        if not items:
+            raise HelpdeskError(
+                f"{self.name}: ticket {ticket_id} not found (deleted, or no right to see it)",
+                permanent=True,
+                status=404,
+                scope="item",
+            )
+        return self.to_ticket(items[0])
 
     def to_ticket(self, item: dict[str, Any]) -> RemoteTicket:
         requestors = [to_person(u) for u in item.get("Requestor") or [] if isinstance(u, dict)]

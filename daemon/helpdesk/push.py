@@ -44,7 +44,8 @@ from daemon.helpdesk.links import (
     record_action,
     usage_of,
 )
-from daemon.models import AuditEvent, Draft, Escalation, Message, State, Ticket, utcnow
+from daemon.helpdesk.sink import reply_text
+from daemon.models import AuditEvent, Draft, Escalation, Message, Outbox, State, Ticket, utcnow
 from daemon.records import ParsedMail
 from daemon.store import session_scope
 
@@ -71,6 +72,7 @@ APPROVE_HOW = {
 class PushCounts:
     mirrored: int = 0
     notes: int = 0
+    replies: int = 0
     escalations: int = 0
     failed: int = 0
 
@@ -81,27 +83,40 @@ def push_helpdesk(services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings)
         counts.mirrored = each(
             mirror_candidates(services, cfg),
             counts,
-            cfg.name,
             lambda pk: mirror_message(services, helpdesk, cfg, pk),
+            lambda pk, error: give_up(services, cfg, "helpdesk_mirrored", Message, pk, error),
         )
     counts.notes = each(
         note_candidates(services, cfg),
         counts,
-        cfg.name,
         lambda pk: post_draft_note(services, helpdesk, cfg, pk),
+        lambda pk, error: give_up(services, cfg, "helpdesk_note", Draft, pk, error),
     )
+    if cfg.mode == "mirror":
+        counts.replies = each(
+            sent_reply_candidates(services, cfg),
+            counts,
+            lambda pk: note_sent_reply(services, helpdesk, cfg, pk),
+            lambda pk, error: give_up(services, cfg, "helpdesk_reply_noted", Outbox, pk, error),
+        )
     counts.escalations = each(
         escalation_candidates(services, cfg),
         counts,
-        cfg.name,
         lambda pk: push_escalation(services, helpdesk, cfg, pk),
+        lambda pk, error: give_up(services, cfg, "helpdesk_escalated", Escalation, pk, error),
     )
     return counts
 
 
-def each(ids: list[int], counts: PushCounts, name: str, action: Callable[[int], None]) -> int:
-    """Run `action` on every id; a permanent error about one item is recorded and skipped
-    (anything else stops the push and is handled by the runner)."""
+def each(
+    ids: list[int],
+    counts: PushCounts,
+    action: Callable[[int], None],
+    failed: Callable[[int, str], None],
+) -> int:
+    """Run `action` on every id. A permanent error about one item (its ticket was deleted,
+    the helpdesk refuses the content) is recorded with `failed` and never retried; anything
+    else stops the push and is handled by the runner."""
     done = 0
     for pk in ids:
         try:
@@ -111,8 +126,26 @@ def each(ids: list[int], counts: PushCounts, name: str, action: Callable[[int], 
             if not (exc.permanent and exc.scope == "item"):
                 raise
             counts.failed += 1
-            log.warning("%s: item %d failed for good: %s", name, pk, exc)
+            failed(pk, str(exc))
     return done
+
+
+KEYS = {Draft: "draft_id", Escalation: "escalation_id", Outbox: "outbox_id"}
+
+
+def give_up(
+    services: Services, cfg: HelpdeskSettings, kind: str, model: type, pk: int, error: str
+) -> None:
+    """Record the action as done-with-an-error, so the next push does not try it again."""
+    with session_scope(services.engine) as session:
+        row = session.get(model, pk)
+        ticket_id = getattr(row, "ticket_id", None)
+        message = row if isinstance(row, Message) else None
+        key = {KEYS[model]: pk} if model in KEYS else {}
+        record_action(
+            session, kind, ticket_id, message, helpdesk=cfg.name, error=error[:1000], **key
+        )
+    log.warning("%s: %s for %s %d failed for good: %s", cfg.name, kind, model.__name__, pk, error)
 
 
 def since(cfg: HelpdeskSettings) -> Any:
@@ -184,6 +217,52 @@ def customer_mail(message: Message) -> CustomerMail:
         subject=parsed.subject if parsed else (message.subject or ""),
         text=parsed.text if parsed else "",
     )
+
+
+def sent_reply_candidates(services: Services, cfg: HelpdeskSettings) -> list[int]:
+    """Replies mailed on this helpdesk's tickets that the ticket does not show yet."""
+    with session_scope(services.engine) as session:
+        rows = session.exec(
+            select(Outbox.id, Outbox.ticket_id)
+            .join(Ticket, col(Ticket.id) == col(Outbox.ticket_id))
+            .where(
+                Outbox.kind == "reply",
+                Outbox.state == "sent",
+                Ticket.helpdesk == cfg.name,
+                col(Ticket.helpdesk_ticket_id).is_not(None),
+                col(Outbox.created_at) >= since(cfg),
+            )
+            .order_by(col(Outbox.id))
+        ).all()
+        noted = done_ids(session, "helpdesk_reply_noted", "outbox_id", {t for _, t in rows if t})
+    return [o for o, _ in rows if o is not None and o not in noted]
+
+
+def note_sent_reply(
+    services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings, outbox_id: int
+) -> None:
+    marker = f"[helpdeskd-sent-{outbox_id}]"
+    with session_scope(services.engine) as session:
+        row = session.get(Outbox, outbox_id)
+        assert row is not None and row.ticket_id is not None
+        ticket = session.get(Ticket, row.ticket_id)
+        assert ticket is not None and ticket.helpdesk_ticket_id is not None
+        remote_id = ticket.helpdesk_ticket_id
+        text = services.templates.get_template("helpdesk_sent_note.txt.j2").render(
+            marker=marker, outbox=row, text=reply_text(row.raw)
+        )
+    remote = helpdesk.ticket(remote_id)
+    if find_entry(helpdesk.conversation(remote), marker, ("note",)) is None:
+        helpdesk.post_note(remote_id, text)
+    with session_scope(services.engine) as session:
+        record_action(
+            session,
+            "helpdesk_reply_noted",
+            row.ticket_id,
+            outbox_id=outbox_id,
+            helpdesk=cfg.name,
+            helpdesk_ticket_id=remote_id,
+        )
 
 
 # --- draft notes ---------------------------------------------------------------------------

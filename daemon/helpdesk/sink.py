@@ -1,11 +1,14 @@
-"""The outbox's sink when helpdesks are configured: replies on helpdesk tickets go through the
-helpdesk's reply API, everything else through the mail sink.
+"""The outbox's sink when helpdesks are configured: replies on tickets of a `source`-mode
+helpdesk go through the helpdesk's reply API, everything else through the mail sink.
 
 Decides where one queued mail is delivered. The outbox keeps its exactly-once machinery
 (`queued → sending → sent`, a crash check before any resend) and only sees a `MailSink`; this
 one looks the outbox row up by its deterministic Message-ID, and when it is a customer reply on
-a ticket that lives in a helpdesk, posts the reply's text as the helpdesk's public reply, so
-the helpdesk mails the customer and keeps the conversation whole. The crash check (`was_sent`)
+a ticket that lives in a source-mode helpdesk, posts the reply's text as the helpdesk's public
+reply, so the helpdesk mails the customer from its own address (where their answer comes back
+to) and keeps the conversation whole. A `mirror`-mode helpdesk is the agents' workspace but not
+the channel: the customer wrote to our mailbox, so the reply goes by mail, threaded with our
+Message-IDs, and is recorded in the helpdesk as a note (`push.py`). The crash check (`was_sent`)
 is the helpdesk's own history: a public reply on that ticket with the same text. A helpdesk
 that refuses the credentials makes the send transient (the reply waits for the operator; the
 poller disables the helpdesk and alerts) rather than failing the reply for ever.
@@ -37,10 +40,18 @@ class Target:
 class HelpdeskReplySink:
     name = "helpdesk-replies"
 
-    def __init__(self, mail: MailSink, engine: Engine, helpdesk: Callable[[str], Helpdesk]) -> None:
+    def __init__(
+        self,
+        mail: MailSink,
+        engine: Engine,
+        helpdesk: Callable[[str], Helpdesk],
+        channels: frozenset[str],
+    ) -> None:
         self.mail = mail
         self.engine = engine
         self.helpdesk = helpdesk
+        self.channels = channels
+        """Names of the helpdesks that are the customer's channel (source mode)."""
 
     def send(self, mail: OutboundMail) -> str:
         target = self.target(mail.message_id)
@@ -76,7 +87,7 @@ class HelpdeskReplySink:
             if row is None or row.kind != "reply" or row.ticket_id is None:
                 return None
             ticket = session.get(Ticket, row.ticket_id)
-            if ticket is None or not ticket.helpdesk:
+            if ticket is None or ticket.helpdesk is None or ticket.helpdesk not in self.channels:
                 return None
             return Target(ticket.helpdesk, ticket.helpdesk_ticket_id)
 
