@@ -258,6 +258,9 @@ class ModelSettings(Section):
     streaming: bool = Field(True, description="supports stream=true")
     stream_usage: bool = Field(True, description="reports usage at the end of a stream")
     context_tokens: int = Field(8192, ge=512, description="context window")
+    prompt_tokens: int | None = Field(
+        None, ge=256, description="largest prompt for this model; unset: [budget] prompt_tokens"
+    )
     max_output_tokens: int = Field(1024, ge=16, description="max_tokens sent with each request")
     tokenizer: str = Field(
         "auto",

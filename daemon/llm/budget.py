@@ -118,13 +118,24 @@ class TokenCounter:
         """`text` cut to at most `max_tokens` (its head and tail kept, the cut marked)."""
         if self.count(text) <= max_tokens:
             return text
+        mark = self.count(CUT_MARK.format(n=len(text)))
+        target = max_tokens - mark
+        if target < 8:  # no room for the mark: a plain head
+            return self.head(text, max_tokens)
         keep = len(text)
-        for _ in range(8):
-            keep = int(keep * max_tokens / max(self.count(text[:keep]), 1) * 0.9)
+        for _ in range(12):
             cut = cut_middle(text, keep)
-            if self.count(cut) <= max_tokens:
+            used = self.count(cut)
+            if used <= max_tokens:
                 return cut
-        return ""
+            keep = int(keep * target / max(used - mark, 1) * 0.95)
+        return self.head(text, max_tokens)
+
+    def head(self, text: str, max_tokens: int) -> str:
+        keep = len(text)
+        while keep > 0 and self.count(text[:keep]) > max_tokens:
+            keep = int(keep * max_tokens / max(self.count(text[:keep]), 1) * 0.9)
+        return text[:keep]
 
 
 def cut_middle(text: str, keep: int) -> str:

@@ -77,10 +77,8 @@ class LLMDrafter:
     def draft(self, item: Item, ctx: Context) -> DraftResult:
         route = item.route
         skip = self.skip_reason(item)
-        task = self.stack.task_for("draft", language=route.language if route else None)
-        if skip or task is None or route is None:
-            return self.fallback(item, ctx, skip or "no drafting model configured", ())
-        meta = CallMeta("draft", item.pk, item.ticket_id, route.intent, ctx.session)
+        if skip or route is None:
+            return self.fallback(item, ctx, skip or "no route", ())
         suspicion = scan_mail(item.mail, item.raw, self.tools.tools)
         others = other_addresses(item.mail)
         toolbox = self.tools.toolbox(
@@ -89,6 +87,10 @@ class LLMDrafter:
             verified=item.mail.auth.verified,
             read_only=bool(suspicion or others),
         )
+        task = self.stack.task_for("draft", language=route.language, tools=bool(toolbox.offered))
+        if task is None:
+            return self.fallback(item, ctx, "no drafting model configured", ())
+        meta = CallMeta("draft", item.pk, item.ticket_id, route.intent, ctx.session)
         images = describe_images(self.stack, self.templates, item.raw, meta)
         task, prompt = self.fit_prompt(item, ctx, task, toolbox, images, meta)
         loop = run_tool_loop(

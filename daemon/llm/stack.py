@@ -124,11 +124,18 @@ class LLMStack:
 
     # --- which model -------------------------------------------------------------------
 
-    def task_for(self, purpose: Purpose, *, language: str | None = None) -> ModelTask | None:
+    def task_for(
+        self, purpose: Purpose, *, language: str | None = None, tools: bool = False
+    ) -> ModelTask | None:
+        """The model for `purpose`: the first configured task in its order (non-English mail
+        prefers `multilingual`); with `tools`, the first one that can call them, if any."""
         order = PURPOSE_TASKS[purpose]
         if purpose == "draft" and language and not language.lower().startswith("en"):
             order = ("multilingual", *order)
-        return next((t for t in order if t in self.models), None)
+        present = [t for t in order if t in self.models]
+        if tools:
+            present = [t for t in present if self.capabilities(t).tools] or present
+        return present[0] if present else None
 
     def spec(self, task: ModelTask) -> ModelSettings:
         return self.settings.models[task]
@@ -138,7 +145,8 @@ class LLMStack:
 
     def prompt_budget(self, task: ModelTask) -> int:
         spec = self.spec(task)
-        return min(self.settings.budget.prompt_tokens, spec.context_tokens - spec.max_output_tokens)
+        wanted = spec.prompt_tokens or self.settings.budget.prompt_tokens
+        return min(wanted, spec.context_tokens - spec.max_output_tokens)
 
     # --- the call ----------------------------------------------------------------------
 
