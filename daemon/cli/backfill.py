@@ -1,18 +1,19 @@
 """`helpdeskd backfill MAILBOX [--since DATE]`: read a mailbox's history into the store.
 
 Decides how history is taken in: every message of the source (or, on IMAP, those that arrived
-since DATE) goes through the ingest path — fetch, record (committed before the source's
-post-action, as in a poll), parse, thread, screen — one message at a time, so memory stays
-flat whatever the mailbox size, with a progress bar. Mail already recorded is skipped, so a
-backfill can be interrupted and run again. The source's position never moves backwards: a
-backfill of old mail leaves a poll's cursor where it was. Screened mail goes on through route,
-draft and decide at the next `run`, like any new mail: limit how far back with --since.
+since DATE) goes through the ingest path — fetch, record (committed, rows with the cursor,
+before the source's post-action, as in a poll), parse, thread, screen — a chunk of at most 50
+messages at a time, so memory stays flat whatever the mailbox size, with a progress bar. Mail
+already recorded is skipped, so a backfill can be interrupted and run again. The source's
+position never moves backwards: a backfill of old mail leaves a poll's cursor where it was.
+Screened mail goes on through route, draft and decide at the next `run`, like any new mail:
+limit how far back with --since.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,9 +28,11 @@ from daemon.cli.common import config_option, open_services
 from daemon.cycle import record_poll
 from daemon.models import Cursor, State
 from daemon.pipeline import record_failure, run_step
-from daemon.store import claim, ingest, session_scope, worker_name
+from daemon.store import Ingested, claim, ingest, session_scope, worker_name
 
 INGEST_STATES = (State.received, State.parsed)  # the steps a backfill runs: parse, screen
+CHUNK = 50  # messages recorded per transaction (the source fetches in its own batches)
+CHUNK_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -68,19 +71,52 @@ def keep_cursor_forward(services: Services, source: str, mail: FetchedMail) -> F
     return mail
 
 
-def screen_message(services: Services, pk: int, owner: str) -> State | None:
-    """Run the parse and screen steps on one recorded message."""
+def chunks(mails: Iterator[FetchedMail]) -> Iterator[list[FetchedMail]]:
+    """Consecutive groups of at most CHUNK messages and CHUNK_BYTES bytes."""
+    chunk: list[FetchedMail] = []
+    size = 0
+    for mail in mails:
+        chunk.append(mail)
+        size += len(mail.raw)
+        if len(chunk) >= CHUNK or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def record_chunk(
+    services: Services, source: MailSource, chunk: list[FetchedMail]
+) -> list[Ingested]:
+    """Record a chunk in one transaction (rows and cursor together), then ack each message."""
+    chunk = [keep_cursor_forward(services, source.name, mail) for mail in chunk]
+    with session_scope(services.engine) as session:
+        results = [ingest(session, source.name, mail) for mail in chunk]
+    for mail in chunk:
+        source.ack(mail)
+    return results
+
+
+def screen_chunk(services: Services, pks: list[int], owner: str) -> int:
+    """Run the parse step, then the thread+screen step, on each message; claims are taken a
+    chunk at a time (one transaction), the steps one message at a time as in the pipeline."""
     lease = timedelta(seconds=services.settings.pipeline.lease_seconds)
-    state: State | None = State.received
-    while state in INGEST_STATES:
+    pending, done = pks, 0
+    while pending:
         with session_scope(services.engine) as session:
-            if not claim(session, pk, owner, lease):
-                return state
-        try:
-            state = run_step(services, pk)
-        except Exception as exc:  # recorded like any stage failure; the pipeline retries it
-            return record_failure(services, pk, exc)
-    return state
+            claimed = [pk for pk in pending if claim(session, pk, owner, lease)]
+        pending = []
+        for pk in claimed:
+            try:
+                state = run_step(services, pk)
+            except Exception as exc:  # recorded like any stage failure; the pipeline retries
+                record_failure(services, pk, exc)
+                continue
+            if state in INGEST_STATES:
+                pending.append(pk)
+            else:
+                done += state is not None
+    return done
 
 
 def run_backfill(
@@ -89,7 +125,7 @@ def run_backfill(
     *,
     since: datetime | None = None,
     on_total: Callable[[int | None], None] = lambda _n: None,
-    on_message: Callable[[], None] = lambda: None,
+    on_message: Callable[[int], None] = lambda _n: None,
 ) -> BackfillReport:
     report = BackfillReport()
     owner = worker_name()
@@ -99,19 +135,13 @@ def run_backfill(
         source.since = since.date()
     try:
         on_total(count_pending(source, None))
-        for mail in source.fetch(None):
-            mail = keep_cursor_forward(services, source.name, mail)
-            with session_scope(services.engine) as session:
-                result = ingest(session, source.name, mail)
-            source.ack(mail)
-            report.duplicates += result.duplicate
-            report.fetched += not result.duplicate
-            if not result.duplicate and result.message_pk is not None:
-                report.screened += screen_message(services, result.message_pk, owner) not in (
-                    *INGEST_STATES,
-                    None,
-                )
-            on_message()
+        for chunk in chunks(source.fetch(None)):
+            results = record_chunk(services, source, chunk)
+            new = [r.message_pk for r in results if not r.duplicate and r.message_pk is not None]
+            report.fetched += len(new)
+            report.duplicates += len(results) - len(new)
+            report.screened += screen_chunk(services, new, owner)
+            on_message(len(chunk))
     except ConnectorError as exc:
         report.error = str(exc)
     finally:
@@ -145,7 +175,7 @@ def backfill(config_path: Path | None, mailbox: str, since: datetime | None) -> 
             open_source(services, mailbox),
             since=since,
             on_total=lambda n: progress.update(task, total=n),
-            on_message=lambda: progress.advance(task),
+            on_message=lambda n: progress.advance(task, n),
         )
     click.echo(
         f"{mailbox}: {report.fetched} recorded ({report.screened} screened), "
