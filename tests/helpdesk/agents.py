@@ -69,6 +69,17 @@ class ZendeskDesk(Desk):
     def notes(self, ticket: str) -> list[str]:
         return [c["body"] for c in self.fake.comments[int(ticket)] if not c["public"]]
 
+    def customer_texts(self, ticket: str) -> list[str]:
+        requester = self.fake.tickets[int(ticket)]["requester_id"]
+        return [
+            c["body"]
+            for c in self.fake.comments[int(ticket)]
+            if c["public"] and c["author_id"] == requester
+        ]
+
+    def requester_email(self, ticket: str) -> str:
+        return str(self.fake.user_rows[self.fake.tickets[int(ticket)]["requester_id"]]["email"])
+
     def state(self, ticket: str) -> dict[str, Any]:
         t = self.fake.tickets[int(ticket)]
         return {"group": t["group_id"], "priority": t["priority"], "tags": list(t["tags"])}
@@ -89,6 +100,17 @@ class FreshdeskDesk(Desk):
 
     def notes(self, ticket: str) -> list[str]:
         return [c["body_text"] for c in self.fake.conversations[int(ticket)] if c["private"]]
+
+    def customer_texts(self, ticket: str) -> list[str]:
+        t = self.fake.tickets[int(ticket)]
+        return [t["description_text"]] + [
+            c["body_text"]
+            for c in self.fake.conversations[int(ticket)]
+            if not c["private"] and c["incoming"]
+        ]
+
+    def requester_email(self, ticket: str) -> str:
+        return str(self.fake.contacts[self.fake.tickets[int(ticket)]["requester_id"]]["email"])
 
     def state(self, ticket: str) -> dict[str, Any]:
         t = self.fake.tickets[int(ticket)]

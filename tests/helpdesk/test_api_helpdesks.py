@@ -8,6 +8,7 @@ import email
 import email.policy
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,12 @@ from sqlmodel import select
 
 from daemon.app import Services, build_services
 from daemon.cycle import run_cycle
-from daemon.helpdesk.runner import DISABLED
+from daemon.helpdesk.runner import DISABLED, poll_helpdesks, push_helpdesks
+from daemon.helpdesk.sink import reply_text
 from daemon.metrics import SOURCE_FAILING
-from daemon.models import AuditEvent, Cursor, Draft, Escalation, Message, Outbox, State
+from daemon.models import AuditEvent, Cursor, Draft, Escalation, Message, Outbox, State, utcnow
+from daemon.outbox import flush_outbox
+from daemon.pipeline import process_pending
 from daemon.store import session_scope
 from tests.conftest import make_settings
 from tests.helpdesk.agents import DESKS, Desk
@@ -240,3 +244,42 @@ def test_missing_secret_disables_without_a_request(
     finally:
         services.close()
         d.close()
+
+
+def test_a_reply_accepted_before_a_crash_is_not_sent_again(desk: tuple[Desk, Services]) -> None:
+    """The process died after the helpdesk took the reply and before the outbox row said so:
+    the restart finds the reply in the ticket's history and sends nothing twice."""
+    d, services = desk
+    ticket = d.customer_email("Parcel 9", "Where is order 9?")
+    cycle(services)
+    d.note(ticket, "#approve Order 9 ships today.")
+    poll_helpdesks(services)  # approved: the reply is queued in the outbox
+    with session_scope(services.engine) as session:
+        row = session.exec(select(Outbox)).one()
+        text = reply_text(row.raw)
+        row.state, row.owner = "sending", "gone-host:1"  # as a crash leaves it
+        row.next_attempt_at = utcnow() - timedelta(hours=1)
+        session.add(row)
+    services.helpdesk(d.settings["name"]).send_reply(ticket, text)  # what got through
+    report = flush_outbox(services.engine, services.sink)
+    assert report.sent == 0 and report.unknown == 0
+    assert len(replies(d, "Order 9 ships today")) == 1
+    row = only(services, Outbox)
+    assert isinstance(row, Outbox) and row.state == "sent"
+    assert row.last_response == "found at the sink after a restart"
+
+
+def test_a_deleted_ticket_is_recorded_and_not_retried(desk: tuple[Desk, Services]) -> None:
+    d, services = desk
+    ticket = d.customer_email("Parcel 10", "Where is order 10?")
+    poll_helpdesks(services)
+    process_pending(services)
+    d.fake.tickets.pop(int(ticket))  # an agent deleted it meanwhile
+    (report,) = push_helpdesks(services)
+    assert report.error is None and report.counts["failed"] == 1
+    calls = len(d.fake.requests())
+    (report,) = push_helpdesks(services)
+    assert report.counts["failed"] == 0 and len(d.fake.requests()) == calls
+    with session_scope(services.engine) as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.kind == "helpdesk_note")).one()
+        assert "404" in event.detail["error"]

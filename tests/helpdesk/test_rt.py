@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from daemon.app import Services, build_services
 from daemon.cycle import run_cycle
-from daemon.models import Draft, Escalation, Message, Outbox, State, Ticket
+from daemon.models import Cursor, Draft, Escalation, Message, Outbox, State, Ticket
 from daemon.store import session_scope
 from tests.conftest import make_settings
 from tests.peers.rt import RtPeer
@@ -249,3 +249,33 @@ def test_escalation_moves_queue_sets_field_and_posts_summary(
     assert any(
         f"[helpdeskd-escalation-{escalation.id}]" in n and "speak to a human" in n for n in notes
     ), notes
+
+
+def test_a_refused_token_disables_rt_until_restart(
+    rt_server: RtPeer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_RT_TOKEN", "1-1-0000000000000000000000000000000")
+    (tmp_path / "mail" / "inbox" / "new").mkdir(parents=True)
+    services = build_services(
+        make_settings(
+            tmp_path,
+            helpdesks=[
+                {
+                    "kind": "rt",
+                    "name": "rt",
+                    "url": rt_server.url,
+                    "queue": "Support",
+                    "token_env": "TEST_RT_TOKEN",
+                }
+            ],
+        )
+    )
+    try:
+        (report,) = run_cycle(services).helpdesks[:1]
+        assert report.disabled and "HTTP 401" in (report.error or "")
+        with session_scope(services.engine) as session:
+            cursor = session.get(Cursor, "helpdesk:rt")
+            assert cursor is not None and (cursor.last_error or "").startswith("DISABLED: ")
+        assert all(r.disabled for r in run_cycle(services).helpdesks)
+    finally:
+        services.close()
