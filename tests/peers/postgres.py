@@ -159,7 +159,7 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.peers)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The store URL of each supported database: a fresh SQLite file, then a fresh PostgreSQL
     database (that parameter skips when no server can be started)."""
