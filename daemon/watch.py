@@ -34,6 +34,8 @@ log = logging.getLogger("helpdeskd.watch")
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
 ALERT_PREFIX = "ALERT"
+ALERTING: set[str] = set()
+"""Sources whose alert was logged, process-wide like the metric: one ERROR line per incident."""
 
 
 def backoff_delay(failures: int, rng: Callable[[], float] = random.random) -> float:
@@ -120,6 +122,8 @@ def check_alerts(services: Services, now: datetime | None = None) -> list[str]:
                 since = since.replace(tzinfo=UTC)  # SQLite gives naive datetimes back
             alert = since is not None and now - since > timedelta(seconds=cfg.alert_after)
             SOURCE_FAILING.labels(source=cfg.name).set(1 if alert else 0)
+            if not alert:
+                ALERTING.discard(cfg.name)
             if alert and cursor is not None:
                 alerting.append(cfg.name)
                 mark_alert(cursor, now - since if since else timedelta(0))
@@ -128,11 +132,17 @@ def check_alerts(services: Services, now: datetime | None = None) -> list[str]:
 
 
 def mark_alert(cursor: Cursor, failing_for: timedelta) -> None:
+    """Prefix the source's error with ALERT (every poll rewrites it); log once per incident."""
     error = cursor.last_error or ""
     if error.startswith(ALERT_PREFIX):
         return
     minutes = int(failing_for.total_seconds() // 60)
-    log.error(
-        "source %s: ALERT: nothing fetched for %d min, failing: %s", cursor.source, minutes, error
-    )
+    if cursor.source not in ALERTING:
+        ALERTING.add(cursor.source)
+        log.error(
+            "source %s: ALERT: nothing fetched for %d min, failing: %s",
+            cursor.source,
+            minutes,
+            error,
+        )
     cursor.last_error = f"{ALERT_PREFIX} (failing for {minutes} min): {error}"[:1000]

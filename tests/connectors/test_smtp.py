@@ -68,6 +68,7 @@ def test_a_connection_idle_too_long_is_replaced(dovecot: Dovecot, smtp_peer: Smt
     assert len(dovecot.messages(customer)) == 2
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_implicit_tls(dovecot: Dovecot) -> None:
     peer = SmtpPeer(dovecot, free_port(), implicit_tls=True)
     peer.start()
@@ -192,3 +193,25 @@ def test_without_a_sent_folder_the_sink_cannot_tell(smtp_peer: SmtpPeer) -> None
     sink = make_sink(smtp_peer)
     assert sink.was_sent("anything@helpdeskd.test") is None
     sink.close()
+
+
+def test_xoauth2_login(dovecot: Dovecot, smtp_peer: SmtpPeer) -> None:
+    """AUTH XOAUTH2 with a token from the command; the server checks it with the same
+    introspection registry as Dovecot's oauth2 passdb."""
+    customer = dovecot.new_user("customer")
+    dovecot.oauth.tokens["smtp-token-" + customer] = smtp_peer.username
+    sink = make_sink(
+        smtp_peer,
+        auth="xoauth2",
+        password_env="",
+        oauth={"token_command": f"echo smtp-token-{customer}"},
+    )
+    assert sink.send(outbound(customer)).startswith("250")
+    sink.close()
+    bad = make_sink(
+        smtp_peer, auth="xoauth2", password_env="", oauth={"token_command": "echo nope"}
+    )
+    with pytest.raises(ConnectorError, match="credentials"):
+        bad.send(outbound(customer, 2))
+    bad.close()
+    assert len(dovecot.messages(customer)) == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import json
 import logging
 import multiprocessing
 import os
@@ -25,21 +26,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import update
 from sqlmodel import col, func, select
 
 from connectors.base import OutboundMail
 from connectors.imap import ImapMailbox
 from daemon.app import Services, build_services
+from daemon.cli import main
 from daemon.config import ImapSource, load_settings
 from daemon.cycle import poll_source, run_cycle
 from daemon.drafts import approve
+from daemon.metrics import REGISTRY
 from daemon.models import TERMINAL, Draft, Escalation, Message, Outbox, State, utcnow
 from daemon.outbox import flush_outbox
 from daemon.pipeline import process_pending
 from daemon.store import session_scope
-from daemon.watch import IdleWatcher
-from tests.peers.mail import Dovecot, SmtpPeer, customer_mail, daemon_config
+from daemon.watch import IdleWatcher, backoff_delay, check_alerts
+from tests.peers.mail import Dovecot, SmtpPeer, customer_mail, daemon_config, free_port
 
 pytestmark = [pytest.mark.peers, pytest.mark.usefixtures("smtp_password")]
 log = logging.getLogger("tests.faults")
@@ -472,3 +476,52 @@ def test_huge_many_attachments_and_malformed_mail_never_block(
     print(
         f"\nrecorded and settled: {len(malformed)} malformed corpus files, 30 MB, 200 attachments"
     )
+
+
+# -- a mailbox that keeps failing -----------------------------------------------------------
+
+
+def test_a_mailbox_failing_too_long_raises_an_alert(
+    mail_setup: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    config = mail_setup["config"]
+    settings = load_settings(config)
+    good = settings.sources[0]
+    broken = good.model_copy(update={"port": free_port(), "alert_after": 0})
+    services = build_services(settings.model_copy(update={"sources": (broken,)}))
+    try:
+        assert poll(services)[1] is not None  # connection refused
+        time.sleep(0.01)
+        caplog.set_level(logging.ERROR, "helpdeskd.watch")
+        assert check_alerts(services) == ["support"]
+        assert poll(services)[1] is not None
+        assert check_alerts(services) == ["support"]
+    finally:
+        services.close()
+    assert REGISTRY.get_sample_value("helpdeskd_source_failing", {"source": "support"}) == 1
+    assert len([r for r in caplog.records if "ALERT" in r.getMessage()]) == 1  # logged once
+    status = CliRunner().invoke(main, ["status", "--json", "--config", str(config)])
+    source = json.loads(status.output)["sources"][0]
+    assert source["error"].startswith("ALERT") and source["failing_since"]
+    services = mail_setup["services"]  # the right port again: the alert clears
+    assert poll(services) == (0, None)
+    assert check_alerts(services) == []
+    assert REGISTRY.get_sample_value("helpdeskd_source_failing", {"source": "support"}) == 0
+
+
+BACKOFF = [
+    # (failures so far, random draw, seconds to wait)
+    (0, 0.0, 0.5),
+    (0, 1.0, 1.0),
+    (3, 1.0, 8.0),
+    (3, 0.0, 4.0),
+    (20, 1.0, 300.0),  # capped
+    (1000, 0.0, 150.0),
+]
+
+
+@pytest.mark.parametrize(("failures", "draw", "seconds"), BACKOFF)
+def test_reconnect_backoff_is_capped_with_jitter(
+    failures: int, draw: float, seconds: float
+) -> None:
+    assert backoff_delay(failures, rng=lambda: draw) == seconds

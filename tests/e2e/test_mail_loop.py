@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import signal
 import ssl
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 import pytest
@@ -141,3 +144,56 @@ def test_backfill_since_a_day_then_rerun(
         services.close()
     assert sorted(states) == ["screened"] * 12
     assert cursor is not None and cursor.value is not None and cursor.value.endswith(":12")
+
+
+def test_the_running_daemon_reads_new_mail_at_once_with_idle(
+    tmp_path: Path, dovecot: Dovecot, smtp_peer: SmtpPeer
+) -> None:
+    """`helpdeskd run` polls every 300 s here: only IDLE can explain a mail read in seconds."""
+    support = dovecot.new_user("support")
+    config = daemon_config(tmp_path, dovecot, smtp_peer, support, poll_seconds=300)
+    daemon = subprocess.Popen(
+        [HELPDESKD, "run", "--config", str(config)],
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: polled(config), "the first poll", 60)
+        time.sleep(1.5)  # the IDLE thread is connected and waiting by now
+        dovecot.deliver(support, customer_mail("idle@shop.test", support, 1))
+        t0 = time.monotonic()
+        wait_for(lambda: recorded_count(config) == 1, "the mail to be recorded", 30)
+        assert time.monotonic() - t0 < 20
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        output, _ = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, output
+
+
+def wait_for(check: Any, what: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def polled(config: Path) -> bool:
+    services = build_services(load_settings(config), migrate=False)
+    try:
+        with session_scope(services.engine) as session:
+            cursor = session.get(Cursor, "support")
+            return cursor is not None and cursor.last_success_at is not None
+    except Exception:  # the daemon has not created the database yet
+        return False
+    finally:
+        services.close()
+
+
+def recorded_count(config: Path) -> int:
+    services = build_services(load_settings(config), migrate=False)
+    try:
+        with session_scope(services.engine) as session:
+            return len(session.exec(select(Message.id)).all())
+    finally:
+        services.close()

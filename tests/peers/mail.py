@@ -19,6 +19,7 @@ Missing binaries or not being root skip the tests with the fix (tests/peers/prov
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import os
@@ -378,6 +379,14 @@ class SmtpPeer:
                 peer.accepted.append(raw)
                 return "250 2.0.0 Ok: delivered"
 
+            async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+                """SASL XOAUTH2 checked against the same token registry Dovecot asks."""
+                fields = base64.b64decode(args[1]).decode().split("\x01") if len(args) > 1 else []
+                values = dict(f.split("=", 1) for f in fields if "=" in f)
+                token = values.get("auth", "").removeprefix("Bearer ")
+                ok = bool(token) and peer.dovecot.oauth.tokens.get(token) == values.get("user")
+                return AuthResult(success=ok, handled=False)
+
         def authenticate(
             server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
         ) -> AuthResult:
@@ -511,6 +520,7 @@ def daemon_config(
     *,
     extra: str = "",
     pipeline: str = "",
+    poll_seconds: int = 5,
 ) -> Path:
     """A helpdeskd.toml reading `support`'s INBOX and sending through `smtp` (Sent copies in
     `support`'s Sent folder); the loop-guard caps and the burst throttle are raised so one
@@ -521,7 +531,7 @@ state_dir = "{base / "state"}"
 
 [pipeline]
 workers = 2
-poll_seconds = 5
+poll_seconds = {poll_seconds}
 {pipeline}
 
 [[sources]]
