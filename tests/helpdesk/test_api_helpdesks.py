@@ -189,10 +189,13 @@ def test_long_retry_after_ends_the_poll_and_the_next_one_waits(
 
 def test_5xx_is_retried_then_recorded_as_transient(desk: tuple[Desk, Services]) -> None:
     d, services = desk
+    sleeps: list[float] = []
+    services.helpdesk(d.settings["name"]).api.sleep = sleeps.append  # type: ignore[attr-defined]
     d.customer_email("Parcel", "Where is my parcel?")
     d.fake.fail_next(500, 2, body={"error": "oops"})
     cycle(services)  # two retries with backoff, then it works
     assert [s for _, _, s in d.fake.requests()[:3]] == [500, 500, 200]
+    assert sleeps == [0.5, 1.0]  # exponential backoff between the attempts
     d.customer_email("Another", "And my other parcel?", sender="dave")
     d.fake.fail_next(503, 4)
     report = run_cycle(services).helpdesks[0]
