@@ -62,9 +62,10 @@ STEPS: dict[State, Step] = {
     s.start: s
     for s in (
         Step(State.received, "parse", (parse.run,), State.parsed),
-        Step(State.parsed, "screen", (thread.run, screen.run), State.screened),
-        # route first: its LLM call must come before the step's first write (a new ticket).
-        Step(State.screened, "route", (route.run, thread.ensure_ticket), State.routed),
+        Step(
+            State.parsed, "screen", (thread.run, screen.run, thread.ensure_ticket), State.screened
+        ),
+        Step(State.screened, "route", (route.run,), State.routed),
         Step(State.routed, "retrieve", (retrieve.run,), State.retrieved),
         Step(State.retrieved, "draft", (draft.run,), State.drafted),
         Step(State.drafted, "decide", (decide.run,), State.decided),
@@ -83,10 +84,11 @@ OUTCOME_STATE: dict[type[Outcome], State] = {
 WAITING = frozenset({*TERMINAL, State.awaiting_approval})
 """States the pipeline does not move on (an agent or an operator does)."""
 
-THREADING = frozenset({State.received, State.parsed, State.screened})
-"""States whose steps (parse, screen, route) decide a message's ticket. They run one message
-at a time in arrival order: a reply fetched in the same batch as the mail it answers must find
-that mail's ticket, not race it and open a second one."""
+THREADING = frozenset({State.received, State.parsed})
+"""States whose steps (parse; thread + screen + open a ticket) decide a message's ticket. They
+run one message at a time in arrival order: a reply fetched in the same batch as the mail it
+answers must find that mail's ticket, not race it and open a second one. Routing (maybe an LLM
+call) and everything after it run on the worker pool."""
 
 
 def pending_rows(session: Session, limit: int | None = None) -> list[tuple[int, State]]:

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from daemon.models import Message
@@ -21,7 +22,7 @@ MAIL = (
 )
 
 
-def wait_for(predicate: object, timeout: float = 30.0) -> bool:
+def wait_for(predicate: object, timeout: float = 90.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():  # type: ignore[operator]
@@ -49,9 +50,12 @@ def test_run_processes_new_mail_and_stops_on_sigterm(tmp_path: Path) -> None:
         def done() -> bool:
             if not (tmp_path / "state" / "helpdeskd.db").exists():
                 return False
-            with Session(engine) as session:
-                row = session.exec(select(Message)).first()
-                return row is not None and row.state == "awaiting_approval"
+            try:
+                with Session(engine) as session:
+                    row = session.exec(select(Message)).first()
+            except OperationalError:  # the daemon is still creating the tables
+                return False
+            return row is not None and row.state == "awaiting_approval"
 
         assert wait_for(done), "the daemon did not process the mail"
         proc.send_signal(signal.SIGTERM)
