@@ -105,7 +105,12 @@ def template_env(settings: Settings) -> jinja2.Environment:
 
 
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:
-    engine = open_engine(settings.database_url, echo=settings.store.echo, migrate=migrate)
+    engine = open_engine(
+        settings.database_url,
+        echo=settings.store.echo,
+        migrate=migrate,
+        pool_size=2 * settings.pipeline.workers + 2,  # a step's session + a usage row each
+    )
     templates = template_env(settings)
     set_log_masker(PiiMasker.from_settings(settings.pii) if settings.pii.mask_logs else None)
     llm = None

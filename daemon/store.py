@@ -37,14 +37,22 @@ log = logging.getLogger("helpdeskd.store")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def open_engine(url: str, *, echo: bool = False, migrate: bool = True) -> Engine:
-    """Create the engine for `url` and bring its schema up to date."""
+def open_engine(
+    url: str, *, echo: bool = False, migrate: bool = True, pool_size: int = 5
+) -> Engine:
+    """Create the engine for `url` and bring its schema up to date. `pool_size`: connections
+    kept open — every pipeline worker holds one through a step, and may write a usage row on a
+    second one meanwhile."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_engine(
+            url, echo=echo, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=10
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+        engine = create_engine(
+            url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=10
+        )
     if migrate:
         migrate_to_head(engine)
     return engine

@@ -54,6 +54,12 @@ ORDERS: dict[str, dict[str, Any]] = {
 REFUND_DAYS = 30
 
 
+class Server(ThreadingHTTPServer):
+    # listen() backlog: the default 5 drops concurrent connects (clients retry after 1 s).
+    request_queue_size = 256
+    daemon_threads = True
+
+
 @dataclass
 class Recorded:
     method: str
@@ -80,7 +86,7 @@ class ToolService:
         class Handler(ToolHandler):
             owner = service
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server = Server((host, port), Handler)
         self.server.daemon_threads = True
         threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

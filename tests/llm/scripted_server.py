@@ -30,6 +30,12 @@ except Exception:  # pragma: no cover - the server still works, counting chars/4
     _ENC = None
 
 
+class Server(ThreadingHTTPServer):
+    # listen() backlog: the default 5 drops concurrent connects (clients retry after 1 s).
+    request_queue_size = 256
+    daemon_threads = True
+
+
 @dataclass
 class Answer:
     content: str | None = None
@@ -93,9 +99,8 @@ class ScriptedLLM:
         class Handler(CompletionHandler):
             llm = owner
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server = Server(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
-        self.server.request_queue_size = 256
         threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
