@@ -286,3 +286,17 @@ def test_a_deleted_ticket_is_recorded_and_not_retried(desk: tuple[Desk, Services
     with session_scope(services.engine) as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.kind == "helpdesk_note")).one()
         assert "404" in event.detail["error"]
+
+
+def test_long_conversations_are_read_to_the_end(desk: tuple[Desk, Services]) -> None:
+    """More entries than one page (100): Zendesk's page[after] cursor, Freshdesk's Link."""
+    d, services = desk
+    ticket = d.customer_email("Long one", "First message.")
+    for i in range(130):
+        d.fake.customer_reply(int(ticket), f"Follow-up number {i}.")
+    helpdesk = services.helpdesk(d.settings["name"])
+    entries = helpdesk.conversation(helpdesk.ticket(ticket))
+    assert len(entries) == 131
+    assert entries[0].text.startswith("First message.")
+    assert entries[-1].text.startswith("Follow-up number 129.")
+    assert {e.kind for e in entries} == {"customer"}
