@@ -7,6 +7,7 @@ receive these through their `Context`; nothing else builds them, so a test can s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ class Services:
     llm: ModelServices | None = None
     _sink: MailSink | None = field(default=None, repr=False)
     _helpdesks: dict[str, Helpdesk] = field(default_factory=dict, repr=False)
+    _helpdesks_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def sink(self) -> MailSink:
@@ -72,10 +74,11 @@ class Services:
     def helpdesk(self, name: str) -> Helpdesk:
         """The connector of `[[helpdesks]]` entry `name`, built once (raises HelpdeskError when
         it cannot be built, e.g. its secret is missing from the environment)."""
-        if name not in self._helpdesks:
-            cfg = next(h for h in self.settings.helpdesks if h.name == name)
-            self._helpdesks[name] = HELPDESK_KINDS[cfg.kind](cfg)
-        return self._helpdesks[name]
+        with self._helpdesks_lock:  # the helpdesk job and the outbox job may ask at once
+            if name not in self._helpdesks:
+                cfg = next(h for h in self.settings.helpdesks if h.name == name)
+                self._helpdesks[name] = HELPDESK_KINDS[cfg.kind](cfg)
+            return self._helpdesks[name]
 
     def sources(self) -> list[MailSource]:
         return [SOURCE_KINDS[cfg.kind](cfg) for cfg in self.settings.sources]
