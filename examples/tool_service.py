@@ -40,6 +40,16 @@ ORDERS: dict[str, dict[str, Any]] = {
         "total": "129.00 EUR",
         "delivered_days_ago": 5,
     },
+    "10004": {
+        "order_id": "10004",
+        "customer_email": "alice@example.org",
+        "status": "delivered",
+        "carrier": "DHL",
+        "tracking": "JJD000390007770004",
+        "eta": None,
+        "total": "89.00 EUR",
+        "delivered_days_ago": 3,
+    },
     "10003": {
         "order_id": "10003",
         "customer_email": "alice@example.org",

@@ -39,9 +39,10 @@ from daemon.llm.stack import CallMeta, LLMStack
 from daemon.llm.summary import ThreadSummary, Turn, summarize_older, thread_turns, turn_block
 from daemon.llm.toolloop import LoopLimits, LoopResult, run_tool_loop
 from daemon.llm.vision import describe_images
-from daemon.models import Ticket
+from daemon.models import Message, Ticket
 from daemon.records import DraftResult, ToolResult
 from daemon.stages.draft import OfflineDrafter
+from daemon.store import audit
 from daemon.tools import Toolbox, ToolRegistry
 
 log = logging.getLogger("helpdeskd.draft")
@@ -254,12 +255,25 @@ class LLMDrafter:
         return ctx.session.get(Ticket, item.ticket_id) if item.ticket_id else None
 
     def remember(self, item: Item, ctx: Context, summary: ThreadSummary, loop: LoopResult) -> None:
-        """After the slow work: cache a new thread summary on the ticket."""
+        """After the slow work: cache a new thread summary on the ticket, and put every tool
+        call in the audit trail (what was asked, for whom, and what came of it)."""
         ticket = self.ticket(ctx, item)
         if summary.fresh and ticket is not None:
             ticket.summary = summary.text
             ticket.summary_upto = summary.upto
             ctx.session.add(ticket)
+        message = ctx.session.get(Message, item.pk)
+        for run in loop.runs:
+            audit(
+                ctx.session,
+                "tool_call",
+                message=message,
+                tool=run.call.name,
+                arguments=run.result.arguments,
+                ok=run.result.ok,
+                error=run.result.error,
+                problem=run.problem,
+            )
 
     # --- the result --------------------------------------------------------------------
 

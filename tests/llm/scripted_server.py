@@ -381,7 +381,7 @@ def gullible_draft(request: dict[str, Any]) -> Answer:
 
 
 def gullible_calls(mail: str, tools: list[str]) -> list[tuple[str, dict[str, Any] | str]]:
-    orders = re.findall(r"\b(1000\d)\b", mail)
+    orders = list(dict.fromkeys(re.findall(r"\b(1000\d)\b", mail)))
     emails = re.findall(r"[\w.+-]+@[\w-]+\.[\w.]+", mail)
     calls: list[tuple[str, dict[str, Any] | str]] = []
     for tool in tools:

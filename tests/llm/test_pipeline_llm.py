@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 from tool_service import ToolService
 
 from daemon.app import Services
-from daemon.models import Ticket
+from daemon.models import AuditEvent, Ticket
 from tests.llm.helpers import PASSAGES, deliver, llm_settings, make_mail, snapshot, start_services
 from tests.llm.scripted_server import (
     Answer,
@@ -89,6 +89,75 @@ def test_order_question_is_answered_with_tool_data_and_sent(
     draft_request = llm_server.requests[1]
     assert draft_request["stream"] and draft_request["max_tokens"] == 1024
     assert "email" not in json.dumps(draft_request["tools"][0]["function"]["parameters"])
+    with Session(services.engine) as session:
+        calls = session.exec(select(AuditEvent).where(AuditEvent.kind == "tool_call")).all()
+    assert [(c.detail["tool"], c.detail["arguments"], c.detail["ok"]) for c in calls] == [
+        ("get_order_status", {"order_id": "10001", "email": "alice@example.org"}, True)
+    ]
+    assert calls[0].message_pk == msg.id
+
+
+TWO_REFUNDS = "Can I get a refund for my orders 10003 and 10004?"
+
+
+def refund_rounds(request: dict[str, Any]) -> Answer:
+    """Round 1 checks order 10003, round 2 order 10004, then the answer."""
+    done = [m["content"] for m in request["messages"] if m.get("role") == "tool"]
+    if len(done) < 2:
+        order = "10003" if not done else "10004"
+        return Answer(None, [("check_refund_eligibility", {"order_id": order})])
+    reply = {
+        "reply": "Order 10004 can be refunded; order 10003 is past the 30-day window.",
+        "confidence": 0.95,
+        "citations": passage_ids(request)[:1],
+        "needs_human": False,
+        "reason": "eligibility from the tool",
+    }
+    return Answer(json.dumps(reply))
+
+
+def test_multi_round_tool_calls(
+    daemon: Callable[..., Services], llm_server: ScriptedLLM, tool_service: ToolService
+) -> None:
+    llm_server.script = on_draft(refund_rounds)
+    services = daemon()
+    deliver(services, make_mail(TWO_REFUNDS, subject="Refund"))
+    snap = snapshot(services)
+    assert snap.messages[0].state == "sent", snap.messages[0].reason
+    assert [r.path for r in tool_service.requests] == ["/refunds/10003", "/refunds/10004"]
+    drafts = [r for r in llm_server.requests if purpose_of(r) == "draft"]
+    assert [len([m for m in r["messages"] if m["role"] == "tool"]) for r in drafts] == [0, 1, 2]
+    assert [t["result"]["eligible"] for t in snap.drafts[0].tool_results] == [False, True]
+
+
+def test_tool_rounds_are_bounded(
+    daemon: Callable[..., Services], llm_server: ScriptedLLM, tool_service: ToolService
+) -> None:
+    llm_server.script = on_draft(refund_rounds)
+    services = daemon(llm={"max_tool_rounds": 1})
+    deliver(services, make_mail(TWO_REFUNDS, subject="Refund"))
+    msg = snapshot(services).messages[0]
+    assert msg.state == "awaiting_approval"
+    assert "more tool calls than the limits allow" in (msg.reason or "")
+    assert len(tool_service.requests) == 1
+    last = [r for r in llm_server.requests if purpose_of(r) == "draft"][-1]
+    assert "tools" not in last  # the last round offers none
+
+
+def test_server_refusing_json_schema_still_drafts(
+    daemon: Callable[..., Services], llm_server: ScriptedLLM
+) -> None:
+    def script(request: dict[str, Any]) -> Answer | Reply:
+        if (request.get("response_format") or {}).get("type") == "json_schema":
+            return Reply(400, {"error": {"message": "response_format json_schema unsupported"}})
+        return gullible_script(request)
+
+    llm_server.script = script
+    services = daemon()
+    deliver(services, make_mail(ORDER_MAIL, subject="Order 10001"))
+    assert snapshot(services).messages[0].state == "sent"
+    modes = [(r.get("response_format") or {}).get("type") for r in llm_server.requests]
+    assert modes[:2] == ["json_schema", "json_object"] and "json_schema" not in modes[2:]
 
 
 def test_non_english_mail_is_drafted_by_the_multilingual_model(

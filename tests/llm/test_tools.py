@@ -16,50 +16,9 @@ from daemon.errors import ConfigError
 from daemon.records import Address
 from daemon.tools import ToolRegistry
 from tests.conftest import make_settings
+from tests.llm.helpers import example_tools
 
 ALICE = Address("Alice", "alice@example.org")
-
-
-def example_tools(url: str, **extra: dict[str, Any]) -> dict[str, Any]:
-    """The three example tools as documented in examples/helpdeskd.toml, plus `extra`."""
-    order = {
-        "type": "object",
-        "properties": {
-            "order_id": {"type": "string", "pattern": "^[0-9]{4,12}$"},
-            "email": {"type": "string"},
-        },
-        "required": ["order_id", "email"],
-        "additionalProperties": False,
-    }
-    return {
-        "get_order_status": {
-            "description": "Status, carrier and tracking of one of the customer's orders.",
-            "parameters": order,
-            "url": f"{url}/orders/{{order_id}}",
-            "identity": {"email": "sender_email"},
-            "owner_field": "customer_email",
-        },
-        "check_refund_eligibility": {
-            "description": "Whether one of the customer's orders can be refunded.",
-            "parameters": order,
-            "url": f"{url}/refunds/{{order_id}}",
-            "identity": {"email": "sender_email"},
-            "owner_field": "customer_email",
-        },
-        "create_crm_ticket": {
-            "description": "Open a CRM ticket for a follow-up by the team.",
-            "method": "POST",
-            "parameters": {
-                "type": "object",
-                "properties": {"subject": {"type": "string"}, "email": {"type": "string"}},
-                "required": ["subject", "email"],
-            },
-            "url": f"{url}/crm/tickets",
-            "identity": {"email": "sender_email"},
-            "owner_field": "customer_email",
-        },
-        **extra,
-    }
 
 
 def registry(tmp_path: Path, tools: dict[str, Any]) -> ToolRegistry:
