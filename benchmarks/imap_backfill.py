@@ -6,13 +6,15 @@ then runs three phases, each in its own fresh process so its peak RSS is its own
 
   (a) bare      imapclient, debug formatting off, batched `FETCH BODY.PEEK[]` (100 a batch)
   (b) stdlib    (a) + `email.message_from_bytes(policy=default)` + plain body extraction
+  (c0) record    `daemon.cli.backfill.run_backfill(screen=False)`: fetch -> record (the
+                store's ingest, 50 rows per transaction with the cursor), for the breakdown
   (c) helpdeskd `daemon.cli.backfill.run_backfill`: fetch -> record -> parse -> thread ->
                 screen -> store, into a new SQLite state dir
 
 and prints messages/second, the ratio (c)/(b) (aim >= 0.7) and each phase's peak RSS (aim
 < 250 MB for (c), whatever N: nothing holds the mailbox in memory).
 
-    .venv/bin/python benchmarks/imap_backfill.py [--messages 10000] [--seed 1]
+    .venv/bin/python benchmarks/imap_backfill.py [--messages 10000 | --quick] [--seed 1]
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def phase_fetch(port: int, user: str, parse: bool) -> int:
     return count
 
 
-def phase_helpdeskd(port: int, user: str, state: str) -> int:
+def phase_helpdeskd(port: int, user: str, state: str, screen: bool = True) -> int:
     from daemon.app import build_services
     from daemon.cli.backfill import open_source, run_backfill
     from daemon.config import Settings
@@ -145,7 +147,7 @@ def phase_helpdeskd(port: int, user: str, state: str) -> int:
     )
     services = build_services(settings)
     try:
-        report = run_backfill(services, open_source(services, "bench"))
+        report = run_backfill(services, open_source(services, "bench"), screen=screen)
     finally:
         services.close()
     assert report.error is None, report.error
@@ -170,8 +172,8 @@ def run_phase(name: str, port: int, user: str, state: str) -> dict[str, float]:
 
 def child(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    if args.phase == "helpdeskd":
-        count = phase_helpdeskd(args.port, args.user, args.state)
+    if args.phase in ("record", "helpdeskd"):
+        count = phase_helpdeskd(args.port, args.user, args.state, args.phase == "helpdeskd")
     else:
         count = phase_fetch(args.port, args.user, parse=args.phase == "stdlib")
     seconds = time.perf_counter() - t0
@@ -194,6 +196,7 @@ def start_dovecot(root: Path) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="1,000 messages instead")
     parser.add_argument("--seed", type=int, default=1)
     for hidden in ("--phase", "--port", "--user", "--state"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
@@ -202,6 +205,8 @@ def main() -> None:
         args.port = int(args.port)
         child(args)
         return
+    if args.quick:
+        args.messages = 1000
     with tempfile.TemporaryDirectory(prefix="helpdeskd-bench-") as tmp:
         root = Path(tmp)
         root.chmod(0o755)
@@ -221,7 +226,7 @@ def main() -> None:
             phase_fetch(peer.imap_port, user, parse=False)  # Dovecot indexes the new mail
             results = {
                 name: run_phase(name, peer.imap_port, user, str(root / name))
-                for name in ("bare", "stdlib", "helpdeskd")
+                for name in ("bare", "stdlib", "record", "helpdeskd")
             }
         finally:
             peer.stop()
@@ -241,6 +246,7 @@ def report(results: dict[str, dict[str, float]], expected: int) -> None:
     labels = {
         "bare": "(a) imapclient FETCH BODY.PEEK[] x100",
         "stdlib": "(b) (a) + email.message_from_bytes + body",
+        "record": "(c0) helpdeskd fetch + record only",
         "helpdeskd": "(c) helpdeskd backfill (record+parse+screen)",
     }
     for name, r in results.items():

@@ -19,11 +19,11 @@ import imaplib
 import logging
 import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
@@ -34,6 +34,7 @@ from daemon.config import ImapSource as ImapSettings
 from daemon.config import ServerAccount
 
 log = logging.getLogger("helpdeskd.imap")
+T = TypeVar("T")
 
 BATCH_BYTES = 32 * 1024 * 1024  # one FETCH never carries more than this (peak memory)
 SIZE_CHUNK = 1000  # UIDs per RFC822.SIZE request
@@ -402,8 +403,21 @@ class SentFolder:
                     client.shutdown()
             raise
 
+    def once_more(self, action: Callable[[], T]) -> T:
+        """Run `action`, and once more on a new connection if it failed: the connection
+        kept between flushes may have been closed by the server (idle timeout) meanwhile."""
+        try:
+            return action()
+        except ConnectorError as exc:
+            if exc.permanent:
+                raise
+            return action()
+
     def find(self, message_id: str) -> dict[int, tuple[bytes, ...]]:
         """UID -> flags of our copies of `message_id`."""
+        return self.once_more(lambda: self._find(message_id))
+
+    def _find(self, message_id: str) -> dict[int, tuple[bytes, ...]]:
         with self.guarded("SEARCH") as client:
             client.noop()  # see copies other connections appended meanwhile
             uids = client.search(["HEADER", "Message-ID", f"<{message_id}>"])
@@ -421,9 +435,10 @@ class SentFolder:
 
     def confirm(self, message_id: str) -> None:
         uids = list(self.find(message_id))
-        with self.guarded("STORE") as client:
-            client.add_flags(uids, [SENT.encode()], silent=True)
-            client.remove_flags(uids, [PENDING.encode()], silent=True)
+        if uids:
+            with self.guarded("STORE") as client:
+                client.add_flags(uids, [SENT.encode()], silent=True)
+                client.remove_flags(uids, [PENDING.encode()], silent=True)
 
     def discard(self, message_id: str) -> None:
         """Remove the copy of a mail the SMTP server refused for good."""

@@ -8,8 +8,9 @@ STARTTLS, or plain only when the operator allowed it. A 5xx answer is permanent 
 fails the row and escalates the ticket); a 4xx, a dropped or refused connection, a timeout or a
 refused login is transient (retried with backoff: a wrong password must not fail the mail).
 With `sent_folder` set, a copy goes to that IMAP folder first and is marked sent after the
-250, which is how `was_sent` answers after a crash (see `connectors.imap.SentFolder`); without
-it `was_sent` cannot tell and says None.
+250, which is how `was_sent` answers after a crash (see `connectors.imap.SentFolder`); while
+that folder cannot be reached nothing is sent (the mail waits in the outbox). Without it
+`was_sent` cannot tell and says None.
 """
 
 from __future__ import annotations

@@ -124,6 +124,7 @@ def run_backfill(
     source: MailSource,
     *,
     since: datetime | None = None,
+    screen: bool = True,
     on_total: Callable[[int | None], None] = lambda _n: None,
     on_message: Callable[[int], None] = lambda _n: None,
 ) -> BackfillReport:
@@ -140,7 +141,8 @@ def run_backfill(
             new = [r.message_pk for r in results if not r.duplicate and r.message_pk is not None]
             report.fetched += len(new)
             report.duplicates += len(results) - len(new)
-            report.screened += screen_chunk(services, new, owner)
+            if screen:
+                report.screened += screen_chunk(services, new, owner)
             on_message(len(chunk))
     except ConnectorError as exc:
         report.error = str(exc)
@@ -159,7 +161,14 @@ def run_backfill(
     default=None,
     help="Only mail that arrived on or after this day (YYYY-MM-DD; IMAP sources).",
 )
-def backfill(config_path: Path | None, mailbox: str, since: datetime | None) -> None:
+@click.option(
+    "--record-only",
+    is_flag=True,
+    help="Only record the mail; `run` parses and screens it later.",
+)
+def backfill(
+    config_path: Path | None, mailbox: str, since: datetime | None, record_only: bool
+) -> None:
     """Read MAILBOX's history (a configured source name) into the store: record, parse and
     screen each message, skipping what is already recorded. Safe to interrupt and rerun."""
     columns = (
@@ -174,6 +183,7 @@ def backfill(config_path: Path | None, mailbox: str, since: datetime | None) -> 
             services,
             open_source(services, mailbox),
             since=since,
+            screen=not record_only,
             on_total=lambda n: progress.update(task, total=n),
             on_message=lambda n: progress.advance(task, n),
         )

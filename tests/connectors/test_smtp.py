@@ -215,3 +215,17 @@ def test_xoauth2_login(dovecot: Dovecot, smtp_peer: SmtpPeer) -> None:
         bad.send(outbound(customer, 2))
     bad.close()
     assert len(dovecot.messages(customer)) == 1
+
+
+def test_sent_folder_lookup_survives_a_dropped_connection(
+    dovecot: Dovecot, smtp_peer: SmtpPeer
+) -> None:
+    """The IMAP connection kept between flushes was closed by the server meanwhile: the
+    lookup reconnects instead of answering 'cannot tell' (which would park the row)."""
+    support, customer = dovecot.new_user("support"), dovecot.new_user("customer")
+    sink = make_sink(smtp_peer, sent_user=support, sent_folder="Sent")
+    mail = outbound(customer)
+    sink.send(mail)
+    dovecot.kick(support)
+    assert sink.was_sent(mail.message_id) is True
+    sink.close()
