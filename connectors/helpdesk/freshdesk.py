@@ -183,10 +183,7 @@ class Freshdesk:
         )
 
     def entry_bytes(self, ticket: RemoteTicket, entry: Entry) -> bytes:
-        files = [
-            (a.filename, a.content_type, self.api.request("GET", a.url, item=True).content)
-            for a in entry.attachments
-        ]
+        files = [(a.filename, a.content_type, self.api.download(a.url)) for a in entry.attachments]
         return synthesise(
             helpdesk=self.name,
             host=self.host,

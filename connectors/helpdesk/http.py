@@ -74,6 +74,9 @@ class ApiClient:
             timeout=timeout,
             follow_redirects=False,
         )
+        # Files can live on another host (Freshdesk: presigned storage URLs); they are fetched
+        # without our credentials, which must never leave for a host that is not the API's.
+        self.bare = httpx.Client(timeout=timeout, follow_redirects=True)
         self.interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
         self.max_wait = max_wait
         self.retries = retries
@@ -85,6 +88,13 @@ class ApiClient:
 
     def close(self) -> None:
         self.http.close()
+        self.bare.close()
+
+    def download(self, url: str) -> bytes:
+        """An attachment's bytes: with our credentials only from the API's own host."""
+        target = httpx.URL(url)
+        own = target.is_relative_url or target.host == self.http.base_url.host
+        return self.request("GET", url, item=True, client=None if own else self.bare).content
 
     def json(self, method: str, url: str, *, item: bool = False, **kwargs: Any) -> Any:
         response = self.request(method, url, item=item, **kwargs)
@@ -93,14 +103,20 @@ class ApiClient:
         return response.json()
 
     def request(
-        self, method: str, url: str, *, item: bool = False, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        item: bool = False,
+        client: httpx.Client | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         """Send with pacing and retries; raise HelpdeskError when it cannot succeed."""
         attempt = 0
         while True:
             self.pace()
             try:
-                response = self.http.request(method, url, **kwargs)
+                response = (client or self.http).request(method, url, **kwargs)
             except httpx.TransportError as exc:
                 error = HelpdeskError(f"{self.name}: {method} {url}: {exc!r}")
                 self.retry_or_raise(error, attempt)

@@ -15,6 +15,8 @@ What it implements, and the documented behaviour it keeps:
 - `POST /api/v2/tickets/{id}/notes` (`private` defaults to true; `incoming: true` records it as
   coming from outside) and `POST /api/v2/tickets/{id}/reply` (emailed to the requester: kept
   in `sent_mail`).
+- attachments served from another host (as Freshdesk's presigned storage URLs are), without
+  credentials;
 - Basic auth with the API key as user and `X` as password (401 `invalid_credentials`); the
   account-wide per-minute limit: `X-RateLimit-Total`, `X-RateLimit-Remaining`,
   `X-RateLimit-Used-CurrentRequest` on every answer, 429 with `Retry-After` past it.
@@ -49,6 +51,12 @@ class FakeFreshdesk(FakeApi):
             f"{api_key}:X": {"id": AGENT_IDS["helpbot"], "email": "helpbot@example.test"},
             f"{agent_key}:X": {"id": AGENT_IDS["alice"], "email": "alice@example.test"},
         }
+
+    public_paths = ("/attachments/",)
+
+    def storage_url(self, file_id: int) -> str:
+        """Like Freshdesk's presigned storage links: another host, no credentials needed."""
+        return f"http://localhost:{self.server.server_address[1]}/attachments/{file_id}"
 
     def routes(self) -> list[tuple[str, str, Handler]]:
         return [
@@ -316,7 +324,7 @@ class FakeFreshdesk(FakeApi):
                     "name": name,
                     "content_type": content_type,
                     "size": len(data),
-                    "attachment_url": f"{self.url}/attachments/{file_id}",
+                    "attachment_url": self.storage_url(file_id),
                     "created_at": now_iso(),
                     "updated_at": now_iso(),
                 }

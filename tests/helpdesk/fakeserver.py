@@ -63,6 +63,7 @@ class FakeApi:
         self.window: list[float] = []
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, int]] = []
+        self.authorized: list[tuple[str, bool]] = []  # (path, carried an Authorization header)
         self.table: list[tuple[str, re.Pattern[str], Handler]] = [
             (m, re.compile(p), h) for m, p, h in self.routes()
         ]
@@ -80,6 +81,9 @@ class FakeApi:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    public_paths: tuple[str, ...] = ()
+    """Paths served without credentials (presigned file URLs)."""
 
     def routes(self) -> list[tuple[str, str, Handler]]:
         raise NotImplementedError
@@ -102,8 +106,10 @@ class FakeApi:
         with self.lock:
             if fault := self.take_fault():
                 return fault
-            request.user = self.users.get(basic_user(request.headers.get("authorization", "")))
-            if request.user is None:
+            header = request.headers.get("authorization", "")
+            self.authorized.append((request.path, bool(header)))
+            request.user = self.users.get(basic_user(header))
+            if request.user is None and not request.path.startswith(self.public_paths):
                 return self.unauthorized()
             if limited := self.rate_limit():
                 return limited

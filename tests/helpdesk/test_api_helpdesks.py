@@ -300,3 +300,20 @@ def test_long_conversations_are_read_to_the_end(desk: tuple[Desk, Services]) -> 
     assert entries[0].text.startswith("First message.")
     assert entries[-1].text.startswith("Follow-up number 129.")
     assert {e.kind for e in entries} == {"customer"}
+
+
+def test_files_on_another_host_are_fetched_without_our_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d, services = open_desk("freshdesk", tmp_path, monkeypatch)
+    try:
+        d.customer_email("Scan", "See the scan.", files=(("scan.pdf", "application/pdf", PDF),))
+        cycle(services)
+        message = only(services, Message)
+        assert isinstance(message, Message) and b"scan.pdf" in message.raw
+        downloads = [auth for path, auth in d.fake.authorized if path.startswith("/attachments/")]
+        api_calls = [auth for path, auth in d.fake.authorized if path.startswith("/api/")]
+        assert downloads == [False] and all(api_calls)
+    finally:
+        services.close()
+        d.close()
