@@ -13,6 +13,7 @@ fall back, they never see an exception from the network.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -164,10 +165,23 @@ class LLMStack:
                     response = self.models[task].complete(request)
                 except ConnectorError as exc:
                     return self.failed(task, meta, exc, raw_in, time.monotonic() - started)
-            self.record(task, meta, response.usage, raw_in, response.latency, ok=True)
+            self.record(
+                task,
+                meta,
+                response.usage or self.estimate(task, raw_in, response),
+                raw_in,
+                response.latency,
+                ok=True,
+            )
         if response.usage is not None:
             counter.calibrate(raw_in, response.usage.input_tokens)
         return response
+
+    def estimate(self, task: ModelTask, raw_in: int, response: ChatResponse) -> TokenUsage:
+        """Usage when the server reported none (a stream without usage): our own counts."""
+        counter = self.counters[task]
+        answer = response.content + "".join(c.name + c.arguments for c in response.tool_calls)
+        return TokenUsage(math.ceil(raw_in * counter.factor), counter.count(answer))
 
     def failed(
         self, task: ModelTask, meta: CallMeta, exc: ConnectorError, raw_in: int, latency: float

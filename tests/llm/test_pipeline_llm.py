@@ -480,3 +480,18 @@ def test_passages_are_delimited_and_cited_by_id(
     user = draft["messages"][1]["content"]
     assert f'<passage id="{PASSAGES[1].id}" title="Refund policy">' in user
     assert user.rstrip().endswith("</customer_email>")
+
+
+def test_stream_without_usage_is_estimated(
+    daemon: Callable[..., Services], llm_server: ScriptedLLM
+) -> None:
+    services = daemon(
+        models={"triage": {"model": "llama-3.3-70b", "tokenizer": "llama3", "stream_usage": False}},
+        pricing={"per_request": 0.0, "input_per_million": 1.0, "output_per_million": 2.0},
+    )
+    deliver(services, make_mail(ORDER_MAIL, subject="Order 10001"))
+    drafts = [r for r in llm_server.requests if purpose_of(r) == "draft"]
+    assert drafts and all(r["stream"] and "stream_options" not in r for r in drafts)
+    rows = [u for u in snapshot(services).usage if u.kind == "llm:draft"]
+    assert rows and all(u.input_tokens > 100 and u.output_tokens > 10 for u in rows)
+    assert all(u.cost > 0 for u in rows)
