@@ -204,11 +204,7 @@ def take_decision(
             edited=decision.body is not None,
             reason=decision.reason,
         )
+    # The agent's address stays in the audit row; logs carry no addresses.
     log.info(
-        "%s ticket %s: draft %d %sd by %s",
-        helpdesk,
-        remote_id,
-        draft_id,
-        decision.action,
-        decision.actor,
+        "%s ticket %s: draft %d %sd by an agent", helpdesk, remote_id, draft_id, decision.action
     )
