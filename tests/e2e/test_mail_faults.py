@@ -172,6 +172,18 @@ def resolve_unknown(services: Services, dovecot: Dovecot, customer: str) -> int:
         return len(rows)
 
 
+def phase_of(services: Services, expected: int) -> str:
+    """The part of the work still to do, judged by what was committed."""
+    with session_scope(services.engine) as session:
+        states = Counter(session.exec(select(Message.state)).all())
+        outbox = Counter(session.exec(select(Outbox.state)).all())
+    if sum(states.values()) < expected:
+        return "poll"
+    if any(s not in (*TERMINAL, State.awaiting_approval) for s in states):
+        return "pipeline"
+    return "outbox" if set(outbox) - {"sent"} else "done"
+
+
 def all_done(services: Services) -> bool:
     finished = [s.value for s in TERMINAL]
     with session_scope(services.engine) as session:
@@ -182,6 +194,11 @@ def all_done(services: Services) -> bool:
             select(func.count()).select_from(Outbox).where(col(Outbox.state) != "sent")
         ).one()
     return open_messages == 0 and open_mail == 0
+
+
+# Runs are killed at a random point (after 0.2-0.7 s: start-up takes about 0.2) until each part
+# of the work has seen this many kills; then a run may finish that part.
+KILLS_PER_PHASE = {"poll": 4, "pipeline": 12, "outbox": 12, "done": 0}
 
 
 @pytest.mark.slow
@@ -195,19 +212,22 @@ def test_sigkill_at_random_points(
     config = daemon_config(
         mail_setup["config"].parent, dovecot, smtp_peer, support, pipeline="max_crashes = 1000"
     )
-    questions = seed_questions(dovecot, support, customer, 120)
+    questions = seed_questions(dovecot, support, customer, 150)
     rng = random.Random(int(os.environ.get("HELPDESKD_FAULT_SEED", "3")))
     fork = multiprocessing.get_context("fork")
     kills = runs = unknown = 0
+    phases: Counter[str] = Counter()  # kills per part of the work that was left
+    phase = "poll"
     while True:
         runs += 1
         assert runs < 120, f"not done after {runs} runs ({kills} kills)"
         child = fork.Process(target=run_once_in_child, args=(config,))
         child.start()
-        if kills < 24:
-            child.join(rng.uniform(0.02, 1.2))
+        if phases[phase] < KILLS_PER_PHASE[phase]:
+            child.join(rng.uniform(0.2, 0.7))
             if child.is_alive():
                 child.kill()  # SIGKILL
+                phases[phase] += 1
                 kills += 1
         child.join(120)
         assert child.exitcode in (0, -9), child.exitcode
@@ -216,15 +236,20 @@ def test_sigkill_at_random_points(
             approve_all(services)
             unknown += resolve_unknown(services, dovecot, customer)
             make_due(services)
-            if kills >= 20 and child.exitcode == 0 and all_done(services):
+            phase = phase_of(services, len(questions))
+            if child.exitcode == 0 and phase == "done":
                 assert_each_once(services, questions)
                 states = Counter(s for _, _, s in recorded(services))
                 break
         finally:
             services.close()
     replies = replies_by_question(dovecot, customer)
-    print(f"\nSIGKILL test: {runs} runs, {kills} kills, {unknown} unknown row(s) resolved")
+    print(
+        f"\nSIGKILL test: {runs} runs, {kills} kills ({dict(phases)}), "
+        f"{unknown} unknown row(s) resolved"
+    )
     assert states == {"sent": len(questions)}, states
+    assert kills >= 20 and phases["pipeline"] >= 5 and phases["outbox"] >= 5, phases
     assert sorted(replies) == sorted(questions), "a question got no reply"
     assert max(replies.values()) == 1, "a question got two replies"
 
