@@ -14,12 +14,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.utils import getaddresses
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from connectors.base import ConnectorError, MailSink, OutboundMail
-from daemon.models import Draft, Outbox, utcnow
+from daemon.models import Draft, MessageRef, Outbox, utcnow
 from daemon.store import audit, insert_or_ignore, owner_is_dead, session_scope, worker_name
 
 log = logging.getLogger("helpdeskd.outbox")
@@ -38,7 +39,7 @@ def enqueue(
 ) -> Outbox | None:
     """Queue `msg`; None when a mail with its Message-ID is already queued (idempotent)."""
     message_id = str(msg["Message-ID"]).strip("<>")
-    recipients = [a.strip() for a in str(msg["To"]).split(",")]
+    recipients = [addr for _name, addr in getaddresses([str(v) for v in msg.get_all("To", [])])]
     row = Outbox(
         ticket_id=ticket_id,
         draft_id=draft_id,
@@ -51,6 +52,10 @@ def enqueue(
     )
     if not insert_or_ignore(session, row):
         return None
+    if ticket_id is not None:  # the customer's answer to this mail threads by its Message-ID
+        insert_or_ignore(
+            session, MessageRef(message_id=message_id, ticket_id=ticket_id, direction="out")
+        )
     audit(
         session,
         "outbox_queued",

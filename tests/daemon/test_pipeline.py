@@ -298,3 +298,32 @@ def test_outbox_rows_have_unique_message_ids(tmp_path: Path) -> None:
     assert len(rows) == 1 and rows[0].state == "sent"
     assert rows[0].message_id.endswith("@" + settings.mail.message_id_domain)
     services.close()
+
+
+def test_customer_answer_to_our_reply_joins_the_ticket(
+    settings: Settings, services: Services
+) -> None:
+    deliver(settings, "1", mail())
+    run_cycle(services)
+    with Session(services.engine) as session:
+        draft_id = session.exec(select(Draft.id)).one()
+    assert draft_id is not None
+    approve(services, draft_id, "ann")
+    run_cycle(services)
+    reply = email.message_from_bytes(outbox_files(settings)[0], policy=email.policy.default)
+    ours = str(reply["Message-ID"]).strip("<>")
+    # the customer's client quotes only our Message-ID, and drops the ticket tag
+    deliver(
+        settings,
+        "2",
+        mail(
+            subject="Re: your reply",
+            msgid="a9@example.org",
+            In_Reply_To=f"<{ours}>",
+            References=f"<{ours}>",
+        ),
+    )
+    run_cycle(services)
+    with Session(services.engine) as session:
+        tickets = {m.source_key: m.ticket_id for m in session.exec(select(Message))}
+    assert tickets["2"] == tickets["1"]
