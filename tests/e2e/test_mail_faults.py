@@ -526,7 +526,7 @@ def test_a_mailbox_failing_too_long_raises_an_alert(
     assert REGISTRY.get_sample_value("helpdeskd_source_failing", {"source": "support"}) == 1
     assert len([r for r in caplog.records if "ALERT" in r.getMessage()]) == 1  # logged once
     status = CliRunner().invoke(main, ["status", "--json", "--config", str(config)])
-    source = json.loads(status.output)["sources"][0]
+    source = json.loads(status.stdout)["sources"][0]  # logs go to stderr
     assert source["error"].startswith("ALERT") and source["failing_since"]
     services = mail_setup["services"]  # the right port again: the alert clears
     assert poll(services) == (0, None)
