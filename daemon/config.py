@@ -181,6 +181,9 @@ class IntentSettings(Section):
 class PolicySettings(Section):
     auto_send: bool = Field(False, description="may a draft be sent without an agent?")
     min_confidence: float = Field(0.8, ge=0, le=1, description="auto-send only above this")
+    escalate_below: float = Field(
+        0.3, ge=0, le=1, description="a draft the drafter itself is this unsure of escalates"
+    )
     always_escalate: bool = Field(False, description="never draft for the customer: escalate")
     require_citations: bool = Field(True, description="auto-send only drafts that cite passages")
     require_verified_sender: bool = Field(True, description="auto-send only to DMARC-verified")

@@ -111,6 +111,7 @@ class Draft(SQLModel, table=True):
     needs_human: bool = False
     reason: str = ""
     drafter: str = ""
+    escalate: str | None = None
     tool_results: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     edited_body: str | None = None
     decided_by: str | None = None

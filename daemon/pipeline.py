@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from daemon.app import Services
 from daemon.item import Context, Item
 from daemon.models import TERMINAL, Draft, Message, Quarantine, State, utcnow
-from daemon.records import DraftResult, Escalated, Held, Ignored, Outcome, Sent
+from daemon.records import DraftResult, Escalated, Held, Ignored, Outcome, Sent, ToolResult
 from daemon.stages import (
     decide,
     deliver,
@@ -213,6 +213,8 @@ def load_draft(session: Session, row: Message) -> DraftResult | None:
         needs_human=d.needs_human,
         reason=d.reason,
         drafter=d.drafter,
+        tool_results=tuple(ToolResult(**t) for t in d.tool_results),
+        escalate=d.escalate,
     )
 
 

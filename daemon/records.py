@@ -217,6 +217,9 @@ class DraftResult:
     reason: str
     drafter: str
     tool_results: tuple[ToolResult, ...] = ()
+    escalate: str | None = None
+    """Set by a drafter that found a reason to hand the ticket to a human (a tool failed, a
+    spend cap was reached): `decide` escalates with this reason."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -100,7 +100,10 @@ class LLMDrafter:
         self.remember(item, ctx, prompt.summary, loop)
         if loop.failure is not None or loop.answer is None:
             reason = loop.failure.reason if loop.failure else "no answer"
-            return self.fallback(item, ctx, f"LLM draft failed: {reason}", loop_results(loop))
+            draft = self.fallback(item, ctx, f"LLM draft failed: {reason}", loop_results(loop))
+            if loop.failure is not None and loop.failure.kind == "cap":
+                return replace(draft, escalate=reason)  # over a cap: a human, not a wait
+            return draft
         data, problem = parse_json_answer(loop.answer.content, DRAFT_SCHEMA)
         if data is None:
             return self.fallback(item, ctx, f"LLM draft unusable: {problem}", loop_results(loop))
@@ -307,6 +310,7 @@ class LLMDrafter:
             reason=reason[:1000],
             drafter=f"llm:{self.stack.spec(task).model}",
             tool_results=loop_results(loop),
+            escalate=failed_tool(loop_results(loop)),
         )
 
     def fallback(
@@ -323,6 +327,7 @@ class LLMDrafter:
             needs_human=True,
             reason=f"{why}; {offline.reason}"[:1000],
             tool_results=tools,
+            escalate=failed_tool(tools),
         )
 
 
@@ -337,3 +342,9 @@ def split_turns(turns: list[Turn], keep: int) -> tuple[list[Turn], list[Turn]]:
 
 def loop_results(loop: LoopResult) -> tuple[ToolResult, ...]:
     return tuple(r.result for r in loop.runs)
+
+
+def failed_tool(results: tuple[ToolResult, ...]) -> str | None:
+    """A tool that failed (or was refused) means the answer lacks facts: a human takes over."""
+    failed = next((r for r in results if not r.ok), None)
+    return None if failed is None else f"tool {failed.name} failed: {failed.error or 'no result'}"

@@ -1,7 +1,8 @@
 """decide: send, hold for an agent, or escalate — the policy table per intent.
 
 Decides with a table read top to bottom; the first rule that fires gives the outcome, and the
-reason names the rule. Risk topics and requests for a human always escalate; only drafts that
+reason names the rule. Risk topics, requests for a human, a drafter's own escalation (a tool
+failed, a spend cap was reached) and a very unsure draft escalate; only drafts that
 are confident, cite retrieved passages, go to a verified sender and belong to an intent whose
 policy allows it are sent without an agent.
 """
@@ -47,8 +48,20 @@ def _human(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome |
     return Escalated("the customer asked for a human") if r.wants_human else None
 
 
+def _drafter_escalates(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
+    return Escalated(d.escalate) if d.escalate else None
+
+
 def _drafter_unsure(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
     return Held(d.reason or "the drafter asked for a human") if d.needs_human else None
+
+
+def _very_unsure(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
+    if d.confidence < p.escalate_below:
+        return Escalated(
+            f"confidence {d.confidence:.2f} below {p.escalate_below:.2f}: a human should answer"
+        )
+    return None
 
 
 def _no_auto_send(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
@@ -78,7 +91,9 @@ RULES: tuple[Rule, ...] = (
     _risk,
     _always,
     _human,
+    _drafter_escalates,
     _drafter_unsure,
+    _very_unsure,
     _no_auto_send,
     _confidence,
     _citations,

@@ -35,6 +35,7 @@ def run(item: Item, ctx: Context) -> Item:
         needs_human=result.needs_human,
         reason=result.reason,
         drafter=result.drafter,
+        escalate=result.escalate,
         tool_results=[
             {
                 "name": t.name,

@@ -372,7 +372,7 @@ def test_low_confidence_is_held(daemon: Callable[..., Services], llm_server: Scr
     assert msg.state == "awaiting_approval" and msg.reason == "confidence 0.40 below 0.80"
 
 
-def test_tool_failure_is_held(daemon: Callable[..., Services], tool_service: ToolService) -> None:
+def test_tool_failure_escalates(daemon: Callable[..., Services], tool_service: ToolService) -> None:
     services = daemon(
         tools={
             "get_order_status": {
@@ -383,11 +383,13 @@ def test_tool_failure_is_held(daemon: Callable[..., Services], tool_service: Too
         }
     )
     deliver(services, make_mail(ORDER_MAIL, subject="Order 10001"))
-    msg = snapshot(services).messages[0]
-    assert msg.state == "awaiting_approval"
+    snap = snapshot(services)
+    msg = snap.messages[0]
+    assert msg.state == "escalated"
     assert "tool get_order_status failed: tool get_order_status: server error HTTP 503" in (
         msg.reason or ""
     )
+    assert snap.outbox == [] or all(o.kind != "reply" for o in snap.outbox)
 
 
 def test_citation_of_an_unknown_passage_is_held(
@@ -420,14 +422,14 @@ def test_citation_of_an_unknown_passage_is_held(
         ({"daily_cap": 0.015}, "daily LLM spend cap reached"),
     ],
 )
-def test_spend_caps_hold_the_ticket(
+def test_spend_caps_escalate_the_ticket(
     daemon: Callable[..., Services], llm_server: ScriptedLLM, caps: dict[str, float], reason: str
 ) -> None:
     services = daemon(pricing=caps)
     deliver(services, make_mail(ORDER_MAIL, subject="Order 10001"))
     snap = snapshot(services)
     msg = snap.messages[0]
-    assert msg.state == "awaiting_approval" and reason in (msg.reason or "")
+    assert msg.state == "escalated" and reason in (msg.reason or "")
     assert [purpose_of(r) for r in llm_server.requests] == ["triage"]  # the draft was never sent
     assert sum(u.cost for u in snap.usage) <= 0.015
 

@@ -37,7 +37,8 @@ def fill(services: Services) -> None:
             "Can I return my shoes from order 10003 for a refund?",
             subject="Refund",
             sender="Carl <carl@example.com>",
-        ),  # held: another address? no — tool 404
+            dmarc="fail",
+        ),  # held: an unverified sender gets no tools and no auto-send
         make_mail(
             "Please delete my data under GDPR.", subject="GDPR", sender="Dora <dora@example.com>"
         ),  # escalated: triage + escalation brief

@@ -105,6 +105,27 @@ TABLE: list[tuple[str, Item, PolicySettings, type, str]] = [
         Held,
         "no idea",
     ),
+    (
+        "drafter escalates",
+        replace(ITEM, draft=replace(DRAFT, escalate="tool x failed: 503")),
+        AUTO,
+        Escalated,
+        "tool x failed",
+    ),
+    (
+        "very unsure",
+        replace(ITEM, draft=replace(DRAFT, confidence=0.1)),
+        AUTO,
+        Escalated,
+        "should answer",
+    ),
+    (
+        "unsure drafter holds even when very unsure",
+        replace(ITEM, draft=replace(DRAFT, confidence=0.1, needs_human=True, reason="offline")),
+        AUTO,
+        Held,
+        "offline",
+    ),
     ("no auto", ITEM, AUTO.model_copy(update={"auto_send": False}), Held, "requires an agent"),
     (
         "low confidence",

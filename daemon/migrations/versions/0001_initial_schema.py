@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:50:33.989622
+Create Date: 2026-11-27 08:44:29.599451
 """
 
 from collections.abc import Sequence
@@ -167,6 +167,7 @@ def upgrade() -> None:
         sa.Column("needs_human", sa.Boolean(), nullable=False),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("drafter", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("escalate", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("tool_results", sa.JSON(), nullable=True),
         sa.Column("edited_body", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("decided_by", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
