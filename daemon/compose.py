@@ -9,6 +9,7 @@ honoured only within the sender's own domain, so a forged Reply-To cannot redire
 
 from __future__ import annotations
 
+import email.policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
@@ -92,8 +93,13 @@ def compose_notice(
     return msg
 
 
+# 998 is RFC 5322's hard line limit. At the default 78, the email package RFC 2047-encodes a
+# Message-ID it cannot fold (a long one in In-Reply-To), and threading breaks at every client.
+MAIL_POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def base_message(settings: Settings, message_id: str) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = formataddr((settings.mail.from_name, settings.mail.from_address))
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = f"<{message_id}>"

@@ -327,3 +327,19 @@ def test_customer_answer_to_our_reply_joins_the_ticket(
     with Session(services.engine) as session:
         tickets = {m.source_key: m.ticket_id for m in session.exec(select(Message))}
     assert tickets["2"] == tickets["1"]
+
+
+def test_long_message_ids_stay_plain_in_threading_headers(settings: Settings) -> None:
+    from daemon.compose import compose_reply
+    from daemon.stages.parse import parse_bytes
+
+    long_id = "CAF" + "x" * 120 + "@mail.gmail.example.com"
+    parsed = parse_bytes(mail(msgid=long_id, References=f"<r{'y' * 90}@example.org>"))
+    msg = compose_reply(
+        settings, parsed, ticket_id=7, body="hi", message_id="hd.1@x.invalid", automatic=True
+    )
+    raw = msg.as_bytes()
+    assert b"=?" not in raw.split(b"\n\n", 1)[0]  # nothing RFC 2047-encoded in the headers
+    back = email.message_from_bytes(raw, policy=email.policy.default)
+    assert back["In-Reply-To"] == f"<{long_id}>"
+    assert f"<{long_id}>" in back["References"]
