@@ -189,6 +189,12 @@ class PolicySettings(Section):
     require_verified_sender: bool = Field(True, description="auto-send only to DMARC-verified")
 
 
+StemLanguage = Literal[
+    "ar", "da", "de", "en", "es", "fi", "fr", "hu", "it", "nl", "no", "pt", "ro", "ru", "sv", "tr"
+]
+"""The languages whoosh ships Snowball stemmers and stop words for."""
+
+
 class KnowledgeSource(Section):
     path: Path = Field(description="folder of Markdown/HTML/text, or a .jsonl file")
     namespace: str | None = Field(None, description="default: front matter, then folder name")
@@ -198,6 +204,16 @@ class KnowledgeSettings(Section):
     index_dir: Path | None = Field(None, description="default: <state_dir>/index")
     sources: tuple[KnowledgeSource, ...] = Field((), description="what `helpdeskd index` reads")
     passages: int = Field(5, ge=1, le=50, description="passages handed to the drafter")
+    languages: tuple[StemLanguage, ...] = Field(
+        ("en",), min_length=1, description="stemming and stop words for these (ISO 639-1)"
+    )
+    passage_chars: int = Field(1500, ge=200, le=20000, description="longest passage, in chars")
+    title_boost: float = Field(3.0, ge=0, description="weight of a title word (body word: 1)")
+    heading_boost: float = Field(2.0, ge=0, description="weight of a section-heading word")
+    max_query_terms: int = Field(24, ge=1, le=200, description="rarest query words searched")
+    update_seconds: int = Field(300, ge=0, description="incremental re-index interval; 0: off")
+    max_segments: int = Field(8, ge=1, le=100, description="index segments before a full merge")
+    past_tickets: bool = Field(True, description="index resolved tickets as `past_tickets`")
 
 
 class ReplySettings(Section):
