@@ -21,13 +21,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from daemon.app import Services
 from daemon.cycle import poll_all
 from daemon.helpdesk import add_helpdesk_jobs
+from daemon.knowledge.job import add_index_job
 from daemon.outbox import flush_outbox
 from daemon.pipeline import process_pending
 from daemon.watch import check_alerts, start_watchers
 
 log = logging.getLogger("helpdeskd.scheduler")
 
-EXTRA_JOBS: list[Callable[[Services, BackgroundScheduler], None]] = []
+EXTRA_JOBS: list[Callable[[Services, BackgroundScheduler], None]] = [add_index_job]
 """Other modules add their periodic jobs here (e.g. incremental indexing)."""
 
 
