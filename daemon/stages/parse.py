@@ -118,8 +118,8 @@ def read_sender(msg: Message, hint: Hint, defects: list[str]) -> Address | None:
 def read_reply(body: Body, sender: Address | None) -> tuple[str, str | None]:
     """The new text and the signature; HTML quotes are cut in the tree, plain ones by line."""
     name = " ".join(filter(None, (sender.name, sender.email))) if sender else ""
-    if body.html is not None:
-        text, signature = split_signature(split_html_reply(body.html, body.text).text, name)
+    if body.tree is not None:
+        text, signature = split_signature(split_html_reply(body.tree, body.text).text, name)
         return text, signature
     reply = extract_reply(body.text, name)
     return reply.text, reply.signature

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.mail.body import html_to_text, split_html_reply
+from daemon.mail.body import clean_html, html_to_text, render, split_html_reply
 
 HOSTILE = """<html><head><title>T</title><style>p{color:red}</style>
 <script>alert('x')</script></head><body onload="steal()">
@@ -60,3 +60,22 @@ def test_gmail_forward_is_kept() -> None:
 def test_empty_html() -> None:
     assert html_to_text("") == ""
     assert split_html_reply("").text == ""
+
+
+def test_declared_charsets_inside_html_are_not_obeyed_again() -> None:
+    """The HTML is text already decoded with the MIME charset; a <meta> or <?xml?> charset in
+    it must not make the parser decode it a second time."""
+    for html in (
+        '<html><head><meta charset="iso-8859-1"></head><body><p>Café über</p></body></html>',
+        '<?xml version="1.0" encoding="iso-8859-1"?><html><body><p>Café über</p></body></html>',
+        '<meta http-equiv="Content-Type" content="text/html; charset=windows-1252"><p>Café über',
+    ):
+        assert html_to_text(html) == "Café über"
+
+
+def test_the_cleaned_tree_is_cut_on_a_copy() -> None:
+    """parse hands the tree it rendered the body from to the reply cutter: it must stay whole."""
+    tree = clean_html(GMAIL)
+    reply = split_html_reply(tree, render(tree))
+    assert "Do you want" not in reply.text and "Do you want" not in reply.html
+    assert "Do you want" in render(tree)
