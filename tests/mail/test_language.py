@@ -14,6 +14,11 @@ CASES = [
     ("Goedemiddag, mijn bestelling is nog steeds niet aangekomen.", "nl"),
     ("Здравствуйте, где мой заказ? Я оплатил его неделю назад.", "ru"),
     ("转发：整体提升企业服务水平", "zh"),
+    # only the start is read: a German mail above a long English quote is German
+    (
+        "Hallo, ich habe eine Frage zu meiner Bestellung vom Montag. " * 20 + "Where is it? " * 400,
+        "de",
+    ),
     ("ok", None),
     ("thx!!", None),
     ("", None),
