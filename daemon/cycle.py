@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from connectors.base import ConnectorError, MailSource
+from connectors.base import ConnectorError, FetchedMail, MailSource
 from daemon.app import Services
 from daemon.helpdesk.runner import HelpdeskReport, poll_helpdesks, push_helpdesks
 from daemon.models import Cursor, utcnow
 from daemon.outbox import FlushReport, flush_outbox
 from daemon.pipeline import process_pending
-from daemon.store import ingest, session_scope
+from daemon.store import ingest_many, session_scope
 
 log = logging.getLogger("helpdeskd.cycle")
 
@@ -39,18 +39,24 @@ class CycleReport:
     helpdesks: tuple[HelpdeskReport, ...] = ()
 
 
+INGEST_BATCH = 50
+INGEST_BATCH_BYTES = 16 * 1024 * 1024
+
+
 def poll_source(services: Services, source: MailSource) -> PollReport:
     fetched = duplicates = 0
     with session_scope(services.engine) as session:
         cursor = session.get(Cursor, source.name)
         position = cursor.value if cursor else None
+    batch: list[FetchedMail] = []
     try:
         for mail in source.fetch(position):
-            with session_scope(services.engine) as session:
-                result = ingest(session, source.name, mail)
-            source.ack(mail)
-            fetched += not result.duplicate
-            duplicates += result.duplicate
+            batch.append(mail)
+            if len(batch) >= INGEST_BATCH or sum(len(m.raw) for m in batch) > INGEST_BATCH_BYTES:
+                new, dup = record_batch(services, source, batch)
+                fetched, duplicates, batch = fetched + new, duplicates + dup, []
+        new, dup = record_batch(services, source, batch)
+        fetched, duplicates = fetched + new, duplicates + dup
     except ConnectorError as exc:
         record_poll(services, source.name, error=str(exc))
         log.warning("source %s failed after %d messages: %s", source.name, fetched, exc)
@@ -59,6 +65,21 @@ def poll_source(services: Services, source: MailSource) -> PollReport:
     if fetched:
         log.info("source %s: %d new messages", source.name, fetched)
     return PollReport(source.name, fetched, duplicates)
+
+
+def record_batch(
+    services: Services, source: MailSource, batch: list[FetchedMail]
+) -> tuple[int, int]:
+    """Commit a batch of fetched messages (rows and cursor) in one transaction, then ack each
+    at the source. A crash between the two re-reads the batch; the store drops the copies."""
+    if not batch:
+        return 0, 0
+    with session_scope(services.engine) as session:
+        results = ingest_many(session, source.name, batch)
+    for mail in batch:
+        source.ack(mail)
+    new = sum(not r.duplicate for r in results)
+    return new, len(results) - new
 
 
 def record_poll(services: Services, name: str, *, error: str | None) -> None:

@@ -79,10 +79,11 @@ class Item:
             decision=decision_from_json(row.decision),
         )
 
-    def write_to(self, row: Message) -> None:
-        """Copy what the stages produced onto the row (the caller commits)."""
+    def write_to(self, row: Message, before: Item | None = None) -> None:
+        """Copy what the stages produced onto the row (the caller commits). Given the item the
+        step started from, an unchanged parse is not serialised and written again."""
         row.ticket_id = self.ticket_id
-        if self.parsed is not None:
+        if self.parsed is not None and (before is None or self.parsed is not before.parsed):
             row.parsed = self.parsed.to_store()
             row.message_id = self.parsed.message_id
             row.sender = self.parsed.sender.email if self.parsed.sender else None

@@ -20,8 +20,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from connectors.base import ConnectorError, MailSink, OutboundMail
-from daemon.models import Draft, MessageRef, Outbox, utcnow
-from daemon.store import audit, insert_or_ignore, owner_is_dead, session_scope, worker_name
+from daemon.models import Draft, Outbox, utcnow
+from daemon.store import (
+    audit,
+    insert_or_ignore,
+    owner_is_dead,
+    remember_message_id,
+    session_scope,
+    worker_name,
+)
 
 log = logging.getLogger("helpdeskd.outbox")
 MAX_BACKOFF = timedelta(hours=1)
@@ -53,9 +60,7 @@ def enqueue(
     if not insert_or_ignore(session, row):
         return None
     if ticket_id is not None:  # the customer's answer to this mail threads by its Message-ID
-        insert_or_ignore(
-            session, MessageRef(message_id=message_id, ticket_id=ticket_id, direction="out")
-        )
+        remember_message_id(session, message_id, ticket_id, "out")
     audit(
         session,
         "outbox_queued",

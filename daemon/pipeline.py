@@ -38,8 +38,10 @@ from daemon.stages import (
 from daemon.store import (
     audit,
     claim,
+    claim_many,
     owner_is_dead,
     release,
+    serialize,
     session_scope,
     transition,
     worker_name,
@@ -103,20 +105,61 @@ def pending_rows(session: Session, limit: int | None = None) -> list[tuple[int, 
     return [(pk, State(state)) for pk, state in session.exec(query) if pk is not None]
 
 
+BATCH = 50
+"""Messages per transaction in the serial steps: one commit per step for the whole batch
+instead of two per message (claim, step) is most of the ingest rate."""
+
+
 def process_pending(services: Services, *, limit: int | None = None) -> int:
     """Move every pending message as far as it goes; return how many were worked on."""
     release_dead_leases(services)
     with session_scope(services.engine) as session:
         rows = pending_rows(session, limit)
     owner = worker_name()
-    ids = [pk for pk, state in rows if state not in THREADING]
-    for pk, state in rows:
-        if state in THREADING:
-            reached = advance(services, pk, owner, within=THREADING)
-            if reached is not None and reached not in WAITING:  # None: failed, retried later
-                ids.append(pk)
-    run_rest(services, sorted(ids), owner)
+    early = [pk for pk, state in rows if state in THREADING]
+    later = [pk for pk, state in rows if state not in THREADING]
+    for start in range(0, len(early), BATCH):
+        later += run_threading(services, early[start : start + BATCH], owner)
+    run_rest(services, sorted(later), owner)
     return len(rows)
+
+
+def run_threading(services: Services, pks: list[int], owner: str) -> list[int]:
+    """Parse, then thread and screen, a batch in arrival order: each step one transaction for
+    the batch, each message in its own savepoint (one that raises is rolled back alone and its
+    failure recorded). Messages on which a process already died run one at a time, so a
+    message that kills the process is found and quarantined without taking its batch along.
+    Returns the messages that moved past these steps."""
+    lease = timedelta(seconds=services.settings.pipeline.lease_seconds)
+    for state in (State.received, State.parsed):
+        with session_scope(services.engine) as session:
+            claimed = claim_many(session, pks, owner, lease, state)
+        run_batch(services, [pk for pk, starts in claimed if starts <= 1], STEPS[state])
+        for pk in (pk for pk, starts in claimed if starts > 1):
+            advance(services, pk, owner, within=THREADING)
+    with session_scope(services.engine) as session:
+        states = session.exec(select(Message.id, Message.state).where(col(Message.id).in_(pks)))
+        return [pk for pk, st in states if pk is not None and State(st) not in WAITING | THREADING]
+
+
+def run_batch(services: Services, pks: list[int], step: Step) -> None:
+    if not pks:
+        return
+    with session_scope(services.engine) as session:
+        # A real transaction from the first statement, so the savepoints below nest in it
+        # (pysqlite begins one only before a write). These steps never wait on the network.
+        serialize(session, "pipeline-batch")
+        rows = session.exec(
+            select(Message).where(col(Message.id).in_(pks)).order_by(col(Message.id))
+        ).all()
+        for row in rows:
+            if row.state != step.start:
+                continue
+            try:
+                with session.begin_nested():
+                    run_loaded(services, session, row)
+            except Exception as exc:  # recorded on the row, in this same transaction
+                fail(services, session, row, exc)
 
 
 def run_rest(services: Services, ids: list[int], owner: str) -> None:
@@ -154,31 +197,36 @@ def run_step(services: Services, pk: int) -> State | None:
         row = session.get(Message, pk)
         if row is None:
             return None
-        step = STEPS.get(State(row.state))
-        if step is None:
-            release(session, row)
-            return State(row.state)
-        if row.starts > services.settings.pipeline.max_crashes:
-            return quarantine(
-                session,
-                row,
-                step.name,
-                f"the process died {row.starts - 1} times during {step.name}",
-            )
-        ctx = make_context(services, session, row)
-        result: Item | Outcome = Item.from_row(row, load_draft(session, row))
-        for stage in step.stages:
-            assert isinstance(result, Item)
-            result = stage(result, ctx)
-            if not isinstance(result, Item):
-                break
-        return apply(ctx, row, step, result)
+        return run_loaded(services, session, row)
 
 
-def apply(ctx: Context, row: Message, step: Step, result: Item | Outcome) -> State:
+def run_loaded(services: Services, session: Session, row: Message) -> State:
+    """Run the step of the row's state on it (the caller holds the lease and commits)."""
+    step = STEPS.get(State(row.state))
+    if step is None:
+        release(session, row)
+        return State(row.state)
+    if row.starts > services.settings.pipeline.max_crashes:
+        return quarantine(
+            session, row, step.name, f"the process died {row.starts - 1} times during {step.name}"
+        )
+    ctx = make_context(services, session, row)
+    before = Item.from_row(row, load_draft(session, row))
+    result: Item | Outcome = before
+    for stage in step.stages:
+        assert isinstance(result, Item)
+        result = stage(result, ctx)
+        if not isinstance(result, Item):
+            break
+    return apply(ctx, row, step, result, before)
+
+
+def apply(
+    ctx: Context, row: Message, step: Step, result: Item | Outcome, before: Item | None = None
+) -> State:
     """Write the step's result to the row and move it to its next state (caller commits)."""
     if isinstance(result, Item):
-        result.write_to(row)
+        result.write_to(row, before)
         release(ctx.session, row)
         transition(ctx.session, row, step.end, step=step.name)
         return step.end
@@ -229,33 +277,39 @@ def record_failure(services: Services, pk: int, exc: Exception) -> State | None:
         row = session.get(Message, pk)
         if row is None:
             return None
-        step = STEPS.get(State(row.state))
-        name = step.name if step else row.state
-        row.failures += 1
-        row.starts = max(row.starts - 1, 0)  # this start ended in a recorded error, not a death
-        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.warning(
-            "message %s: %s failed (%d/%d): %s",
-            pk,
-            name,
-            row.failures,
-            services.settings.pipeline.max_failures,
-            row.last_error,
-            exc_info=log.isEnabledFor(logging.DEBUG),
-        )
-        if row.failures >= services.settings.pipeline.max_failures:
-            return quarantine(session, row, name, row.last_error, traceback.format_exc())
-        audit(
-            session,
-            "stage_failed",
-            message=row,
-            step=name,
-            error=row.last_error,
-            failures=row.failures,
-        )
-        release(session, row)
-        session.add(row)
-        return None
+        return fail(services, session, row, exc)
+
+
+def fail(services: Services, session: Session, row: Message, exc: Exception) -> State | None:
+    """Record a step that raised on `row` (caller commits); quarantine after `max_failures`."""
+    pk = row.id
+    step = STEPS.get(State(row.state))
+    name = step.name if step else row.state
+    row.failures += 1
+    row.starts = max(row.starts - 1, 0)  # this start ended in a recorded error, not a death
+    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    log.warning(
+        "message %s: %s failed (%d/%d): %s",
+        pk,
+        name,
+        row.failures,
+        services.settings.pipeline.max_failures,
+        row.last_error,
+        exc_info=log.isEnabledFor(logging.DEBUG),
+    )
+    if row.failures >= services.settings.pipeline.max_failures:
+        return quarantine(session, row, name, row.last_error, traceback.format_exc())
+    audit(
+        session,
+        "stage_failed",
+        message=row,
+        step=name,
+        error=row.last_error,
+        failures=row.failures,
+    )
+    release(session, row)
+    session.add(row)
+    return None
 
 
 def quarantine(session: Session, row: Message, stage: str, error: str, tb: str = "") -> State:

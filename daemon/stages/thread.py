@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from daemon.item import Context, Item
 from daemon.models import MessageRef, Ticket, utcnow
 from daemon.records import ParsedMail
-from daemon.store import audit, insert_or_ignore
+from daemon.store import audit, remember_message_id
 
 PREFIX = re.compile(r"^\s*((re|aw|sv|antw|fwd?|wg|tr|rif|r|vs)\s*(\[\d+\])?\s*:\s*)+", re.I)
 
@@ -45,7 +45,7 @@ def ensure_ticket(item: Item, ctx: Context) -> Item:
 
 def remember(ctx: Context, mail: ParsedMail, ticket_id: int) -> None:
     if mail.message_id:
-        insert_or_ignore(ctx.session, MessageRef(message_id=mail.message_id, ticket_id=ticket_id))
+        remember_message_id(ctx.session, mail.message_id, ticket_id, "in")
 
 
 def find_ticket(session: Session, mail: ParsedMail, tag: str) -> int | None:

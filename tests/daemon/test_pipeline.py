@@ -311,6 +311,9 @@ def test_customer_answer_to_our_reply_joins_the_ticket(
     approve(services, draft_id, "ann")
     run_cycle(services)
     reply = email.message_from_bytes(outbox_files(settings)[0], policy=email.policy.default)
+    text = reply.get_content()
+    assert text.startswith("Hello Alice,")  # the reply layout wraps the offline draft
+    assert settings.reply.signature in text and settings.reply.ai_disclosure in text
     ours = str(reply["Message-ID"]).strip("<>")
     # the customer's client quotes only our Message-ID, and drops the ticket tag
     deliver(
@@ -343,3 +346,29 @@ def test_long_message_ids_stay_plain_in_threading_headers(settings: Settings) ->
     back = email.message_from_bytes(raw, policy=email.policy.default)
     assert back["In-Reply-To"] == f"<{long_id}>"
     assert f"<{long_id}>" in back["References"]
+
+
+def test_ingest_many_matches_ingest(services: Services) -> None:
+    from connectors.base import FetchedMail
+    from daemon.store import ingest_many, session_scope
+
+    batch = [
+        FetchedMail("a", mail(msgid="1@x"), cursor="c1"),
+        FetchedMail("b", mail(msgid="2@x"), cursor="c2"),
+        FetchedMail("a", mail(msgid="1@x"), cursor="c3"),
+    ]
+    with session_scope(services.engine) as session:
+        first = ingest_many(session, "inbox", batch)
+    with session_scope(services.engine) as session:
+        again = ingest_many(session, "inbox", batch[:2])
+    assert [r.duplicate for r in first] == [False, False, True]
+    assert first[0].message_pk == first[2].message_pk is not None
+    assert [r.duplicate for r in again] == [True, True]
+    assert [r.message_pk for r in again] == [r.message_pk for r in first[:2]]
+    with Session(services.engine) as session:
+        from daemon.models import Cursor
+
+        cursor = session.get(Cursor, "inbox")
+        events = session.exec(select(AuditEvent).where(AuditEvent.kind == "received")).all()
+    assert cursor is not None and cursor.value == "c2" and cursor.fetched_total == 2
+    assert len(events) == 2

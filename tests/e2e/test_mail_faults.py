@@ -198,7 +198,7 @@ def all_done(services: Services) -> bool:
 
 # Runs are killed at a random point (after 0.2-0.7 s: start-up takes about 0.2) until each part
 # of the work has seen this many kills; then a run may finish that part.
-KILLS_PER_PHASE = {"poll": 4, "pipeline": 12, "outbox": 12, "done": 0}
+KILLS_PER_PHASE = {"poll": 4, "pipeline": 16, "outbox": 12, "done": 0}
 
 
 @pytest.mark.slow
@@ -224,7 +224,7 @@ def test_sigkill_at_random_points(
         child = fork.Process(target=run_once_in_child, args=(config,))
         child.start()
         if phases[phase] < KILLS_PER_PHASE[phase]:
-            child.join(rng.uniform(0.2, 0.7))
+            child.join(rng.uniform(0.05, 0.6))
             if child.is_alive():
                 child.kill()  # SIGKILL
                 phases[phase] += 1
