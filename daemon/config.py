@@ -387,7 +387,16 @@ def default_intents() -> dict[str, IntentSettings]:
             priority=90,
         ),
         "legal": i(
-            keywords=("lawyer", "attorney", "legal action", "sue ", "chargeback", "court"),
+            keywords=(
+                "lawyer",
+                "attorney",
+                "legal action",
+                "sue you",
+                "suing",
+                "chargeback",
+                "court",
+                "small claims",
+            ),
             policy="escalate",
             risk="legal",
             priority=95,

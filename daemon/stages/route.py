@@ -8,6 +8,7 @@ implements the same `Router` Protocol and falls back to this one on any error.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 from typing import Protocol
@@ -74,7 +75,13 @@ class RuleRouter:
 
 
 def contains_phrase(text: str, phrase: str) -> bool:
-    """Whole-word match for words, substring match for phrases with spaces or punctuation."""
-    if re.fullmatch(r"\w+", phrase):
-        return re.search(rf"\b{re.escape(phrase)}\w{{0,3}}\b", text) is not None
-    return phrase in text
+    """A keyword matches whole words only ("order" not in "border", "sue you" not in "issue
+    you"); a single word also matches its common inflections (orders, ordered, ordering)."""
+    return keyword_pattern(phrase).search(text) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def keyword_pattern(phrase: str) -> re.Pattern[str]:
+    words = re.escape(phrase.strip().lower())
+    suffix = r"(?:s|es|ed|d|ing|er|ers)?" if re.fullmatch(r"\w+", phrase.strip()) else ""
+    return re.compile(rf"(?<!\w){words}{suffix}(?!\w)")

@@ -75,7 +75,7 @@ def test_stats_command(services: Services, tmp_path: Path) -> None:
     cfg.write_text('state_dir = "state"\n')
     result = CliRunner().invoke(main, ["stats", "--config", str(cfg), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["resolved_tickets"] == 1
+    assert json.loads(result.stdout)["resolved_tickets"] == 1
     text = CliRunner().invoke(main, ["stats", "--config", str(cfg)]).output
     assert "order_status" in text and "cost per resolved ticket: 0.0300" in text
     assert "rejected drafts: 1" in text and "wrong refund policy quoted" in text

@@ -46,6 +46,10 @@ CASES = [
     ("Rückerstattung", "Bitte um Rückerstattung für meine Bestellung.", "refund"),
     ("Hello", "Do you have gift cards?", "general"),
     ("Ordering", "Is ordering by phone possible?", "order_status"),
+    ("Issue", "I have an issue with the app login, it shows an error.", "technical"),
+    ("Suede", "How do I clean my suede boots?", "general"),
+    ("Courtesy", "Thanks for the courtesy call.", "general"),
+    ("Legal", "If this is not fixed I will sue you.", "legal"),
 ]
 
 
