@@ -127,6 +127,6 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         templates=templates,
         router=llm.router if llm else RuleRouter(settings),
         retriever=open_retriever(settings),
-        drafter=llm.drafter if llm else OfflineDrafter(templates),
+        drafter=llm.drafter if llm else OfflineDrafter(templates, settings),
         llm=llm,
     )

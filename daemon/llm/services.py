@@ -42,7 +42,7 @@ def build_model_services(
     if stack is None:
         return None
     tools = ToolRegistry.from_settings(settings)
-    offline = OfflineDrafter(templates)
+    offline = OfflineDrafter(templates, settings)
     return ModelServices(
         stack=stack,
         tools=tools,

@@ -12,6 +12,8 @@ from typing import Protocol
 
 import jinja2
 
+from daemon.compose import wrap_reply
+from daemon.config import Settings
 from daemon.item import Context, Item
 from daemon.models import Draft
 from daemon.records import DraftResult, Passage, ToolResult
@@ -57,8 +59,11 @@ class OfflineDrafter:
 
     name = "offline"
 
-    def __init__(self, templates: jinja2.Environment, max_passages: int = 3) -> None:
+    def __init__(
+        self, templates: jinja2.Environment, settings: Settings, max_passages: int = 3
+    ) -> None:
         self.templates = templates
+        self.settings = settings
         self.max_passages = max_passages
 
     def draft(self, item: Item, ctx: Context) -> DraftResult:
@@ -81,10 +86,12 @@ class OfflineDrafter:
     def render(
         self, item: Item, passages: tuple[Passage, ...], tools: tuple[ToolResult, ...]
     ) -> str:
+        """The whole reply as the customer would get it: greeting, body, signature."""
         route = item.route
-        return self.templates.get_template("draft_offline.txt.j2").render(
+        body = self.templates.get_template("draft_offline.txt.j2").render(
             mail=item.mail,
             intent=route.intent if route else "general",
             passages=passages,
             tool_results=tools,
         )
+        return wrap_reply(self.templates, self.settings, item.mail, body)
