@@ -74,9 +74,10 @@ NOREPLY_LOCAL = re.compile(
 )
 
 
-def detect_auto(msg: Message, sender: str | None) -> AutoInfo:
-    """Whether a machine wrote `msg` (sender: the From address, lower-case, if known)."""
-    look = Look.at(msg)
+def detect_auto(msg: Message | Look, sender: str | None) -> AutoInfo:
+    """Whether a machine wrote `msg` (sender: the From address, lower-case, if known); a
+    `Look` the caller also gives `detect_bounce` lets both read the headers once."""
+    look = msg if isinstance(msg, Look) else Look.at(msg)
     for rule in RULES:
         info = rule(look, (sender or "").lower())
         if info is not None:

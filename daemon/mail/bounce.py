@@ -149,6 +149,8 @@ class Look:
     types: frozenset[str]  # content types of the message's own parts
     attached: bool  # it carries an attached message (message/rfc822 and the like)
     decoded: dict[str, str] = field(default_factory=dict)
+    evidence: list[str | None] = field(default_factory=list)
+    """`bounce_evidence` once worked out (the parse asks for it twice: auto, then bounce)."""
 
     @classmethod
     def at(cls, msg: Message) -> Look:
@@ -167,16 +169,22 @@ class Look:
 Evidence = Callable[[Look], str | None]
 
 
-def detect_bounce(msg: Message) -> Bounce | None:
+def detect_bounce(msg: Message | Look) -> Bounce | None:
     """The bounce's failed recipients, or None when the message is not a bounce."""
     if bounce_evidence(msg) is None:
         return None
-    return failed_recipients(msg)
+    return failed_recipients(msg.msg if isinstance(msg, Look) else msg)
 
 
 def bounce_evidence(msg: Message | Look) -> str | None:
     """Why `msg` is a bounce (a short reason for the audit trail), or None."""
     look = msg if isinstance(msg, Look) else Look.at(msg)
+    if not look.evidence:
+        look.evidence.append(find_evidence(look))
+    return look.evidence[0]
+
+
+def find_evidence(look: Look) -> str | None:
     for rule in EVIDENCE:
         reason = rule(look)
         if reason:

@@ -19,7 +19,7 @@ from daemon.item import Context, Item
 from daemon.mail.auth import read_auth
 from daemon.mail.auto import detect_auto
 from daemon.mail.body import Body, read_body, split_html_reply
-from daemon.mail.bounce import detect_bounce
+from daemon.mail.bounce import Look, detect_bounce
 from daemon.mail.language import detect_language
 from daemon.mail.mime import (
     Hint,
@@ -76,6 +76,7 @@ def build(raw: bytes, trusted: Sequence[str]) -> ParsedMail:
     sender = read_sender(msg, hint, defects)
     body = read_body(parsed, hint, defects)
     reply_text, signature = read_reply(body, sender)
+    look = Look.at(msg)  # the headers as the machine-mail and bounce readers both see them
     return ParsedMail(
         message_id=first(read_msgids(raw_header(msg, "Message-ID"))),
         in_reply_to=first(read_msgids(raw_header(msg, "In-Reply-To"))),
@@ -92,8 +93,8 @@ def build(raw: bytes, trusted: Sequence[str]) -> ParsedMail:
         html=body.html is not None,
         attachments=body.attachments,
         language=detect_language(reply_text or body.text),
-        auto=detect_auto(msg, sender.email if sender else None),
-        bounce=detect_bounce(msg),
+        auto=detect_auto(look, sender.email if sender else None),
+        bounce=detect_bounce(look),
         auth=read_auth(msg, trusted),
         defects=tuple(dict.fromkeys(defects)),
         headers=kept_headers(msg, hint),
