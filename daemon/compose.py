@@ -46,13 +46,16 @@ def reply_subject(settings: Settings, subject: str, ticket_id: int) -> str:
 def wrap_reply(
     templates: jinja2.Environment, settings: Settings, mail: ParsedMail, body: str
 ) -> str:
-    """Greeting, body, signature and AI disclosure, from templates/reply.txt.j2."""
+    """Greeting, body, signature and AI disclosure in the customer's language, from
+    templates/reply.txt.j2 and [reply] (per language: [reply.languages.<code>])."""
+    texts = settings.reply.texts(mail.language)
     name = mail.sender.name.split()[0] if mail.sender and mail.sender.name.strip() else ""
+    greeting = (texts.greeting or "").format(name=name) if name else texts.greeting_anonymous
     return templates.get_template("reply.txt.j2").render(
-        greeting=settings.reply.greeting.format(name=name or "there").replace(" ,", ","),
+        greeting=greeting,
         body=body.strip(),
-        signature=settings.reply.signature,
-        ai_disclosure=settings.reply.ai_disclosure,
+        signature=texts.signature,
+        ai_disclosure=texts.ai_disclosure,
     )
 
 

@@ -216,13 +216,79 @@ class KnowledgeSettings(Section):
     past_tickets: bool = Field(True, description="index resolved tickets as `past_tickets`")
 
 
+class ReplyTexts(Section):
+    """The reply layout in one language; unset keys fall back to [reply]."""
+
+    greeting: str | None = Field(None, description="first line; {name} is the customer")
+    greeting_anonymous: str | None = Field(None, description="first line without a name")
+    signature: str | None = Field(None, description="closing lines")
+    ai_disclosure: str | None = Field(None, description="the AI disclosure line")
+
+
+def default_reply_languages() -> dict[str, ReplyTexts]:
+    t = ReplyTexts
+    return {
+        "de": t(
+            greeting="Hallo {name},",
+            greeting_anonymous="Guten Tag,",
+            ai_disclosure="Diese Antwort wurde mit Hilfe eines KI-Assistenten erstellt "
+            "und von unseren Regeln geprüft.",
+        ),
+        "fr": t(
+            greeting="Bonjour {name},",
+            greeting_anonymous="Bonjour,",
+            ai_disclosure="Cette réponse a été préparée avec l'aide d'un assistant IA "
+            "et vérifiée par nos règles.",
+        ),
+        "es": t(
+            greeting="Hola {name}:",
+            greeting_anonymous="Hola:",
+            ai_disclosure="Esta respuesta se preparó con la ayuda de un asistente de IA "
+            "y fue revisada por nuestras reglas.",
+        ),
+        "it": t(
+            greeting="Ciao {name},",
+            greeting_anonymous="Buongiorno,",
+            ai_disclosure="Questa risposta è stata preparata con l'aiuto di un assistente "
+            "IA e verificata dalle nostre regole.",
+        ),
+        "nl": t(
+            greeting="Hallo {name},",
+            greeting_anonymous="Goedendag,",
+            ai_disclosure="Dit antwoord is opgesteld met hulp van een AI-assistent en "
+            "gecontroleerd door onze regels.",
+        ),
+        "pt": t(
+            greeting="Olá {name},",
+            greeting_anonymous="Olá,",
+            ai_disclosure="Esta resposta foi preparada com a ajuda de um assistente de IA "
+            "e verificada pelas nossas regras.",
+        ),
+    }
+
+
 class ReplySettings(Section):
     greeting: str = Field("Hello {name},", description="first line; {name} is the customer")
+    greeting_anonymous: str = Field("Hello,", description="first line when we have no name")
     signature: str = Field("Example Support", description="closing lines")
     ai_disclosure: str = Field(
         "This reply was prepared with the help of an AI assistant and checked by our rules.",
         description="shown under every reply helpdeskd writes; empty to leave out",
     )
+    languages: dict[str, ReplyTexts] = Field(
+        default_factory=default_reply_languages,
+        description="the layout per ISO 639-1 language of the customer's mail",
+    )
+
+    def texts(self, language: str | None) -> ReplyTexts:
+        """The layout for `language`, every key filled (falling back to the defaults)."""
+        own = self.languages.get((language or "").lower()[:2]) or ReplyTexts()
+        return ReplyTexts(
+            greeting=own.greeting or self.greeting,
+            greeting_anonymous=own.greeting_anonymous or self.greeting_anonymous,
+            signature=own.signature or self.signature,
+            ai_disclosure=self.ai_disclosure if own.ai_disclosure is None else own.ai_disclosure,
+        )
 
 
 class EscalationSettings(Section):
@@ -783,6 +849,26 @@ def check_helpdesks(settings: Settings) -> list[tuple[str, str]]:
     if len(mirrors) > 1:
         problems.append(("helpdesks", f"{mirrors} are all mode = 'mirror': keep one"))
     return problems
+
+
+def config_warnings(settings: Settings) -> list[str]:
+    """What is valid but probably not what the operator wants (printed by check-config)."""
+    warnings = []
+    if not settings.screen.trusted_authserv_ids:
+        relying = [
+            n for n, p in settings.policies.items() if p.auto_send and p.require_verified_sender
+        ]
+        if relying:
+            warnings.append(
+                "screen.trusted_authserv_ids is empty, so no sender is ever verified and "
+                f"policies {relying} never auto-send: name your receiving server's authserv-id"
+            )
+    if not settings.knowledge.sources:
+        warnings.append(
+            "knowledge.sources is empty: drafts will cite nothing until you index "
+            "articles (helpdeskd index PATH...)"
+        )
+    return warnings
 
 
 def redacted(value: Mapping[str, Any]) -> dict[str, Any]:

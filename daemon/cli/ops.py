@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlmodel import col, func, select
 
 from daemon.cli.common import config_option, load, open_services, print_problems
-from daemon.config import Settings, load_settings
+from daemon.config import Settings, config_warnings, load_settings
 from daemon.cycle import run_cycle
 from daemon.errors import ConfigError
 from daemon.llm.describe import describe_models
@@ -78,6 +78,7 @@ def summary(s: Settings) -> str:
         "auto-send:  " + (", ".join(n for n, p in s.policies.items() if p.auto_send) or "never"),
         f"escalation: {s.escalation.agents_address or 'stored only (no agents address)'}",
     ]
+    lines += [f"warning:    {w}" for w in config_warnings(s)]
     return "\n".join(lines)
 
 

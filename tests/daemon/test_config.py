@@ -104,3 +104,16 @@ def test_check_config_cli(tmp_path: Path) -> None:
     good = CliRunner().invoke(main, ["check-config", "--config", str(EXAMPLE)])
     assert good.exit_code == 0, good.output
     assert "intents:" in good.output and "sources:" in good.output
+
+
+def test_check_config_warns_when_auto_send_can_never_fire(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        "[policies.standard]\nauto_send = true\n[policies.escalate]\nalways_escalate = true\n"
+    )
+    result = CliRunner().invoke(main, ["check-config", "--config", str(cfg)])
+    assert result.exit_code == 0
+    assert "trusted_authserv_ids is empty" in result.output and "['standard']" in result.output
+    cfg.write_text(cfg.read_text() + "[screen]\ntrusted_authserv_ids = ['mx.example.com']\n")
+    result = CliRunner().invoke(main, ["check-config", "--config", str(cfg)])
+    assert "trusted_authserv_ids is empty" not in result.output

@@ -1,0 +1,68 @@
+"""The reply layout: greeting in the customer's language, signature, AI disclosure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from daemon.app import template_env
+from daemon.compose import reply_recipient, wrap_reply
+from daemon.config import Settings
+from daemon.records import Address, AuthResult, AutoInfo, ParsedMail
+
+MAIL = ParsedMail(
+    message_id="m@x",
+    in_reply_to=None,
+    references=(),
+    sender=Address("Anna Berg", "anna@x.de"),
+    reply_to=(),
+    to=(),
+    cc=(),
+    subject="s",
+    date=None,
+    text="t",
+    reply_text="t",
+    signature=None,
+    html=False,
+    attachments=(),
+    language="de",
+    auto=AutoInfo(),
+    bounce=None,
+    auth=AuthResult(),
+    defects=(),
+)
+
+LAYOUTS = [
+    ("de", "Anna Berg", "Hallo Anna,", "KI-Assistenten"),
+    ("de", "", "Guten Tag,", "KI-Assistenten"),
+    ("es", "Ana", "Hola Ana:", "asistente de IA"),
+    ("en", "Anna", "Hello Anna,", "AI assistant"),
+    (None, "", "Hello,", "AI assistant"),
+    ("ja", "Anna", "Hello Anna,", "AI assistant"),  # no Japanese layout: the default
+]
+
+
+@pytest.mark.parametrize(("language", "name", "greeting", "disclosure"), LAYOUTS)
+def test_layout_per_language(
+    language: str | None, name: str, greeting: str, disclosure: str
+) -> None:
+    settings = Settings()
+    mail = replace(MAIL, language=language, sender=Address(name, "anna@x.de"))
+    text = wrap_reply(template_env(settings), settings, mail, "Body.")
+    lines = text.splitlines()
+    assert lines[0] == greeting
+    assert "Body." in text and settings.reply.signature in text and disclosure in text
+
+
+def test_empty_disclosure_leaves_the_line_out() -> None:
+    settings = Settings(reply={"ai_disclosure": "", "languages": {}})
+    text = wrap_reply(template_env(settings), settings, replace(MAIL, language="en"), "Body.")
+    assert "--" not in text and "AI" not in text
+
+
+def test_reply_to_only_within_the_senders_domain() -> None:
+    same = replace(MAIL, reply_to=(Address("", "team@x.de"),))
+    other = replace(MAIL, reply_to=(Address("", "attacker@evil.example"),))
+    assert reply_recipient(same) == Address("", "team@x.de")
+    assert reply_recipient(other) == MAIL.sender
