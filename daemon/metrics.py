@@ -12,15 +12,19 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_serv
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 MESSAGES = Counter(
-    "helpdeskd_messages_total", "Messages that reached a final state", ["state"],
+    "helpdeskd_messages_total",
+    "Messages that reached a final state",
+    ["state"],
     registry=REGISTRY,
 )
 FETCHED = Counter(
     "helpdeskd_fetched_total", "Messages fetched per source", ["source"], registry=REGISTRY
 )
 SOURCE_FAILING = Gauge(
-    "helpdeskd_source_failing", "1 while a source has failed longer than its alert time",
-    ["source"], registry=REGISTRY,
+    "helpdeskd_source_failing",
+    "1 while a source has failed longer than its alert time",
+    ["source"],
+    registry=REGISTRY,
 )
 OUTBOX = Counter(
     "helpdeskd_outbox_total", "Outbox deliveries by result", ["result"], registry=REGISTRY
