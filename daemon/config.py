@@ -295,6 +295,11 @@ class EscalationSettings(Section):
     agents_address: str = Field("", description="mail escalation summaries here; empty: only store")
 
 
+class MetricsSettings(Section):
+    port: int = Field(0, ge=0, le=65535, description="serve Prometheus /metrics here; 0: off")
+    address: str = Field("127.0.0.1", description="address /metrics listens on")
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = Field("text", description="json for journald/log shippers")
@@ -634,6 +639,7 @@ class Settings(BaseSettings):
     reply: ReplySettings = ReplySettings()
     escalation: EscalationSettings = EscalationSettings()
     logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
     helpdesks: tuple[HelpdeskSettings, ...] = Field((), description="[[helpdesks]] to work in")
     llm: LLMSettings = LLMSettings()
     models: dict[ModelTask, ModelSettings] = Field(default_factory=dict)

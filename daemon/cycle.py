@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from connectors.base import ConnectorError, FetchedMail, MailSource
 from daemon.app import Services
 from daemon.helpdesk.runner import HelpdeskReport, poll_helpdesks, push_helpdesks
+from daemon.metrics import FETCHED
 from daemon.models import Cursor, utcnow
 from daemon.outbox import FlushReport, flush_outbox
 from daemon.pipeline import process_pending
@@ -79,6 +80,7 @@ def record_batch(
     for mail in batch:
         source.ack(mail)
     new = sum(not r.duplicate for r in results)
+    FETCHED.labels(source.name).inc(new)
     return new, len(results) - new
 
 

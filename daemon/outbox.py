@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from connectors.base import ConnectorError, MailSink, OutboundMail
+from daemon.metrics import OUTBOX
 from daemon.models import Draft, Outbox, utcnow
 from daemon.store import (
     audit,
@@ -154,6 +155,7 @@ def mark_sent(session: Session, row: Outbox, response: str) -> None:
     if row.draft_id is not None and (draft := session.get(Draft, row.draft_id)):
         draft.status = "sent"
         session.add(draft)
+    OUTBOX.labels("sent").inc()
     audit(
         session,
         "outbox_sent",
@@ -169,6 +171,7 @@ def record_error(engine: Engine, pk: int, exc: ConnectorError) -> str:
         row = session.get(Outbox, pk)
         assert row is not None
         row.last_response = str(exc)[:1000]
+        OUTBOX.labels("failed" if exc.permanent else "retry").inc()
         if exc.permanent:
             row.state = "failed"
             fail_ticket(session, row)

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from daemon.app import Services
 from daemon.item import Context, Item
+from daemon.metrics import QUARANTINED
 from daemon.models import TERMINAL, Draft, Message, Quarantine, State, utcnow
 from daemon.records import DraftResult, Escalated, Held, Ignored, Outcome, Sent, ToolResult
 from daemon.stages import (
@@ -315,6 +316,7 @@ def fail(services: Services, session: Session, row: Message, exc: Exception) -> 
 def quarantine(session: Session, row: Message, stage: str, error: str, tb: str = "") -> State:
     assert row.id is not None
     session.add(Quarantine(message_pk=row.id, stage=stage, error=error, traceback=tb))
+    QUARANTINED.labels(stage).inc()
     release(session, row)
     transition(session, row, State.quarantined, reason=f"{stage}: {error}"[:500], step=stage)
     log.error("message %s quarantined at %s: %s", row.id, stage, error)

@@ -22,6 +22,7 @@ from daemon.app import Services
 from daemon.cycle import poll_all
 from daemon.helpdesk import add_helpdesk_jobs
 from daemon.knowledge.job import add_index_job
+from daemon.metrics import serve_metrics
 from daemon.outbox import flush_outbox
 from daemon.pipeline import process_pending
 from daemon.watch import check_alerts, start_watchers
@@ -87,6 +88,10 @@ def run_forever(services: Services, stop: threading.Event | None = None) -> None
     for add in EXTRA_JOBS:
         add(services, scheduler)
     scheduler.start()
+    if services.settings.metrics.port:
+        serve_metrics(
+            services.engine, services.settings.metrics.port, services.settings.metrics.address
+        )
     # IDLE threads ask for an early poll; the poll job stays the only reader of a mailbox.
     start_watchers(services, lambda _name: scheduler.modify_job("poll", next_run_time=_now()), stop)
     sd_notify("READY=1")
