@@ -229,3 +229,31 @@ def recover_sending(engine: Engine, sink: MailSink) -> int:
                 row.state = "queued"
             session.add(row)
     return unknown
+
+
+def resolve(engine: Engine, pk: int, *, delivered: bool, actor: str) -> Outbox:
+    """An operator's verdict on a row the sink could not vouch for (`unknown`, or `failed`):
+    it was delivered (mark it sent, nothing goes out) or it was not (queue it again)."""
+    with session_scope(engine) as session:
+        row = session.get(Outbox, pk)
+        if row is None or row.state not in ("unknown", "failed"):
+            state = "missing" if row is None else row.state
+            raise ValueError(
+                f"outbox row {pk} is {state}: only unknown or failed rows are resolved"
+            )
+        before = row.state
+        if delivered:
+            mark_sent(session, row, f"marked delivered by {actor}")
+        else:
+            row.state, row.next_attempt_at = "queued", utcnow()
+            session.add(row)
+        audit(
+            session,
+            "outbox_resolved",
+            ticket_id=row.ticket_id,
+            actor=actor,
+            message_id=row.message_id,
+            before=before,
+            delivered=delivered,
+        )
+        return row

@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from daemon import __version__
-from daemon.cli import backfill, common, demo, knowledge, mail, ops, review, stats
+from daemon.cli import backfill, common, demo, knowledge, mail, ops, outbox, review, stats
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,7 +21,7 @@ def main() -> None:
     looks things up, drafts, and then sends, holds for an agent, or escalates."""
 
 
-for module in (ops, review, mail, knowledge, demo, stats, backfill):
+for module in (ops, review, outbox, mail, knowledge, demo, stats, backfill):
     for command in module.COMMANDS:
         main.add_command(command)
 

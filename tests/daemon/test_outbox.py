@@ -143,3 +143,22 @@ def test_backoff_is_capped() -> None:
     assert backoff(1) == timedelta(seconds=30)
     assert backoff(2) == timedelta(seconds=60)
     assert backoff(30) == timedelta(hours=1)
+
+
+@pytest.mark.parametrize(("delivered", "state", "sends"), [(True, "sent", 0), (False, "sent", 1)])
+def test_operator_resolves_an_unknown_row(
+    services: Services, crashed_row: int, delivered: bool, state: str, sends: int
+) -> None:
+    from daemon.outbox import resolve
+
+    flush_outbox(services.engine, ScriptedSink([], delivered=None))  # the sink cannot tell
+    assert outbox_row(services, crashed_row).state == "unknown"
+    with pytest.raises(ValueError, match="only unknown or failed"):
+        resolve(services.engine, crashed_row + 99, delivered=True, actor="op")
+    resolve(services.engine, crashed_row, delivered=delivered, actor="op")
+    sink = ScriptedSink(["250 ok"])
+    flush_outbox(services.engine, sink)
+    assert outbox_row(services, crashed_row).state == state
+    assert len(sink.sent) == sends
+    with pytest.raises(ValueError, match="is sent"):
+        resolve(services.engine, crashed_row, delivered=True, actor="op")

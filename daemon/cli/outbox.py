@@ -1,0 +1,84 @@
+"""Outbox commands: what is waiting, failed or unknown, and the operator's verdict on it."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import col, select
+
+from daemon.cli.common import config_option, open_services
+from daemon.models import Outbox
+from daemon.outbox import resolve
+from daemon.store import session_scope
+
+console = Console()
+
+
+@click.group("outbox")
+def outbox() -> None:
+    """Outgoing mail: every reply and notice is a row here first."""
+
+
+@outbox.command("list")
+@config_option
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    help="queued, sending, sent, failed, unknown (default: all but sent).",
+)
+def outbox_list(config_path: Path | None, states: tuple[str, ...]) -> None:
+    """List outbox rows, newest first."""
+    with open_services(config_path) as services, session_scope(services.engine) as session:
+        query = select(Outbox).order_by(col(Outbox.id).desc())
+        if states:
+            query = query.where(col(Outbox.state).in_(states))
+        else:
+            query = query.where(Outbox.state != "sent")
+        rows = session.exec(query).all()
+    table = Table()
+    for name in ("id", "ticket", "kind", "state", "attempts", "to", "last answer"):
+        table.add_column(name)
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            str(r.ticket_id or ""),
+            r.kind,
+            r.state,
+            str(r.attempts),
+            ", ".join(r.recipients)[:40],
+            (r.last_response or "")[:60],
+        )
+    console.print(table)
+
+
+@outbox.command("resolve")
+@config_option
+@click.argument("row_id", type=int)
+@click.option(
+    "--delivered/--not-delivered",
+    required=True,
+    help="You checked (the customer's mailbox, the server log): was it delivered?",
+)
+@click.option("--by", "actor", default=None, help="Your name for the audit trail.")
+def outbox_resolve(
+    config_path: Path | None, row_id: int, delivered: bool, actor: str | None
+) -> None:
+    """Settle an unknown or failed row: --delivered marks it sent, --not-delivered sends it."""
+    with open_services(config_path) as services:
+        try:
+            row = resolve(
+                services.engine, row_id, delivered=delivered, actor=actor or getpass.getuser()
+            )
+        except ValueError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+    click.echo(f"outbox row {row_id}: {row.state}")
+
+
+COMMANDS = (outbox,)
