@@ -26,8 +26,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import Message
-from email.utils import getaddresses
 
+from daemon.mail.mime import split_addresses
 from daemon.records import AuthResult
 
 METHODS = ("dmarc", "dkim", "spf")
@@ -155,7 +155,7 @@ def from_domain(msg: Message) -> str:
         values = [str(v) for v in msg.get_all("From", [])]
     except Exception:  # see header_values
         return ""
-    addresses = [a for _, a in getaddresses(values) if "@" in a]
+    addresses = [a for _, a in split_addresses(values) if "@" in a]
     # Two From addresses: no single domain to authenticate, so nothing is verified.
     if len({a.rpartition("@")[2].lower() for a in addresses}) != 1:
         return ""

@@ -28,11 +28,11 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import Message
-from email.utils import getaddresses
 from typing import Any
 
 from flufl.bounce import all_failures
 
+from daemon.mail.mime import split_addresses
 from daemon.records import Bounce
 
 DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
@@ -500,7 +500,7 @@ def header_addresses(msg: Message, name: str) -> list[str]:
         values = [str(v) for v in msg.get_all(name, [])]
     except Exception:  # see header_text
         return []
-    pairs = getaddresses(values)
+    pairs = split_addresses(values)
     return [a.lower() for _, a in pairs if ADDRESS.fullmatch(a)]
 
 
@@ -510,7 +510,7 @@ def sender(msg: Message) -> tuple[str, str]:
 
 def parse_sender(raw: str) -> tuple[str, str]:
     """(display name, lower-case address) of a From value; a bare MAILER-DAEMON counts."""
-    pairs = getaddresses([raw])
+    pairs = split_addresses([raw])
     name, address = pairs[0] if pairs else ("", "")
     if not address and raw.strip() and "<>" not in raw:
         address = raw.strip()

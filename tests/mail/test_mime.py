@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+from email.utils import getaddresses
 
 import pytest
 
@@ -13,6 +14,7 @@ from daemon.mail.mime import (
     read_addresses,
     read_date,
     read_msgids,
+    split_addresses,
 )
 
 WORDS = [
@@ -116,3 +118,25 @@ def test_decode_text_falls_back_and_says_so() -> None:
     assert decode_text(b"ok", "klingon-8", defects) == "ok"
     assert defects == ["body: unknown charset 'klingon-8'"]
     assert decode_text(b"\x81\x8d", None, []) == "\x81\x8d"  # nothing fits: Latin-1
+
+
+SPLITS = [
+    # (header values, the pairs): the plain forms take the shortcut, the rest getaddresses;
+    # both must give what getaddresses gives
+    (["Customer 12 <customer12@example.com>"], [("Customer 12", "customer12@example.com")]),
+    (["a@b.c, <d@e.f>,Bob  Smith\t<x+tag@ex-ample.co.uk>"], None),
+    (["a@b.c", "EncWord0X <first.last@x.y>"], [("", "a@b.c"), ("EncWord0X", "first.last@x.y")]),
+    (['"Smith, Karoline" <k@example.com>, bob@example.com (Bob)'], None),
+    (["J. Smith <j@x.y>", "undisclosed-recipients:;"], None),
+    (["a..b@c.d", "a@b.c.", "<a@b.c", "a@b.c>", "Bob", "", "a@b.c,"], None),
+    (["caf\udcc3\udca9 <c@x.y>"], None),
+]
+
+
+@pytest.mark.parametrize(("values", "want"), SPLITS)
+def test_split_addresses_is_getaddresses(
+    values: list[str], want: list[tuple[str, str]] | None
+) -> None:
+    assert split_addresses(values) == getaddresses(values)
+    if want is not None:
+        assert split_addresses(values) == want
