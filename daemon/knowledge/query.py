@@ -21,9 +21,12 @@ from daemon.knowledge.analysis import field_for, query_terms
 from daemon.mail.language import detect_language
 
 KEEP_WEIGHT = 1.5
-COMMON_RATIO = 0.3
-"""Terms found in more than this share of the passages are `common`: they are scored only for
-the best candidates of the other terms (see retriever.rank)."""
+COMMON_RATIO = 0.05
+COMMON_MIN = 2000
+"""A term on more than COMMON_RATIO of the passages, and on more than COMMON_MIN of them, is
+`common`: it is scored only for the best candidates of the rarer terms (retriever.rank). Below
+COMMON_MIN passages a posting list costs under a millisecond and is always read in full, so a
+small knowledge base is ranked exactly."""
 
 SUBJECT_PREFIX = re.compile(
     r"^\s*((re|fwd?|aw|wg|sv|vs|tr|antw|rv|r)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE
@@ -58,6 +61,8 @@ class QueryTerm:
     text: str
     weight: float
     common: bool = False
+    df: int = 1
+    """Passages holding the term (from the index, when the plan was made)."""
 
 
 def email_query_text(subject: str, body: str) -> str:
@@ -133,7 +138,8 @@ def select_terms(
             field,
             term,
             KEEP_WEIGHT if term in keep else 1.0,
-            common=term not in keep and df > COMMON_RATIO * doc_count,
+            common=term not in keep and df > max(COMMON_RATIO * doc_count, COMMON_MIN),
+            df=df,
         )
         for term, df in chosen
     ]

@@ -27,6 +27,7 @@ from typing import Any
 
 from daemon.config import KnowledgeSettings
 from daemon.knowledge.index import current_dir, open_index
+from daemon.knowledge.postings import posting_blocks
 from daemon.knowledge.query import QueryTerm, plan_query
 from daemon.records import Passage
 
@@ -156,28 +157,25 @@ def rank(
     scores: dict[int, float] = {}
     for term in plan:
         if not term.common:
-            accumulate(scores, *term_scoring(snap, term))
+            accumulate(scores, snap, term)
     scores = only_allowed(scores, allowed)
     common = [t for t in plan if t.common]
     if len(scores) < k:
         for term in common:
-            accumulate(scores, *term_scoring(snap, term))
+            accumulate(scores, snap, term)
         scores = only_allowed(scores, allowed)
     elif common:
         best = heapq.nlargest(max(RESCORE, 4 * k), scores.items(), key=itemgetter(1))
         candidates = sorted(doc for doc, _ in best)
         for term in common:
-            top_up(scores, candidates, *term_scoring(snap, term))
+            top_up(scores, candidates, snap, term)
     return heapq.nlargest(k, scores.items(), key=itemgetter(1))
 
 
-def term_scoring(snap: Snapshot, term: QueryTerm) -> tuple[Any, list[float], float]:
-    """The term's matcher, the field's length norms and its weight × IDF."""
-    reader = snap.reader
-    count = reader.doc_count_all()
-    df = reader.doc_frequency(term.field, term.text)
-    idf = math.log(1 + (count - df + 0.5) / (df + 0.5))
-    return reader.postings(term.field, term.text), snap.norm(term.field), term.weight * idf
+def term_factor(snap: Snapshot, term: QueryTerm) -> float:
+    """weight × IDF × (K1 + 1): everything in a term's BM25 part but the posting's own."""
+    count, df = snap.reader.doc_count_all(), term.df
+    return term.weight * math.log(1 + (count - df + 0.5) / (df + 0.5)) * (K1 + 1)
 
 
 def only_allowed(scores: dict[int, float], allowed: frozenset[int] | None) -> dict[int, float]:
@@ -186,22 +184,21 @@ def only_allowed(scores: dict[int, float], allowed: frozenset[int] | None) -> di
     return {doc: score for doc, score in scores.items() if doc in allowed}
 
 
-def accumulate(scores: dict[int, float], matcher: Any, norms: list[float], scale: float) -> None:
-    """Add one term's BM25 contribution to every document on its posting list (hot loop)."""
+def accumulate(scores: dict[int, float], snap: Snapshot, term: QueryTerm) -> None:
+    """Add the term's BM25 part to every document on its posting list (the hot loop)."""
     get = scores.get
-    factor = scale * (K1 + 1)
-    while matcher.is_active():
-        doc = matcher.id()
-        weight = matcher.weight()
-        scores[doc] = get(doc, 0.0) + factor * weight / (weight + norms[doc])
-        matcher.next()
+    norms = snap.norm(term.field)
+    factor = term_factor(snap, term)
+    for ids, weights in posting_blocks(snap.reader, term.field, term.text):
+        for doc, weight in zip(ids, weights, strict=True):
+            scores[doc] = get(doc, 0.0) + factor * weight / (weight + norms[doc])
 
 
-def top_up(
-    scores: dict[int, float], docs: list[int], matcher: Any, norms: list[float], scale: float
-) -> None:
-    """Add one term's contribution to `docs` (ascending) only, skipping the rest of its list."""
-    factor = scale * (K1 + 1)
+def top_up(scores: dict[int, float], docs: list[int], snap: Snapshot, term: QueryTerm) -> None:
+    """Add the term's part to `docs` (ascending) only, skipping the rest of its list."""
+    norms = snap.norm(term.field)
+    factor = term_factor(snap, term)
+    matcher = snap.reader.postings(term.field, term.text)
     for doc in docs:
         if not matcher.is_active():
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from daemon.config import KnowledgeSettings, KnowledgeSource
 from daemon.knowledge import rebuild_index
 from daemon.knowledge.index import IndexBusy, current_dir, open_current, write_lock
+from daemon.knowledge.postings import BLOCKS_READABLE, posting_blocks
 from daemon.knowledge.retriever import WhooshRetriever
 from daemon.knowledge.sync import rebuild, update
 from daemon.stages.retrieve import open_retriever
@@ -235,3 +237,33 @@ def test_open_retriever_before_any_index_then_after_a_build(
     assert rebuild_index(settings) == 6
     assert retriever.search("refund", (), 3)[0].id.startswith("kb/policies/refunds")
     retriever.close()
+
+
+def flatten(blocks: Iterator[tuple[Sequence[int], Sequence[float]]]) -> list[tuple[int, float]]:
+    return [
+        (doc, weight) for ids, weights in blocks for doc, weight in zip(ids, weights, strict=True)
+    ]
+
+
+def test_block_reads_match_the_public_matcher_api(tmp_path: Path, kb: Path) -> None:
+    """Several segments, deleted passages: the fast path and whoosh's public API agree."""
+    assert BLOCKS_READABLE  # the pinned whoosh-reloaded has the block reader we use
+    knowledge = KnowledgeSettings(max_segments=50)
+    root = tmp_path / "index"
+    rebuild(root, [KnowledgeSource(path=kb)], knowledge)
+    for round_ in range(3):
+        write_kb(kb, {f"faq/extra{round_}.md": f"# Battery care {round_}\n\nCharge the battery.\n"})
+        (kb / "policies/refunds.md").write_text(f"# Refund policy\n\nRefund round {round_}.\n")
+        touch_later(kb / "policies/refunds.md", 10 * (round_ + 1))
+        update(root, [KnowledgeSource(path=kb)], knowledge)
+    ix = open_current(root)
+    with ix.reader() as reader:
+        assert len(reader.leaf_readers()) > 1 and reader.has_deletions()
+        terms = [text.decode() for field, text in reader.all_terms() if field == "text_en"]
+        assert "batteri" in terms and "refund" in terms
+        for text in terms:
+            fast = flatten(posting_blocks(reader, "text_en", text))
+            public = flatten(posting_blocks(reader, "text_en", text, fast=False))
+            assert fast == public, text
+            assert all(not reader.is_deleted(doc) for doc, _ in fast)
+    ix.close()
