@@ -85,6 +85,9 @@ HEADER_START = re.compile(rf"^\s*[*_]*(?:{HEADER_FROM}|{HEADER_DATE})[*_]*\s?:",
 HEADER_ONE_LINE = re.compile(
     rf"^\s*[*_]*(?:{HEADER_FROM})[*_]*\s?:.{{1,200}}\s[*_]*(?:{HEADER_DATE})[*_]*\s?:", re.I
 )
+HEADER_HINT = re.compile(r":|^\s*[-_=]")
+"""What every one of ORIGINAL, DASHED_WROTE, HEADER_ONE_LINE, RULE_LINE and HEADER_START
+needs: a colon, or a rule character first."""
 URL_LINE = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$")
 RULE_LINE = re.compile(r"^\s*[_-]{8,}\s*$")
 QUOTE = re.compile(r"^\s*>")
@@ -153,12 +156,17 @@ def split_shared_lines(lines: list[str]) -> list[str]:
     out: list[str] = []
     for index, line in enumerate(lines):
         match = INLINE_WROTE.match(line[:500]) if "wrote" in line or ":" in line[-3:] else None
-        following = next((n for n in lines[index + 1 : index + 4] if n.strip()), "")
-        if match and QUOTE.match(following) and not LEAD_START.match(line):
+        if match and quoted_next(lines, index) and not LEAD_START.match(line):
             out += [match.group("text").rstrip(" -"), match.group("quote")]
         else:
             out.append(line)
     return out
+
+
+def quoted_next(lines: list[str], index: int) -> bool:
+    """The next non-blank line (of the next three) is a `>` quote."""
+    following = next((n for n in lines[index + 1 : index + 4] if n.strip()), "")
+    return bool(QUOTE.match(following))
 
 
 def classify(lines: list[str]) -> list[str]:
@@ -184,6 +192,8 @@ def splitter_span(lines: list[str], index: int) -> int:
     first = lines[index][:400]
     if not first.strip() or (QUOTE.match(first) and not first.lstrip(">").strip()):
         return 0
+    if not HEADER_HINT.search(first):  # most lines: none of the five below can match
+        return wrote_span(lines, index)
     if ORIGINAL.match(first) or DASHED_WROTE.match(first) or HEADER_ONE_LINE.match(first):
         return 1
     if RULE_LINE.match(first) and index + 1 < len(lines) and header_block(lines, index + 1):
