@@ -99,7 +99,7 @@ def complaint(look: Look, sender: str) -> AutoInfo | None:
         return auto("complaint", "Hotmail junk-mail report (JMRP)")
     if look.header("X-Apple-Unsubscribe").strip().lower() == "true":
         return auto("complaint", "unsubscribe request sent by Apple Mail")
-    if str((ses_notification(look.msg) or {}).get("notificationType")) == "Complaint":
+    if str((ses_notification(look) or {}).get("notificationType")) == "Complaint":
         return auto("complaint", "Amazon SES complaint notification")
     return None
 

@@ -135,6 +135,7 @@ CONTACT = re.compile(
 FOLD = re.compile(r"\r?\n(?=[ \t])")
 JSON = json.JSONDecoder(strict=False)
 HTML_TAG = re.compile(r"<[^>]{0,2000}>")
+SNS_ID = "x-amz-sns-message-id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +163,8 @@ class Look:
     def header(self, name: str) -> str:
         key = name.lower()
         if key not in self.decoded:
-            self.decoded[key] = decode_text(self.raw.get(key, ""))
+            raw = self.raw.get(key)  # most names asked for are absent: nothing to decode
+            self.decoded[key] = "" if raw is None else decode_text(raw)
         return self.decoded[key]
 
 
@@ -267,7 +269,7 @@ def written_by_system(look: Look) -> str | None:
 
 
 def ses_bounce_notification(look: Look) -> str | None:
-    data = ses_notification(look.msg) or {}
+    data = ses_notification(look) or {}
     kind = str(data.get("notificationType", ""))
     return f"Amazon SES {kind.lower()} notification" if kind in ("Bounce", "Delivery") else None
 
@@ -376,11 +378,13 @@ def status_class(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def ses_notification(msg: Message) -> dict[str, Any] | None:
+def ses_notification(msg: Message | Look) -> dict[str, Any] | None:
     """The JSON of an Amazon SES notification (bounce, complaint, delivery) relayed by SNS."""
-    if not header_text(msg, "x-amz-sns-message-id"):  # SNS stamps every mail it sends
+    # SNS stamps every mail it sends; a Look has the header at hand, a Message is scanned
+    stamp = msg.header(SNS_ID) if isinstance(msg, Look) else header_text(msg, SNS_ID)
+    if not stamp:
         return None
-    text = notification_text(msg).strip()
+    text = notification_text(msg.msg if isinstance(msg, Look) else msg).strip()
     if not text.startswith("{") or "notificationType" not in text:
         return None
     try:
