@@ -10,7 +10,8 @@ benchmark reads, and the ingest benchmark's mix of generated and corpus mail. Ea
 cores: the best round is the least disturbed one). The language model is loaded before timing,
 as the daemon loads it once.
 
-Usage: .venv/bin/python benchmarks/parse.py [--rounds N] [--messages N] [--profile SET]
+Usage: .venv/bin/python benchmarks/parse.py [--quick] [--rounds N] [--messages N] [--profile SET]
+(SET: plain, html, mix or corpus)
 """
 
 from __future__ import annotations
@@ -273,10 +274,13 @@ def profile(messages: list[bytes]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100 messages, 2 rounds")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per set (best kept)")
     parser.add_argument("--messages", type=int, default=300, help="generated messages per set")
     parser.add_argument("--profile", metavar="SET", help="print a cProfile of one set instead")
     args = parser.parse_args()
+    if args.quick:
+        args.messages, args.rounds = 100, 2
     sets = message_sets(args.messages)
     parse_bytes(sets["plain"][0])  # load the language model once, as the daemon does
     if args.profile:
