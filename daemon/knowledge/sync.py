@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -88,17 +89,29 @@ def update(
         ix = open_current(root)
         if ix is None:
             return rebuild_locked(root, sources, knowledge, tickets(0.0) if tickets else ())
-        manifest = read_manifest(ix)
-        summary = Summary()
-        changes = source_changes(manifest, sources, summary)
-        if tickets:
-            ticket_changes(manifest, tickets(newest_ticket(manifest)), changes, summary)
-        if changes.remove or changes.add:
-            remove = changes.remove | (changes.add.keys() & manifest.keys())
-            summary.passages = apply_changes(ix, remove, changes.add.values(), knowledge)
-        ix.close()
+        try:
+            summary = update_locked(ix, sources, knowledge, tickets)
+        finally:
+            ix.close()
     if summary.added or summary.changed or summary.removed:
         log.info("index %s updated: %s", root, summary.describe())
+    return summary
+
+
+def update_locked(
+    ix: Any,
+    sources: Sequence[KnowledgeSource],
+    knowledge: KnowledgeSettings,
+    tickets: TicketSource | None,
+) -> Summary:
+    manifest = read_manifest(ix)
+    summary = Summary()
+    changes = source_changes(manifest, sources, summary)
+    if tickets:
+        ticket_changes(manifest, tickets(newest_ticket(manifest)), changes, summary)
+    if changes.remove or changes.add:
+        remove = changes.remove | (changes.add.keys() & manifest.keys())
+        summary.passages = apply_changes(ix, remove, changes.add.values(), knowledge)
     return summary
 
 
@@ -154,6 +167,9 @@ def source_changes(
         by_path.setdefault(known.path, []).append(key)
     for source in sources:
         origin = str(source.path)
+        if not source.path.exists():  # an unmounted share must not empty the index
+            summary.problems.append((origin, "does not exist: its articles are kept"))
+            continue
         present = set()
         for path in source_files(source.path):
             present.add(str(path))

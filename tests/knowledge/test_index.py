@@ -267,3 +267,13 @@ def test_block_reads_match_the_public_matcher_api(tmp_path: Path, kb: Path) -> N
             assert fast == public, text
             assert all(not reader.is_deleted(doc) for doc, _ in fast)
     ix.close()
+
+
+def test_a_missing_source_folder_keeps_its_articles(
+    tmp_path: Path, built: Path, kb: Path, knowledge: KnowledgeSettings
+) -> None:
+    kb.rename(tmp_path / "elsewhere")
+    summary = update(built, [KnowledgeSource(path=kb)], knowledge)
+    assert summary.problems == [(str(kb), "does not exist: its articles are kept")]
+    assert summary.removed == 0
+    assert ids(WhooshRetriever(built, knowledge), "refund")[0].startswith("kb/policies/refunds")
