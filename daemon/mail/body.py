@@ -34,6 +34,7 @@ from daemon.mail.mime import (
     Hint,
     Parsed,
     decode_text,
+    hashes,
     make_attachment,
     part_charset,
     part_data,
@@ -116,14 +117,14 @@ def read_body(parsed: Parsed, hint: Hint, defects: list[str]) -> Body:
     attachments: list[Attachment] = []
     for part in leaves(parsed.msg, defects):
         filename = part_filename(part, hint, defects)
-        data, digest = part_data(part, parsed, defects)
+        data = part_data(part, parsed, defects)
         kind = body_kind(part, filename)
-        if kind == "text/plain" and data is not None:
+        if kind == "text/plain" and isinstance(data, bytes):
             plain.append(decode_text(data, part_charset(part), defects))
-        elif kind == "text/html" and html is None and data is not None:
+        elif kind == "text/html" and html is None and isinstance(data, bytes):
             html = decode_text(data, part_charset(part), defects)
         else:
-            attachments.append(make_attachment(part, filename, digest))
+            attachments.append(make_attachment(part, filename, hashes(data)))
     text = "\n".join(p.strip("\n") for p in plain).strip()
     if text or html is None:
         return Body(text, None, tuple(attachments))

@@ -667,19 +667,23 @@ def part_filename(part: Message, hint: Hint, defects: list[str]) -> str | None:
     return decode_words(str(name), hint, defects).strip() or None
 
 
-def part_data(part: Message, parsed: Parsed, defects: list[str]) -> tuple[bytes | None, Lifted]:
-    """The decoded body of a leaf part (None when it was lifted before parsing) and its
-    hashes."""
+def part_data(part: Message, parsed: Parsed, defects: list[str]) -> bytes | Lifted:
+    """The decoded body of a leaf part, or the hashes of a body lifted before parsing."""
     lifted = parsed.lifted.get(id(part))
     if lifted is not None:
         defects.extend(lifted.defects)
-        return None, lifted
+        return lifted
     if part.is_multipart():  # an attached message the raw scan did not find: re-serialize it
-        data = serialize_payload(part, defects)
-        return data, Lifted(len(data), md5_hex(data), hashlib.sha256(data).hexdigest())
+        return serialize_payload(part, defects)
     cte = str(part.get("Content-Transfer-Encoding", ""))
-    data = decode_transfer(payload_bytes(part), cte, defects)
-    return data, Lifted(len(data), md5_hex(data), hashlib.sha256(data).hexdigest())
+    return decode_transfer(payload_bytes(part), cte, defects)
+
+
+def hashes(body: bytes | Lifted) -> Lifted:
+    """Size and hashes of a part's decoded body (worked out only for attachments)."""
+    if isinstance(body, Lifted):
+        return body
+    return Lifted(len(body), md5_hex(body), hashlib.sha256(body).hexdigest())
 
 
 def serialize_payload(part: Message, defects: list[str]) -> bytes:
