@@ -38,11 +38,11 @@ from daemon.stages import (
 )
 from daemon.store import (
     audit,
+    buffered_audit,
     claim,
     claim_many,
     owner_is_dead,
     release,
-    serialize,
     session_scope,
     transition,
     worker_name,
@@ -144,23 +144,26 @@ def run_threading(services: Services, pks: list[int], owner: str) -> list[int]:
 
 
 def run_batch(services: Services, pks: list[int], step: Step) -> None:
+    """One step for a batch of messages in one transaction (their row updates and audit rows
+    written together at the end). A message that raises rolls the batch back, and the batch
+    is then done one message at a time, so the failure is recorded on the one that raised."""
     if not pks:
         return
-    with session_scope(services.engine) as session:
-        # A real transaction from the first statement, so the savepoints below nest in it
-        # (pysqlite begins one only before a write). These steps never wait on the network.
-        serialize(session, "pipeline-batch")
-        rows = session.exec(
-            select(Message).where(col(Message.id).in_(pks)).order_by(col(Message.id))
-        ).all()
-        for row in rows:
-            if row.state != step.start:
-                continue
-            try:
-                with session.begin_nested():
+    try:
+        with session_scope(services.engine) as session, buffered_audit(session):
+            rows = session.exec(
+                select(Message).where(col(Message.id).in_(pks)).order_by(col(Message.id))
+            ).all()
+            for row in rows:
+                if row.state == step.start:
                     run_loaded(services, session, row)
-            except Exception as exc:  # recorded on the row, in this same transaction
-                fail(services, session, row, exc)
+    except Exception:
+        log.info("a %s batch of %d failed: one message at a time", step.name, len(pks))
+        for pk in pks:
+            try:
+                run_step(services, pk)
+            except Exception as exc:
+                record_failure(services, pk, exc)
 
 
 def run_rest(services: Services, ids: list[int], owner: str) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from sqlmodel import Session, col, select
+from sqlalchemy import insert
+from sqlmodel import Session, SQLModel, col, select
 
 from daemon.item import Context, Item
 from daemon.models import MessageRef, Ticket, utcnow
 from daemon.records import ParsedMail
-from daemon.store import audit, remember_message_id
+from daemon.store import audit, no_nul, remember_message_id
 
 PREFIX = re.compile(r"^\s*((re|aw|sv|antw|fwd?|wg|tr|rif|r|vs)\s*(\[\d+\])?\s*:\s*)+", re.I)
 
@@ -74,17 +75,26 @@ def ticket_from_tag(session: Session, mail: ParsedMail, tag: str) -> int | None:
 
 
 def open_ticket(ctx: Context, mail: ParsedMail) -> int:
-    ticket = Ticket(
-        subject=strip_subject(mail.subject, ctx.settings.mail.ticket_tag)[:500],
-        customer_email=mail.sender.email.lower() if mail.sender else None,
-        customer_name=mail.sender.name if mail.sender else None,
-        language=mail.language,
-    )
-    ctx.session.add(ticket)
-    ctx.session.flush()
-    assert ticket.id is not None
-    audit(ctx.session, "ticket_opened", ticket_id=ticket.id, subject=ticket.subject)
-    return ticket.id
+    """A new ticket for this mail's customer. A plain INSERT … RETURNING: building and flushing
+    an ORM object here was the largest single cost of the screen step."""
+    now = utcnow()
+    values = {  # plain INSERT: the store's NUL scrubbing of ORM flushes does not see it
+        "subject": no_nul(strip_subject(mail.subject, ctx.settings.mail.ticket_tag)[:500]),
+        "customer_email": no_nul(mail.sender.email.lower()) if mail.sender else None,
+        "customer_name": no_nul(mail.sender.name) if mail.sender else None,
+        "language": mail.language,
+        "status": "open",
+        "created_at": now,
+        "updated_at": now,
+    }
+    ticket_id: int = ctx.session.connection().execute(INSERT_TICKET, [values]).scalar_one()
+    audit(ctx.session, "ticket_opened", ticket_id=ticket_id, subject=values["subject"])
+    return ticket_id
+
+
+INSERT_TICKET = insert(SQLModel.metadata.tables["ticket"]).returning(
+    SQLModel.metadata.tables["ticket"].c.id
+)
 
 
 def touch_ticket(session: Session, ticket_id: int) -> None:
