@@ -126,37 +126,43 @@ def process_pending(services: Services, *, limit: int | None = None) -> int:
 
 
 def run_threading(services: Services, pks: list[int], owner: str) -> list[int]:
-    """Parse, then thread and screen, a batch in arrival order: each step one transaction for
-    the batch, each message in its own savepoint (one that raises is rolled back alone and its
-    failure recorded). Messages on which a process already died run one at a time, so a
-    message that kills the process is found and quarantined without taking its batch along.
-    Returns the messages that moved past these steps."""
+    """Parse, then thread and screen, a batch in arrival order, each step one transaction for
+    the whole batch. The batch is claimed once, for both steps (the claim is committed first:
+    it counts a start, which is how a process death is noticed). Messages on which a process
+    already died run one at a time, so a message that kills the process is found and
+    quarantined without taking its batch along. Returns the messages that moved past."""
     lease = timedelta(seconds=services.settings.pipeline.lease_seconds)
-    for state in (State.received, State.parsed):
-        with session_scope(services.engine) as session:
-            claimed = claim_many(session, pks, owner, lease, state)
-        run_batch(services, [pk for pk, starts in claimed if starts <= 1], STEPS[state])
-        for pk in (pk for pk, starts in claimed if starts > 1):
-            advance(services, pk, owner, within=THREADING)
+    with session_scope(services.engine) as session:
+        claimed = claim_many(session, pks, owner, lease, THREADING)
+    batch = [pk for pk, starts in claimed if starts <= 1]
+    run_batch(services, batch, STEPS[State.received], owner, keep_lease=True)
+    run_batch(services, batch, STEPS[State.parsed], owner)
+    for pk in (pk for pk, starts in claimed if starts > 1):
+        advance(services, pk, owner, within=THREADING)
     with session_scope(services.engine) as session:
         states = session.exec(select(Message.id, Message.state).where(col(Message.id).in_(pks)))
         return [pk for pk, st in states if pk is not None and State(st) not in WAITING | THREADING]
 
 
-def run_batch(services: Services, pks: list[int], step: Step) -> None:
+def run_batch(
+    services: Services, pks: list[int], step: Step, owner: str, *, keep_lease: bool = False
+) -> None:
     """One step for a batch of messages in one transaction (their row updates and audit rows
     written together at the end). A message that raises rolls the batch back, and the batch
-    is then done one message at a time, so the failure is recorded on the one that raised."""
+    is then done one message at a time, so the failure is recorded on the one that raised.
+    `keep_lease`: the batch's next step follows at once under the same claim."""
     if not pks:
         return
     try:
         with session_scope(services.engine) as session, buffered_audit(session):
             rows = session.exec(
-                select(Message).where(col(Message.id).in_(pks)).order_by(col(Message.id))
+                select(Message)
+                .where(col(Message.id).in_(pks), Message.lease_owner == owner)
+                .order_by(col(Message.id))
             ).all()
             for row in rows:
                 if row.state == step.start:
-                    run_loaded(services, session, row)
+                    run_loaded(services, session, row, keep_lease=keep_lease)
     except Exception:
         log.info("a %s batch of %d failed: one message at a time", step.name, len(pks))
         for pk in pks:
@@ -204,7 +210,9 @@ def run_step(services: Services, pk: int) -> State | None:
         return run_loaded(services, session, row)
 
 
-def run_loaded(services: Services, session: Session, row: Message) -> State:
+def run_loaded(
+    services: Services, session: Session, row: Message, *, keep_lease: bool = False
+) -> State:
     """Run the step of the row's state on it (the caller holds the lease and commits)."""
     step = STEPS.get(State(row.state))
     if step is None:
@@ -222,17 +230,27 @@ def run_loaded(services: Services, session: Session, row: Message) -> State:
         result = stage(result, ctx)
         if not isinstance(result, Item):
             break
-    return apply(ctx, row, step, result, before)
+    return apply(ctx, row, step, result, before, keep_lease=keep_lease)
 
 
 def apply(
-    ctx: Context, row: Message, step: Step, result: Item | Outcome, before: Item | None = None
+    ctx: Context,
+    row: Message,
+    step: Step,
+    result: Item | Outcome,
+    before: Item | None = None,
+    *,
+    keep_lease: bool = False,
 ) -> State:
     """Write the step's result to the row and move it to its next state (caller commits)."""
     if isinstance(result, Item):
         result.write_to(row, before)
-        release(ctx.session, row)
+        starts = row.starts
+        if not keep_lease:
+            release(ctx.session, row)
         transition(ctx.session, row, step.end, step=step.name)
+        if keep_lease:
+            row.starts = starts  # the claim's start counts until the claimed work is done
         return step.end
     item = Item.from_row(row)
     return finish(ctx, row, item, result, step.name)

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -382,16 +382,17 @@ def claim(session: Session, message_pk: int, owner: str, lease: timedelta) -> bo
 
 
 def claim_many(
-    session: Session, pks: list[int], owner: str, lease: timedelta, state: State
+    session: Session, pks: list[int], owner: str, lease: timedelta, states: Iterable[State]
 ) -> list[tuple[int, int]]:
-    """Take the lease on those of `pks` that are in `state` and free; return (id, starts) of
-    each one taken (starts > 1: a process died while working on it before)."""
+    """Take the lease on those of `pks` that are in one of `states` and free; return (id,
+    starts) of each one taken (starts > 1: a process died while working on it before)."""
+    wanted = [s.value for s in states]
     if not pks:
         return []
     now = utcnow()
     session.execute(
         update(Message)
-        .where(col(Message.id).in_(pks), col(Message.state) == state)
+        .where(col(Message.id).in_(pks), col(Message.state).in_(wanted))
         .where(
             or_(
                 col(Message.lease_until).is_(None),
@@ -403,7 +404,7 @@ def claim_many(
     )
     taken = session.exec(
         select(Message.id, Message.starts).where(
-            col(Message.id).in_(pks), Message.state == state, Message.lease_owner == owner
+            col(Message.id).in_(pks), col(Message.state).in_(wanted), Message.lease_owner == owner
         )
     )
     return [(pk, starts) for pk, starts in taken if pk is not None]
