@@ -30,6 +30,7 @@ from daemon.store import open_engine
 
 if TYPE_CHECKING:
     from daemon.llm.services import ModelServices
+    from daemon.tools import ToolRegistry
 
 SHIPPED_TEMPLATES = (
     Path(__file__).parent / "_templates",  # inside an installed wheel
@@ -55,6 +56,8 @@ class Services:
     retriever: Retriever
     drafter: Drafter
     llm: ModelServices | None = None
+    tools: ToolRegistry | None = None
+    """The tools of the offline drafter (the model stack keeps its own in `llm`)."""
     _sink: MailSink | None = field(default=None, repr=False)
     _helpdesks: dict[str, Helpdesk] = field(default_factory=dict, repr=False)
     _helpdesks_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -91,6 +94,8 @@ class Services:
         self.retriever.close()
         if self.llm is not None:
             self.llm.close()
+        if self.tools is not None:
+            self.tools.close()
         self.engine.dispose()
 
 
@@ -121,12 +126,18 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         from daemon.llm.services import build_model_services
 
         llm = build_model_services(settings, engine, templates)
+    tools = None
+    if llm is None and settings.tools:  # without a model, read-only tools feed offline drafts
+        from daemon.tools import ToolRegistry
+
+        tools = ToolRegistry.from_settings(settings)
     return Services(
         settings=settings,
         engine=engine,
         templates=templates,
         router=llm.router if llm else RuleRouter(settings),
         retriever=open_retriever(settings),
-        drafter=llm.drafter if llm else OfflineDrafter(templates, settings),
+        drafter=llm.drafter if llm else OfflineDrafter(templates, settings, tools=tools),
         llm=llm,
+        tools=tools,
     )

@@ -383,6 +383,11 @@ class ToolSettings(Section):
     auth_prefix: str = Field("", description='put before the credential, e.g. "Bearer "')
     timeout_seconds: float = Field(10.0, gt=0, description="per call")
     max_response_bytes: int = Field(65536, ge=1, description="a larger answer is an error")
+    extract: dict[str, str] = Field(
+        default_factory=dict,
+        description="without a model: regex per parameter (first group) read from the mail, "
+        "so the offline drafter can call this read-only tool",
+    )
 
 
 class PricingSettings(Section):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -193,6 +194,26 @@ class Toolbox:
             )
         result = ToolResult(name=call.name, arguments=args, ok=True, result=answer.data)
         return ToolRun(call, result, json.dumps(answer.data, ensure_ascii=False))
+
+
+def offline_calls(toolbox: Toolbox, text: str) -> list[ToolCall]:
+    """The calls a drafter without a model makes: each offered read-only tool whose every
+    non-identity parameter its `extract` regexes find in the mail (an order number, say).
+    Identity parameters are bound by the toolbox as for a model; nothing here can choose them."""
+    calls = []
+    for tool in toolbox.offered.values():
+        needed = set(tool.model_schema().get("properties", {}))
+        if not tool.read_only or not needed or not needed <= set(tool.settings.extract):
+            continue
+        args = {}
+        for param in needed:
+            found = re.search(tool.settings.extract[param], text)
+            if found is None:
+                break
+            args[param] = found.group(1) if found.groups() else found.group(0)
+        else:
+            calls.append(ToolCall(f"offline-{tool.name}", tool.name, json.dumps(args)))
+    return calls
 
 
 def refused(call: ToolCall, args: dict[str, Any], why: str, *, flag: bool) -> ToolRun:

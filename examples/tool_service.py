@@ -89,6 +89,7 @@ class ToolService:
     server: ThreadingHTTPServer | None = None
     url: str = ""
     crm_tickets: list[dict[str, Any]] = field(default_factory=list)
+    orders: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(ORDERS))
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         service = self
@@ -136,7 +137,7 @@ class ToolService:
         return 404, {"error": "no such endpoint"}
 
     def order(self, order_id: str, email: str | None) -> tuple[int, Any]:
-        order = ORDERS.get(order_id)
+        order = self.orders.get(order_id)
         if order is None or (email is not None and email.lower() != order["customer_email"]):
             return 404, {"error": f"no order {order_id} for this customer"}
         return 200, order

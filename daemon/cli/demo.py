@@ -11,6 +11,7 @@ table is the same every time; `--keep` leaves everything and processes only new 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import sys
@@ -31,7 +32,7 @@ from sqlmodel import col, select
 from connectors.maildir import ensure_maildir
 from daemon.app import Services, build_services
 from daemon.cli.common import load
-from daemon.config import default_intents
+from daemon.config import Settings, default_intents
 from daemon.cycle import CycleReport, run_cycle
 from daemon.drafts import DraftError, approve
 from daemon.knowledge import rebuild_index
@@ -106,6 +107,9 @@ def demo(directory: Path, keep: bool) -> None:
         sys.exit(1)
     settings = load(directory / CONFIG_NAME)
     indexed = rebuild_index(settings)
+    tool_service = start_tool_service()
+    if tool_service is not None:
+        settings = point_tools_at(settings, tool_service.url)
     services = build_services(settings)
     try:
         report = run_cycle(services)
@@ -113,6 +117,8 @@ def demo(directory: Path, keep: bool) -> None:
         rows = outcome_rows(services.engine)
     finally:
         services.close()
+        if tool_service is not None:
+            tool_service.stop()
     console = Console(highlight=False)
     print_intro(console, directory, seeded, indexed, report, approved, keep)
     console.print(outcome_table(rows, console.width))
@@ -149,9 +155,38 @@ def check_folder(directory: Path) -> None:
         )
 
 
+def start_tool_service() -> Any:
+    """examples/tool_service.py serving the demo shop's orders on a free port; None when
+    helpdeskd runs from an installed wheel, which has no examples/ (the drafts then say so)."""
+    path = Path(__file__).resolve().parents[2] / "examples" / "tool_service.py"
+    spec = importlib.util.spec_from_file_location("helpdeskd_example_tools", path)
+    if not path.is_file() or spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    orders = json.loads((DATA / "orders.json").read_text(encoding="utf-8"))
+    service = module.ToolService(orders=orders)
+    service.start()
+    return service
+
+
+def point_tools_at(settings: Settings, url: str) -> Settings:
+    """The config names the example service's default address; this run's port differs."""
+    tools = {
+        name: tool.model_copy(update={"url": tool.url.replace(DEFAULT_TOOL_URL, url)})
+        for name, tool in settings.tools.items()
+    }
+    return settings.model_copy(update={"tools": tools})
+
+
+DEFAULT_TOOL_URL = "http://127.0.0.1:8099"
+
+
 def write_config(path: Path) -> None:
     text = config_template().render(
         config_path=shown(path),
+        tool_url=DEFAULT_TOOL_URL,
         namespaces=sorted(p.name for p in (DATA / "articles").iterdir() if p.is_dir()),
         intents=default_intents(),
         auto_intent=AUTO_INTENT,
