@@ -15,20 +15,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlmodel import col, select
 
 from connectors.base import ConnectorError, FetchedMail, MailSource
 from connectors.imap import ImapMailbox, parse_cursor
 from daemon.app import Services
 from daemon.cli.common import config_option, open_services
 from daemon.cycle import record_poll
-from daemon.models import Cursor, State
-from daemon.pipeline import record_failure, run_step
-from daemon.store import Ingested, claim, ingest, session_scope, worker_name
+from daemon.models import Cursor, Message, State
+from daemon.pipeline import run_threading
+from daemon.store import Ingested, ingest_many, session_scope, worker_name
 
 INGEST_STATES = (State.received, State.parsed)  # the steps a backfill runs: parse, screen
 CHUNK = 50  # messages recorded per transaction (the source fetches in its own batches)
@@ -60,11 +61,8 @@ def count_pending(source: MailSource, cursor: str | None) -> int | None:
     return None
 
 
-def keep_cursor_forward(services: Services, source: str, mail: FetchedMail) -> FetchedMail:
+def keep_cursor_forward(stored: tuple[int, int] | None, mail: FetchedMail) -> FetchedMail:
     """Drop a position older than the stored one (an old message must not rewind a poll)."""
-    with session_scope(services.engine) as session:
-        row = session.get(Cursor, source)
-        stored = parse_cursor(row.value if row else None)
     here = parse_cursor(mail.cursor)
     if stored and here and stored[0] == here[0] and stored[1] >= here[1]:
         return replace(mail, cursor=None)
@@ -89,34 +87,23 @@ def record_chunk(
     services: Services, source: MailSource, chunk: list[FetchedMail]
 ) -> list[Ingested]:
     """Record a chunk in one transaction (rows and cursor together), then ack each message."""
-    chunk = [keep_cursor_forward(services, source.name, mail) for mail in chunk]
     with session_scope(services.engine) as session:
-        results = [ingest(session, source.name, mail) for mail in chunk]
+        row = session.get(Cursor, source.name)
+        stored = parse_cursor(row.value if row else None)
+        chunk = [keep_cursor_forward(stored, mail) for mail in chunk]
+        results = ingest_many(session, source.name, chunk)
     for mail in chunk:
         source.ack(mail)
     return results
 
 
 def screen_chunk(services: Services, pks: list[int], owner: str) -> int:
-    """Run the parse step, then the thread+screen step, on each message; claims are taken a
-    chunk at a time (one transaction), the steps one message at a time as in the pipeline."""
-    lease = timedelta(seconds=services.settings.pipeline.lease_seconds)
-    pending, done = pks, 0
-    while pending:
-        with session_scope(services.engine) as session:
-            claimed = [pk for pk in pending if claim(session, pk, owner, lease)]
-        pending = []
-        for pk in claimed:
-            try:
-                state = run_step(services, pk)
-            except Exception as exc:  # recorded like any stage failure; the pipeline retries
-                record_failure(services, pk, exc)
-                continue
-            if state in INGEST_STATES:
-                pending.append(pk)
-            else:
-                done += state is not None
-    return done
+    """Parse, then thread and screen, the chunk exactly as the pipeline does (a batch per
+    transaction, claimed once); return how many got past screening (or were screened out)."""
+    run_threading(services, pks, owner)
+    with session_scope(services.engine) as session:
+        states = session.exec(select(Message.state).where(col(Message.id).in_(pks))).all()
+    return sum(State(s) not in INGEST_STATES for s in states)
 
 
 def run_backfill(
