@@ -2,7 +2,7 @@
 # Install every real server the test fixtures start (tests/peers/*.py), once, as root.
 #
 # Decides what a test machine needs and nothing else: Debian packages for Dovecot (IMAP, LMTP),
-# Postfix, Request Tracker 5 (SQLite, standalone server), PostgreSQL and Chromium, plus the
+# Postfix, Request Tracker 5 (SQLite, standalone server) and PostgreSQL, plus the
 # `vmail` system user Dovecot's private instances run mail as. Nothing is started or enabled
 # here: /usr/sbin/policy-rc.d keeps apt from starting services, and every fixture starts its
 # own throwaway instance on a free loopback port.
@@ -35,7 +35,6 @@ PEERS=(
   "dovecot|dovecot-imapd dovecot-lmtpd openssl|IMAP source and mail-loop tests (Dovecot)"
   "postfix|postfix|SMTP mail-loop tests (Postfix relaying to Dovecot)"
   "request-tracker|request-tracker5 rt5-db-sqlite rt5-standalone w3m|Request Tracker helpdesk tests"
-  "chromium|chromium|review-page browser tests (Chromium + playwright)"
 )
 HOW="run \`sudo tests/peers/provision.sh\` (as root, with Debian's package archive reachable)"
 APT_TIMEOUT=${PROVISION_APT_TIMEOUT:-1200}   # seconds per apt-get call; CI machines can be slow
