@@ -230,43 +230,7 @@ def ingest(session: Session, source: str, mail: FetchedMail) -> Ingested:
     Idempotent: the same (source, key) is recorded once, so re-reading after a crash that
     happened between commit and ack creates no duplicate. The caller commits, then acks.
     """
-    existing = session.exec(
-        select(Message.id).where(Message.source == source, Message.source_key == mail.key)
-    ).first()
-    if existing is not None:
-        advance_cursor(session, source, mail.cursor)
-        return Ingested(existing, duplicate=True)
-    digest = hashlib.sha256(mail.raw).hexdigest()
-    message_id = header_message_id(mail.raw)
-    copy = rekeyed_copy(session, source, mail.key, digest, message_id)
-    if copy is not None:
-        log.info("source %s: %s is message %d re-keyed (resync): skipped", source, mail.key, copy)
-        advance_cursor(session, source, mail.cursor)
-        return Ingested(copy, duplicate=True)
-    msg = Message(
-        source=source,
-        source_key=mail.key,
-        message_id=message_id,
-        sha256=digest,
-        raw=mail.raw,
-        size=len(mail.raw),
-        stub=mail.stub_reason is not None,
-        stub_reason=mail.stub_reason,
-    )
-    session.add(msg)
-    session.flush()
-    audit(
-        session,
-        "received",
-        message=msg,
-        to_state=State.received,
-        source=source,
-        key=mail.key,
-        size=msg.size,
-        stub_reason=mail.stub_reason,
-    )
-    advance_cursor(session, source, mail.cursor, fetched=1)
-    return Ingested(msg.id, duplicate=False)
+    return ingest_many(session, source, [mail])[0]
 
 
 def ingest_many(session: Session, source: str, mails: list[FetchedMail]) -> list[Ingested]:

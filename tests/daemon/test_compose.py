@@ -9,29 +9,10 @@ import pytest
 from daemon.app import template_env
 from daemon.compose import reply_recipient, wrap_reply
 from daemon.config import Settings
-from daemon.records import Address, AuthResult, AutoInfo, ParsedMail
+from daemon.records import Address
+from tests.factories import parsed_mail
 
-MAIL = ParsedMail(
-    message_id="m@x",
-    in_reply_to=None,
-    references=(),
-    sender=Address("Anna Berg", "anna@x.de"),
-    reply_to=(),
-    to=(),
-    cc=(),
-    subject="s",
-    date=None,
-    text="t",
-    reply_text="t",
-    signature=None,
-    html=False,
-    attachments=(),
-    language="de",
-    auto=AutoInfo(),
-    bounce=None,
-    auth=AuthResult(),
-    defects=(),
-)
+MAIL = parsed_mail(sender=Address("Anna Berg", "anna@x.de"), language="de")
 
 LAYOUTS = [
     ("de", "Anna Berg", "Hallo Anna,", "KI-Assistenten"),

@@ -12,40 +12,18 @@ import pytest
 from daemon.config import PolicySettings, Settings
 from daemon.item import Context, Item
 from daemon.records import (
-    Address,
     AuthResult,
-    AutoInfo,
     DraftResult,
     Escalated,
     Held,
-    ParsedMail,
     Passage,
     Route,
     Sent,
 )
 from daemon.stages import decide
+from tests.factories import parsed_mail
 
-MAIL = ParsedMail(
-    message_id="m@x",
-    in_reply_to=None,
-    references=(),
-    sender=Address("A", "a@x.org"),
-    reply_to=(),
-    to=(),
-    cc=(),
-    subject="s",
-    date=None,
-    text="t",
-    reply_text="t",
-    signature=None,
-    html=False,
-    attachments=(),
-    language="en",
-    auto=AutoInfo(),
-    bounce=None,
-    auth=AuthResult(dmarc="pass", verified=True),
-    defects=(),
-)
+MAIL = parsed_mail(auth=AuthResult(dmarc="pass", verified=True))
 ROUTE = Route(
     intent="order_status",
     language="en",

@@ -5,32 +5,13 @@ from __future__ import annotations
 import pytest
 
 from daemon.config import Settings
-from daemon.records import Address, AuthResult, AutoInfo, ParsedMail
+from daemon.records import ParsedMail
 from daemon.stages.route import RuleRouter
+from tests.factories import parsed_mail
 
 
 def parsed(subject: str, text: str, language: str | None = "en") -> ParsedMail:
-    return ParsedMail(
-        message_id="m@x",
-        in_reply_to=None,
-        references=(),
-        sender=Address("A", "a@x.org"),
-        reply_to=(),
-        to=(),
-        cc=(),
-        subject=subject,
-        date=None,
-        text=text,
-        reply_text=text,
-        signature=None,
-        html=False,
-        attachments=(),
-        language=language,
-        auto=AutoInfo(),
-        bounce=None,
-        auth=AuthResult(),
-        defects=(),
-    )
+    return parsed_mail(subject=subject, text=text, reply_text=text, language=language)
 
 
 CASES = [
