@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 
-from connectors.helpdesk.http import ApiClient, env_secret
-from connectors.helpdesk.mime import synthesise
+from connectors.helpdesk.api import HostedHelpdesk
+from connectors.helpdesk.http import ApiClient, client_for, env_secret
 from connectors.helpdesk.records import (
     CustomerMail,
     Entry,
@@ -48,32 +48,19 @@ DESCRIPTION = "description"
 """The entry id of a ticket's description (its first message)."""
 
 
-class Freshdesk:
+class Freshdesk(HostedHelpdesk):
     kind = "freshdesk"
 
     def __init__(self, settings: Any, client: ApiClient) -> None:
-        self.name: str = settings.name
-        self.cfg = settings
-        self.api = client
-        self.host = re.sub(r"^https?://", "", settings.url).split("/")[0]
+        super().__init__(settings, client)
 
     @classmethod
     def from_settings(cls, settings: Any) -> Freshdesk:
         key = env_secret(settings.name, settings.api_key_env, "api_key_env")
         return cls(
             settings,
-            ApiClient(
-                settings.name,
-                settings.url.rstrip("/") + "/api/v2",
-                auth=(key, "X"),
-                requests_per_minute=settings.requests_per_minute,
-                timeout=settings.timeout_seconds,
-                max_wait=settings.max_wait_seconds,
-            ),
+            client_for(settings, "/api/v2", auth=(key, "X")),
         )
-
-    def close(self) -> None:
-        self.api.close()
 
     # --- reading -------------------------------------------------------------------------
 
@@ -180,17 +167,6 @@ class Freshdesk:
             html=c.get("body"),
             attachments=attachments(c.get("attachments")),
             via=f"source {c.get('source')}",
-        )
-
-    def entry_bytes(self, ticket: RemoteTicket, entry: Entry) -> bytes:
-        files = [(a.filename, a.content_type, self.api.download(a.url)) for a in entry.attachments]
-        return synthesise(
-            helpdesk=self.name,
-            host=self.host,
-            ticket=ticket,
-            entry=entry,
-            to=self.cfg.support_address or f"support@{self.host}",
-            files=files,
         )
 
     # --- writing -------------------------------------------------------------------------

@@ -186,3 +186,23 @@ def env_secret(helpdesk: str, variable: str, key: str) -> str:
             f"{helpdesk}: {where}: set it to the helpdesk's credential", permanent=True
         )
     return value
+
+
+def client_for(
+    settings: Any,
+    path: str,
+    *,
+    auth: httpx.Auth | tuple[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ApiClient:
+    """The API client of one `[[helpdesks]]` entry: its URL plus `path`, its rate limit,
+    timeout and longest Retry-After it waits out."""
+    return ApiClient(
+        settings.name,
+        settings.url.rstrip("/") + path,
+        auth=auth,
+        headers=headers,
+        requests_per_minute=settings.requests_per_minute,
+        timeout=settings.timeout_seconds,
+        max_wait=settings.max_wait_seconds,
+    )

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.helpdesk.http import ApiClient, env_secret
+from connectors.helpdesk.http import ApiClient, client_for, env_secret
 from connectors.helpdesk.mime import StoredPart, rebuild, synthesise
 from connectors.helpdesk.records import (
     CustomerMail,
@@ -56,15 +56,7 @@ class RequestTracker:
     def from_settings(cls, settings: Any) -> RequestTracker:
         return cls(
             settings,
-            ApiClient(
-                settings.name,
-                settings.url.rstrip("/") + "/REST/2.0",
-                auth=rt_auth(settings),
-                headers=rt_headers(settings),
-                requests_per_minute=settings.requests_per_minute,
-                timeout=settings.timeout_seconds,
-                max_wait=settings.max_wait_seconds,
-            ),
+            client_for(settings, "/REST/2.0", auth=rt_auth(settings), headers=rt_headers(settings)),
         )
 
     def close(self) -> None:

@@ -16,12 +16,11 @@ create after a crash returns the same ticket.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
-from connectors.helpdesk.http import ApiClient, env_secret
-from connectors.helpdesk.mime import synthesise
+from connectors.helpdesk.api import HostedHelpdesk
+from connectors.helpdesk.http import ApiClient, client_for, env_secret
 from connectors.helpdesk.records import (
     CustomerMail,
     Entry,
@@ -37,14 +36,11 @@ from connectors.helpdesk.records import (
 from connectors.helpdesk.rt import header_message_id
 
 
-class Zendesk:
+class Zendesk(HostedHelpdesk):
     kind = "zendesk"
 
     def __init__(self, settings: Any, client: ApiClient) -> None:
-        self.name: str = settings.name
-        self.cfg = settings
-        self.api = client
-        self.host = re.sub(r"^https?://", "", settings.url).split("/")[0]
+        super().__init__(settings, client)
         self.export_interval = 60.0 / max(settings.export_requests_per_minute, 1)
         self.last_export = -1e9
 
@@ -61,19 +57,8 @@ class Zendesk:
             auth = (f"{email}/token", env_secret(settings.name, settings.token_env, "token_env"))
         return cls(
             settings,
-            ApiClient(
-                settings.name,
-                settings.url.rstrip("/") + "/api/v2",
-                auth=auth,
-                headers=headers,
-                requests_per_minute=settings.requests_per_minute,
-                timeout=settings.timeout_seconds,
-                max_wait=settings.max_wait_seconds,
-            ),
+            client_for(settings, "/api/v2", auth=auth, headers=headers),
         )
-
-    def close(self) -> None:
-        self.api.close()
 
     # --- reading -------------------------------------------------------------------------
 
@@ -176,17 +161,6 @@ class Zendesk:
                 for a in c.get("attachments") or []
             ),
             via=str((c.get("via") or {}).get("channel") or ""),
-        )
-
-    def entry_bytes(self, ticket: RemoteTicket, entry: Entry) -> bytes:
-        files = [(a.filename, a.content_type, self.api.download(a.url)) for a in entry.attachments]
-        return synthesise(
-            helpdesk=self.name,
-            host=self.host,
-            ticket=ticket,
-            entry=entry,
-            to=self.cfg.support_address or f"support@{self.host}",
-            files=files,
         )
 
     # --- writing -------------------------------------------------------------------------
