@@ -4,13 +4,20 @@ Decides the order of a cycle and how a source's health is recorded. Each fetched
 committed (row + cursor) before the source is told (`ack`), so a crash between the two re-reads
 the message and the store's uniqueness drops the copy. A source that fails is recorded on its
 cursor row (`last_error`, `failing_since`) for `status` and the alert, and the cycle goes on
-with the others: one broken mailbox never stops the rest.
+with the others: one broken mailbox never stops the rest. Each source is polled by one process
+at a time (a PostgreSQL advisory lock across replicas, a file lock on one host); another poller
+skips it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+from sqlalchemy import text
 
 from connectors.base import ConnectorError, FetchedMail, MailSource
 from daemon.app import Services
@@ -30,6 +37,7 @@ class PollReport:
     fetched: int = 0
     duplicates: int = 0
     error: str | None = None
+    skipped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,45 @@ INGEST_BATCH_BYTES = 16 * 1024 * 1024
 
 
 def poll_source(services: Services, source: MailSource) -> PollReport:
+    """Fetch and record what is new at one source, unless another process polls it now."""
+    with poll_lock(services, source.name) as mine:
+        if not mine:
+            log.info("source %s: another process is polling it; skipped", source.name)
+            return PollReport(source.name, error=None, skipped=True)
+        return poll_locked(services, source)
+
+
+@contextmanager
+def poll_lock(services: Services, name: str) -> Iterator[bool]:
+    """One poller per source: a PostgreSQL session advisory lock when replicas share the
+    database, else a file lock in the state directory (processes on one host). Yields whether
+    this process holds it; never waits."""
+    if services.engine.dialect.name == "postgresql":
+        with services.engine.connect() as conn:
+            key = {"key": f"helpdeskd.poll.{name}"}
+            got = conn.execute(text("SELECT pg_try_advisory_lock(hashtext(:key))"), key).scalar()
+            try:
+                yield bool(got)
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), key)
+                conn.commit()
+        return
+    path = services.settings.state_dir / "locks" / f"poll-{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def poll_locked(services: Services, source: MailSource) -> PollReport:
     fetched = duplicates = 0
     with session_scope(services.engine) as session:
         cursor = session.get(Cursor, source.name)

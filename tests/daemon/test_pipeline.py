@@ -372,3 +372,27 @@ def test_ingest_many_matches_ingest(services: Services) -> None:
         events = session.exec(select(AuditEvent).where(AuditEvent.kind == "received")).all()
     assert cursor is not None and cursor.value == "c2" and cursor.fetched_total == 2
     assert len(events) == 2
+
+
+def test_one_poller_per_source(store_url: str, tmp_path: Path) -> None:
+    """A second process (or replica) polling the same source skips it instead of racing."""
+    from daemon.cycle import poll_lock, poll_source
+    from daemon.models import Message as Row
+
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / "mail" / "inbox" / sub).mkdir(parents=True, exist_ok=True)
+    settings = make_settings(tmp_path, store={"url": store_url})
+    deliver(settings, "1", mail())
+    services = build_services(settings)
+    try:
+        source = services.sources()[0]
+        with poll_lock(services, source.name) as first:
+            assert first
+            report = poll_source(services, source)
+            assert report.skipped and report.fetched == 0
+        report = poll_source(services, source)
+        assert not report.skipped and report.fetched == 1
+        with Session(services.engine) as session:
+            assert len(session.exec(select(Row)).all()) == 1
+    finally:
+        services.close()
