@@ -18,7 +18,7 @@ from email.message import Message
 from daemon.item import Context, Item
 from daemon.mail.auth import read_auth
 from daemon.mail.auto import detect_auto
-from daemon.mail.body import Body, read_body, split_html_reply
+from daemon.mail.body import Body, read_body
 from daemon.mail.bounce import Look, detect_bounce
 from daemon.mail.language import detect_language
 from daemon.mail.mime import (
@@ -119,8 +119,8 @@ def read_sender(msg: Message, hint: Hint, defects: list[str]) -> Address | None:
 def read_reply(body: Body, sender: Address | None) -> tuple[str, str | None]:
     """The new text and the signature; HTML quotes are cut in the tree, plain ones by line."""
     name = " ".join(filter(None, (sender.name, sender.email))) if sender else ""
-    if body.tree is not None:
-        text, signature = split_signature(split_html_reply(body.tree, body.text).text, name)
+    if body.html_reply is not None:
+        text, signature = split_signature(body.html_reply.text, name)
         return text, signature
     reply = extract_reply(body.text, name)
     return reply.text, reply.signature
