@@ -177,6 +177,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="300 messages instead of 3,000")
     parser.add_argument("--messages", type=int, default=None, help="generated messages")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (best kept)")
     args = parser.parse_args()
     count = args.messages or (300 if args.quick else 3000)
     real = corpus_messages()
@@ -185,9 +186,15 @@ def main() -> int:
     size = sum(map(len, messages)) / len(messages) / 1024
     print(f"{len(messages)} messages ({count} generated, {len(real)} corpus), mean {size:.1f} KB")
     parse_bytes(messages[0])  # load the language model once, outside the timings
-    base = rate(baseline, messages)
-    ours = rate(parse_bytes, messages)
-    full = pipeline_rate(messages)
+    # The machine is shared and noisy: the three measurements take turns, and each keeps its
+    # best round, so a burst of load elsewhere does not land on one side of the ratio only.
+    best = {"base": 0.0, "ours": 0.0, "full": 0.0}
+    for _ in range(max(args.rounds, 1)):
+        best["base"] = max(best["base"], rate(baseline, messages))
+        best["ours"] = max(best["ours"], rate(parse_bytes, messages))
+        best["full"] = max(best["full"], pipeline_rate(messages))
+    base, ours, full = best["base"], best["ours"], best["full"]
+    print(f"best of {args.rounds} interleaved rounds")
     print(f"stdlib policy.default + body      {base:8.1f} msg/s  (baseline)")
     print(f"parse_bytes alone                 {ours:8.1f} msg/s  {ours / base:5.2f}x")
     print(f"parse → thread → screen → store   {full:8.1f} msg/s  {full / base:5.2f}x  (aim ≥ 0.6x)")

@@ -36,6 +36,7 @@ class MaildirSource:
     def __init__(self, name: str, path: Path) -> None:
         self.name = name
         self.path = path
+        self.files: dict[str, str] = {}  # key -> file name in new/, as last fetched
 
     def fetch(self, cursor: str | None) -> Iterator[FetchedMail]:
         new = self.path / "new"
@@ -50,15 +51,19 @@ class MaildirSource:
                 continue
             except OSError as exc:
                 raise ConnectorError(f"cannot read {entry.path}: {exc}") from exc
+            self.files[unique_name(entry.name)] = entry.name
             yield FetchedMail(key=unique_name(entry.name), raw=raw)
 
     def ack(self, mail: FetchedMail) -> None:
-        for entry in os.scandir(self.path / "new"):
-            if unique_name(entry.name) == mail.key:
-                target = self.path / "cur" / f"{mail.key}:2,"
-                with contextlib.suppress(FileNotFoundError):  # already moved: ack is idempotent
-                    Path(entry.path).rename(target)
-                return
+        name = self.files.pop(mail.key, None)
+        if name is None:  # not fetched by this object: look for it (a scan of new/)
+            name = next(
+                (e.name for e in os.scandir(self.path / "new") if unique_name(e.name) == mail.key),
+                None,
+            )
+        if name is not None:
+            with contextlib.suppress(FileNotFoundError):  # already moved: ack is idempotent
+                (self.path / "new" / name).rename(self.path / "cur" / f"{mail.key}:2,")
 
     def close(self) -> None:
         return None

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import getaddresses
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, col, func, select
 
 from connectors.base import ConnectorError, MailSink, OutboundMail
@@ -77,16 +77,23 @@ def recent_replies(
     session: Session, since: datetime, *, customer: str | None = None, ticket_id: int | None = None
 ) -> int:
     """Replies queued since `since` to one customer or on one ticket (the loop guard's count)."""
-    query = (
-        select(func.count())
-        .select_from(Outbox)
-        .where(Outbox.kind == "reply", col(Outbox.created_at) >= since)
+    statement, who = (
+        (RECENT_TO_CUSTOMER, customer) if customer is not None else (RECENT_ON_TICKET, ticket_id)
     )
-    if customer is not None:
-        query = query.where(Outbox.customer == customer)
-    if ticket_id is not None:
-        query = query.where(Outbox.ticket_id == ticket_id)
-    return session.exec(query).one()
+    # On the connection, not the session: a session query would first flush every pending row
+    # of the caller's batch, one by one (replies are written by other transactions).
+    return int(session.connection().execute(statement, {"since": since, "who": who}).scalar_one())
+
+
+# Built once: this count runs for every screened message, and building the statement each time
+# cost more than running it.
+_RECENT = (
+    select(func.count())
+    .select_from(Outbox)
+    .where(Outbox.kind == "reply", col(Outbox.created_at) >= bindparam("since"))
+)
+RECENT_TO_CUSTOMER = _RECENT.where(Outbox.customer == bindparam("who"))
+RECENT_ON_TICKET = _RECENT.where(Outbox.ticket_id == bindparam("who"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import socket
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from pathlib import Path
@@ -147,6 +147,7 @@ def audit(
     kind: str,
     *,
     message: Message | None = None,
+    message_pk: int | None = None,
     ticket_id: int | None = None,
     actor: str = "daemon",
     from_state: str | None = None,
@@ -159,7 +160,7 @@ def audit(
     row = {
         "at": utcnow(),
         "kind": kind,
-        "message_pk": message.id if message else None,
+        "message_pk": message.id if message else message_pk,
         "ticket_id": ticket_id
         if ticket_id is not None
         else (message.ticket_id if message else None),
@@ -235,7 +236,8 @@ def ingest(session: Session, source: str, mail: FetchedMail) -> Ingested:
 
 def ingest_many(session: Session, source: str, mails: list[FetchedMail]) -> list[Ingested]:
     """`ingest` for a batch in one go: one lookup of the keys already recorded, one INSERT of
-    the new rows, the cursor moved once to the last message's position."""
+    the new rows (plain, not ORM objects: this is the hot path of every poll and backfill),
+    their audit rows, and the cursor moved once to the last message's position."""
     keys = [m.key for m in mails]
     known: dict[str, int | None] = dict(
         session.exec(
@@ -244,7 +246,8 @@ def ingest_many(session: Session, source: str, mails: list[FetchedMail]) -> list
             )
         ).all()
     )
-    fresh: dict[str, Message] = {}
+    fresh: dict[str, dict[str, Any]] = {}
+    now = utcnow()
     for mail in mails:
         if mail.key in known or mail.key in fresh:
             continue
@@ -257,38 +260,59 @@ def ingest_many(session: Session, source: str, mails: list[FetchedMail]) -> list
             )
             known[mail.key] = copy
             continue
-        fresh[mail.key] = Message(
-            source=source,
-            source_key=mail.key,
-            message_id=message_id,
-            sha256=digest,
-            raw=mail.raw,
-            size=len(mail.raw),
-            stub=mail.stub_reason is not None,
-            stub_reason=mail.stub_reason,
-        )
-    session.add_all(fresh.values())
-    session.flush()
-    for key, msg in fresh.items():
-        audit(
-            session,
-            "received",
-            message=msg,
-            to_state=State.received,
-            source=source,
-            key=key,
-            size=msg.size,
-            stub_reason=msg.stub_reason,
-        )
+        fresh[mail.key] = new_message_row(source, mail, digest, message_id, now)
+    if fresh:
+        rows = session.connection().execute(INSERT_MESSAGE, list(fresh.values())).all()
+        for (pk, key), values in zip(rows, fresh.values(), strict=True):
+            known[key] = pk
+            audit(
+                session,
+                "received",
+                message_pk=pk,
+                to_state=State.received,
+                source=source,
+                key=key,
+                size=values["size"],
+                stub_reason=values["stub_reason"],
+            )
     positions = [m.cursor for m in mails if m.cursor is not None]
     advance_cursor(session, source, positions[-1] if positions else None, fetched=len(fresh))
     results, seen = [], set()
     for mail in mails:
-        new = mail.key in fresh and mail.key not in seen
+        results.append(
+            Ingested(known.get(mail.key), duplicate=mail.key not in fresh or mail.key in seen)
+        )
         seen.add(mail.key)
-        pk = fresh[mail.key].id if mail.key in fresh else known.get(mail.key)
-        results.append(Ingested(pk, duplicate=not new))
     return results
+
+
+def new_message_row(
+    source: str, mail: FetchedMail, digest: str, message_id: str | None, now: datetime
+) -> dict[str, Any]:
+    """The columns of a `received` message (plain INSERT: every default spelled out, and text
+    scrubbed of NUL for PostgreSQL as the ORM flush hook would)."""
+    return {
+        "source": no_nul(source),
+        "source_key": no_nul(mail.key),
+        "message_id": no_nul(message_id) if message_id else None,
+        "sha256": digest,
+        "raw": mail.raw,
+        "size": len(mail.raw),
+        "stub": mail.stub_reason is not None,
+        "stub_reason": no_nul(mail.stub_reason) if mail.stub_reason else None,
+        "state": State.received.value,
+        "failures": 0,
+        "starts": 0,
+        "received_at": now,
+        "updated_at": now,
+    }
+
+
+INSERT_MESSAGE = insert(SQLModel.metadata.tables["message"]).returning(
+    SQLModel.metadata.tables["message"].c.id,
+    SQLModel.metadata.tables["message"].c.source_key,
+    sort_by_parameter_order=True,
+)
 
 
 def rekeyed_copy(
@@ -400,9 +424,15 @@ def remember_message_id(session: Session, message_id: str, ticket_id: int, direc
         "direction": direction,
         "created_at": utcnow(),
     }
-    table = SQLModel.metadata.tables["messageref"]
-    stmt = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-    session.connection().execute(stmt.on_conflict_do_nothing(), [values])
+    session.connection().execute(INSERT_REF[dialect == "postgresql"], [values])
+
+
+INSERT_REF = {
+    postgres: (pg_insert if postgres else sqlite_insert)(
+        SQLModel.metadata.tables["messageref"]
+    ).on_conflict_do_nothing()
+    for postgres in (False, True)
+}
 
 
 def insert_or_ignore(session: Session, row: Any) -> bool:

@@ -48,6 +48,7 @@ KEPT_HEADERS = (
     "X-Auto-Response-Suppress",
     "X-Autoreply",
     "Return-Path",
+    "X-Helpdeskd-Ticket",  # our loop header: the screen recognises our own mail by it
 )
 """Raw headers later stages may want, kept beside the contract (`ParsedMail.headers`)."""
 

@@ -20,20 +20,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
+from sqlalchemy import bindparam
 from sqlmodel import col, func, select
 
 from daemon.item import Context, Item
 from daemon.metrics import SCREENED_OUT
-from daemon.models import Message, Outbox
+from daemon.models import Message
+from daemon.outbox import recent_replies
 from daemon.records import Ignored
 from daemon.store import audit
 
 Rule = Callable[[Item, Context], str | None]
 LOOP_HEADER = "X-Helpdeskd-Ticket"  # compose.py stamps it on every reply we send
-HEADER_BYTES = 256 * 1024  # header blocks are never this long; do not parse a huge body
 
 
 def run(item: Item, ctx: Context) -> Item | Ignored:
@@ -58,7 +57,7 @@ def own_mail(item: Item, ctx: Context) -> str | None:
     domain = cfg.message_id_domain.lower()
     if mail.message_id and mail.message_id.lower().endswith("@" + domain):
         return f"our own mail (Message-ID on {domain})"
-    ticket = raw_header(item, LOOP_HEADER)
+    ticket = item.mail.headers.get(LOOP_HEADER.lower(), "")
     if ticket:
         return f"our own mail ({LOOP_HEADER}: {ticket[:20]})"
     return None
@@ -84,16 +83,11 @@ def burst(item: Item, ctx: Context) -> str | None:
     sender = sender_of(item)
     written = item.mail.sender.email if item.mail.sender else ""
     since = ctx.now - timedelta(minutes=cfg.burst_minutes)
-    earlier = ctx.session.exec(
-        select(func.count())
-        .select_from(Message)
-        .where(
-            # the sender index, not lower(): a backfill of thousands must not scan them all
-            col(Message.sender).in_({written, sender}),
-            col(Message.received_at) >= since,
-            col(Message.id) < item.pk,
-        )
-    ).one()
+    params = {"written": written, "lower": sender, "since": since, "pk": item.pk}
+    # On the connection, not the session: a session query would first flush every row the
+    # batch changed so far, one by one, instead of once at the end (senders were committed by
+    # the parse step; nothing this step writes changes the count).
+    earlier = int(ctx.session.connection().execute(EARLIER_FROM_SENDER, params).scalar_one())
     if earlier < cfg.burst_messages:
         return None
     if earlier == cfg.burst_messages:  # the first one over the limit: tell the operator once
@@ -112,19 +106,27 @@ def burst(item: Item, ctx: Context) -> str | None:
     )
 
 
+EARLIER_FROM_SENDER = (
+    select(func.count())
+    .select_from(Message)
+    .where(
+        # the sender index, not lower(): a backfill of thousands must not scan them all
+        col(Message.sender).in_([bindparam("written"), bindparam("lower")]),
+        col(Message.received_at) >= bindparam("since"),
+        col(Message.id) < bindparam("pk"),
+    )
+)
+"""Built once: it runs for every screened message."""
+
+
 def reply_caps(item: Item, ctx: Context) -> str | None:
     cfg = ctx.settings.screen
     since = ctx.now - timedelta(hours=1)
-    recent = (
-        select(func.count())
-        .select_from(Outbox)
-        .where(Outbox.kind == "reply", col(Outbox.created_at) >= since)
-    )
-    to_sender = ctx.session.exec(recent.where(Outbox.customer == sender_of(item))).one()
+    to_sender = recent_replies(ctx.session, since, customer=sender_of(item))
     if to_sender >= cfg.replies_per_sender_per_hour:
         return f"reply cap: {to_sender} replies to this sender in the last hour (loop guard)"
     if item.ticket_id is not None:
-        on_ticket = ctx.session.exec(recent.where(Outbox.ticket_id == item.ticket_id)).one()
+        on_ticket = recent_replies(ctx.session, since, ticket_id=item.ticket_id)
         if on_ticket >= cfg.replies_per_ticket_per_hour:
             return f"reply cap: {on_ticket} replies on this ticket in the last hour (loop guard)"
     return None
@@ -132,18 +134,6 @@ def reply_caps(item: Item, ctx: Context) -> str | None:
 
 def sender_of(item: Item) -> str:
     return item.mail.sender.email.lower() if item.mail.sender else ""
-
-
-def raw_header(item: Item, name: str) -> str:
-    """A top-level header the parse contract does not carry (headers only: cheap)."""
-    kept = item.mail.headers  # parse keeps some raw headers, under lower-case names
-    for key in (name, name.lower()):
-        if key in kept:
-            return kept[key]
-    head = item.raw[:HEADER_BYTES]
-    ends = [i for i in (head.find(b"\n\n"), head.find(b"\n\r\n")) if i >= 0]
-    headers = BytesHeaderParser(policy=compat32).parsebytes(head[: min(ends, default=len(head))])
-    return str(headers.get(name, "")).strip()
 
 
 RULES: tuple[Rule, ...] = (
