@@ -17,11 +17,7 @@ Usage: .venv/bin/python benchmarks/parse.py [--quick] [--rounds N] [--messages N
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
-import email
-import email.policy
-import importlib.util
 import os
 import pstats
 import random
@@ -33,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from ingest import baseline, corpus_messages, generated  # noqa: E402  (the same sets and baseline)
 
 from daemon.stages.parse import parse_bytes  # noqa: E402
 
@@ -197,57 +195,14 @@ def html_mail(count: int, seed: int = 11) -> list[bytes]:
     return out
 
 
-def ingest_mail(count: int, seed: int = 7) -> list[bytes]:
-    """The ingest benchmark's shapes: plain, plain + HTML alternative, quotes, attachments."""
-    rng = random.Random(seed)
-    out = []
-    for index in range(count):
-        msg = EmailMessage()
-        headers(msg, index, rng)
-        body = "\n\n".join(paragraphs(rng, 1, 6))
-        if index % 3 == 0:
-            quoted = "\n".join("> " + sentence(rng, 12) for _ in range(rng.randint(5, 40)))
-            body += f"\n\nThanks,\nCustomer\n\n{QUOTE_HEADER}\n{quoted}"
-        msg.set_content(body)
-        if index % 2 == 0:
-            html = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
-            msg.add_alternative(f"<html><body>{html}</body></html>", subtype="html")
-        attach(msg, index, rng)
-        out.append(msg.as_bytes())
-    return out
-
-
-def corpus_mail() -> list[bytes]:
-    """The real mail the ingest benchmark reads from ../shared/corpus, if it is there."""
-    if not (CORPUS / "load.py").is_file():
-        return []
-    spec = importlib.util.spec_from_file_location("corpus_load", CORPUS / "load.py")
-    assert spec is not None and spec.loader is not None
-    load = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(load)
-    sets = {"zammad", "spamscope_mail_parser", "zammad_autoresponse"}
-    cases = load.iter_cases(str(CORPUS), datasets=sets, include_unlabeled=True)
-    return [raw for raw, _ in cases]
-
-
 def message_sets(count: int = 300) -> dict[str, list[bytes]]:
-    corpus = corpus_mail()
-    mix = ingest_mail(count) + corpus
+    corpus = corpus_messages()
+    mix = generated(count) + corpus
     random.Random(1).shuffle(mix)
     sets = {"plain": plain_mail(count), "html": html_mail(count // 2), "mix": mix}
     if corpus:
         sets["corpus"] = corpus
     return sets
-
-
-def baseline(raw: bytes) -> None:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    body = msg.get_body(("plain", "html"))
-    if body is not None:
-        # the stdlib's own failure on a broken body is still a measured message
-        with contextlib.suppress(LookupError, ValueError, AssertionError):
-            body.get_content()
 
 
 def seconds(fn: Callable[[bytes], object], messages: list[bytes]) -> float:
