@@ -7,6 +7,7 @@ arrives, how an agent adds an internal note or an approval tag, and what the tes
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from tests.helpdesk.fake_zendesk import AGENT, FakeZendesk
 
 
 @dataclass
-class Desk:
+class Desk(ABC):
     kind: str
     fake: Any
     env: dict[str, str]
@@ -27,8 +28,9 @@ class Desk:
     def __post_init__(self) -> None:
         self.agent = self.agent_client()
 
+    @abstractmethod
     def agent_client(self) -> httpx.Client:
-        raise NotImplementedError
+        """An HTTP client authenticated as the helpdesk's agent."""
 
     def customer_email(
         self,

@@ -13,6 +13,7 @@ import json
 import re
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,7 +54,7 @@ class Fault:
     body: Any
 
 
-class FakeApi:
+class FakeApi(ABC):
     """Subclasses register routes in `routes()` and users in `self.users`."""
 
     def __init__(self, *, per_minute: int = 0) -> None:
@@ -85,8 +86,9 @@ class FakeApi:
     public_paths: tuple[str, ...] = ()
     """Paths served without credentials (presigned file URLs)."""
 
+    @abstractmethod
     def routes(self) -> list[tuple[str, str, Handler]]:
-        raise NotImplementedError
+        """(method, path regex, handler) of every endpoint the fake serves."""
 
     # --- test controls -----------------------------------------------------------------
 
