@@ -38,16 +38,6 @@ def run(item: Item, ctx: Context) -> Item:
     return replace(item, passages=tuple(passages))
 
 
-class EmptyRetriever:
-    """Used while no index has been built: finds nothing, says so in the draft."""
-
-    def search(self, query: str, namespaces: Sequence[str], k: int) -> list[Passage]:
-        return []
-
-    def close(self) -> None:
-        return None
-
-
 def open_retriever(settings: Settings) -> Retriever:
     """The Whoosh retriever; it also picks up an index built after start-up."""
     if current_dir(settings.index_dir) is None:
