@@ -22,10 +22,8 @@ from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, event, insert, inspect, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -34,6 +32,9 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from connectors.base import FetchedMail
 from daemon.models import Cursor, Message, State, utcnow
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger("helpdeskd.store")
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -75,6 +76,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # Alembic loads only when a store opens (CLI start-up)
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -82,6 +85,8 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate_to_head(engine: Engine) -> None:
+    from alembic import command
+
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per revision is noise
     if engine.dialect.name != "sqlite":
         command.upgrade(alembic_config(engine), "head")  # PostgreSQL's DDL is transactional
