@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import accumulate, count
 
 MAX_LINES = 1000
 """Longer bodies are not searched below this line (the quote is above it in real mail)."""
@@ -62,13 +63,13 @@ ORIGINAL = re.compile(
     r"původní zpráva|eredeti üzenet|reply message|antwort)\s*[-_=]{2,}\s*$",
     re.I,
 )
-FORWARD = re.compile(
-    r"^\s*(?:-{2,}\s*)?(?:forwarded message|begin forwarded message|weitergeleitete nachricht|"
+FORWARDS = (
+    r"forwarded message|begin forwarded message|weitergeleitete nachricht|"
     r"message transféré|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|"
     r"vidarebefordrat meddelande|videresendt meddelelse|пересылаемое сообщение|"
-    r"mensagem encaminhada|forwarded by)\b.{0,80}$",
-    re.I,
+    r"mensagem encaminhada|forwarded by"
 )
+FORWARD = re.compile(rf"^\s*(?:-{{2,}}\s*)?(?:{FORWARDS})\b.{{0,80}}$", re.I)
 HEADER_FROM = r"from|von|de|van|da|från|fra|od|от|lähettäjä|feladó|kimden|od koga"
 HEADER_DATE = (
     r"sent|date|gesendet|datum|envoyé|enviado|enviada|enviado el|enviada em|fecha|inviato|"
@@ -88,6 +89,16 @@ HEADER_ONE_LINE = re.compile(
 HEADER_HINT = re.compile(r":|^\s*[-_=]")
 """What every one of ORIGINAL, DASHED_WROTE, HEADER_ONE_LINE, RULE_LINE and HEADER_START
 needs: a colon, or a rule character first."""
+BLANK = r"[^\S\n]"
+"""Whitespace within a line (the scans below run over the whole text)."""
+MAY_START = re.compile(
+    rf"\n(?=(?:[>*-]|{BLANK})*(?:{LEADS})\b|{BLANK}*[\d_=-]|{BLANK}*(?i:{FORWARDS}))"
+)
+"""Lines (after their newline) a quote header or a forward line can start on, besides those
+with a colon: a lead word, a digit or a rule character first, or a forward phrase. With the
+lines holding a colon, a superset found by one scan of the text, so that the per-line patterns
+run on a few lines of a long body instead of on all of them."""
+EMPTY_OR_QUOTE = re.compile(rf"\n(?={BLANK}*(?:\n|>|\Z))")
 URL_LINE = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$")
 RULE_LINE = re.compile(r"^\s*[_-]{8,}\s*$")
 QUOTE = re.compile(r"^\s*>")
@@ -154,13 +165,15 @@ def split_shared_lines(lines: list[str]) -> list[str]:
     """Put a quote header that shares a line with the reply ("ok On … wrote:") on its own line
     when quoted lines follow it."""
     out: list[str] = []
-    for index, line in enumerate(lines):
-        match = INLINE_WROTE.match(line[:500]) if "wrote" in line or ":" in line[-3:] else None
+    done = 0
+    for index in [i for i, line in enumerate(lines) if "wrote" in line or ":" in line[-3:]]:
+        line = lines[index]
+        match = INLINE_WROTE.match(line[:500])
         if match and quoted_next(lines, index) and not LEAD_START.match(line):
+            out += lines[done:index]
             out += [match.group("text").rstrip(" -"), match.group("quote")]
-        else:
-            out.append(line)
-    return out
+            done = index + 1
+    return out + lines[done:]
 
 
 def quoted_next(lines: list[str], index: int) -> bool:
@@ -171,9 +184,19 @@ def quoted_next(lines: list[str], index: int) -> bool:
 
 def classify(lines: list[str]) -> list[str]:
     """One letter per line: e(mpty), m(arked quote), s(plitter), f(orward), t(ext)."""
-    kinds = ["e" if not line.strip() else "m" if QUOTE.match(line) else "t" for line in lines]
+    text = "\n" + "\n".join(lines)
+    line_at = dict(zip(accumulate((len(line) + 1 for line in lines), initial=0), count()))
+    kinds = ["t"] * len(lines)
+    for match in EMPTY_OR_QUOTE.finditer(text):
+        index = line_at[match.start()]
+        kinds[index] = "e" if not lines[index].strip() else "m"
+    colons = [i for i, line in enumerate(lines) if ":" in line or "：" in line]
+    candidates = sorted({*colons, *(line_at[m.start()] for m in MAY_START.finditer(text))})
     index = 0
-    while index < len(lines):
+    for candidate in candidates:
+        if candidate < index:
+            continue  # inside the quote header found above
+        index = candidate
         span = splitter_span(lines, index)
         if span:
             kinds[index : index + span] = ["s"] * span
@@ -181,7 +204,6 @@ def classify(lines: list[str]) -> list[str]:
             continue
         if kinds[index] == "t" and FORWARD.match(lines[index][:200]):
             kinds[index] = "f"
-        index += 1
     if "s" not in kinds and kinds.count("m") < 3:
         kinds = ["t" if k == "m" else k for k in kinds]  # a stray ">" is not a quote
     return kinds

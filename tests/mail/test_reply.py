@@ -98,3 +98,12 @@ def test_long_quote_lines_stay_fast() -> None:
     started = time.perf_counter()
     strip_quotes(body)
     assert time.perf_counter() - started < 1.0
+
+
+FILLER = "".join(f"line {n} of a long plain body, with nothing quoted in it\n" for n in range(300))
+
+
+@pytest.mark.parametrize(("body", "want"), QUOTES)
+def test_quote_headers_deep_in_a_long_body(body: str, want: str) -> None:
+    """The per-line patterns run only on candidate lines: one far down is still found."""
+    assert strip_quotes(FILLER + "\n" + body) == FILLER + "\n" + want
