@@ -24,7 +24,7 @@ from email.policy import compat32
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, event, insert, inspect, or_, text, update
+from sqlalchemy import ColumnElement, Engine, event, insert, inspect, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -253,19 +253,21 @@ def ingest_many(session: Session, source: str, mails: list[FetchedMail]) -> list
     )
     fresh: dict[str, dict[str, Any]] = {}
     now = utcnow()
+    new: dict[str, FetchedMail] = {}
     for mail in mails:
-        if mail.key in known or mail.key in fresh:
-            continue
-        digest = hashlib.sha256(mail.raw).hexdigest()
-        message_id = header_message_id(mail.raw)
-        copy = rekeyed_copy(session, source, mail.key, digest, message_id)
-        if copy is not None:
+        if mail.key not in known:
+            new.setdefault(mail.key, mail)
+    digests = {key: hashlib.sha256(m.raw).hexdigest() for key, m in new.items()}
+    message_ids = {key: header_message_id(m.raw) for key, m in new.items()}
+    copies = rekeyed_copies(session, source, digests, message_ids)
+    for key, mail in new.items():
+        if key in copies:
             log.info(
-                "source %s: %s is message %d re-keyed (resync): skipped", source, mail.key, copy
+                "source %s: %s is message %d re-keyed (resync): skipped", source, key, copies[key]
             )
-            known[mail.key] = copy
-            continue
-        fresh[mail.key] = new_message_row(source, mail, digest, message_id, now)
+            known[key] = copies[key]
+        else:
+            fresh[key] = new_message_row(source, mail, digests[key], message_ids[key], now)
     if fresh:
         rows = session.connection().execute(INSERT_MESSAGE, list(fresh.values())).all()
         for (pk, key), values in zip(rows, fresh.values(), strict=True):
@@ -320,25 +322,43 @@ INSERT_MESSAGE = insert(SQLModel.metadata.tables["message"]).returning(
 )
 
 
-def rekeyed_copy(
-    session: Session, source: str, key: str, digest: str, message_id: str | None
-) -> int | None:
-    """The message a source already recorded under an older key generation, if this is it.
+def rekeyed_copies(
+    session: Session, source: str, digests: dict[str, str], message_ids: dict[str, str | None]
+) -> dict[str, int]:
+    """The messages (by new key) a source already recorded under an older key generation.
 
     Keys shaped `GENERATION:ID` (IMAP's `UIDVALIDITY:UID`) all change when the generation
     does; the resync that follows hands every message over again. Such a message is the one
-    of an older generation with the same bytes or the same Message-ID.
+    of an older generation with the same bytes or the same Message-ID. One query per batch.
     """
-    generation, colon, _ = key.partition(":")
-    if not colon:
-        return None
-    same = col(Message.sha256) == digest
-    if message_id is not None:
-        same = or_(same, col(Message.message_id) == message_id)
+    keys = [key for key in digests if ":" in key]
+    if not keys:
+        return {}
+    wanted_ids = {message_ids[k] for k in keys} - {None}
+    same: ColumnElement[bool] = col(Message.sha256).in_({digests[k] for k in keys})
+    if wanted_ids:
+        same = or_(same, col(Message.message_id).in_(wanted_ids))
     rows = session.exec(
-        select(Message.id, Message.source_key).where(Message.source == source, same)
+        select(Message.id, Message.source_key, Message.sha256, Message.message_id).where(
+            Message.source == source, same
+        )
     ).all()
-    return next((pk for pk, k in rows if not k.startswith(generation + ":")), None)
+    copies = {}
+    for key in keys:
+        generation = key.partition(":")[0] + ":"
+        copy = next(
+            (
+                pk
+                for pk, old_key, digest, message_id in rows
+                if (digest == digests[key] or (message_id and message_id == message_ids[key]))
+                and not old_key.startswith(generation)
+                and pk is not None
+            ),
+            None,
+        )
+        if copy is not None:
+            copies[key] = copy
+    return copies
 
 
 def header_message_id(raw: bytes) -> str | None:

@@ -374,6 +374,29 @@ def test_ingest_many_matches_ingest(services: Services) -> None:
     assert len(events) == 2
 
 
+def test_resync_finds_messages_recorded_under_the_old_generation(services: Services) -> None:
+    """After a UIDVALIDITY change every message comes again under a new key: one with the
+    bytes or the Message-ID of an older generation's message is that message, not a new one."""
+    from connectors.base import FetchedMail
+    from daemon.store import ingest_many, session_scope
+
+    old = [FetchedMail("7:1", mail(msgid="1@x")), FetchedMail("7:2", mail(msgid="2@x"))]
+    with session_scope(services.engine) as session:
+        first = ingest_many(session, "inbox", old)
+    again = [
+        FetchedMail("9:1", mail(msgid="1@x")),  # the same bytes
+        FetchedMail("9:2", mail(msgid="2@x", Subject="re-encoded by the server")),
+        FetchedMail("9:3", mail(msgid="3@x")),  # new
+        # in the generation of the message with that id: a second delivery, kept
+        FetchedMail("7:3", mail(msgid="1@x", Subject="same generation, same id")),
+    ]
+    with session_scope(services.engine) as session:
+        results = ingest_many(session, "inbox", again)
+    assert [r.duplicate for r in results] == [True, True, False, False]
+    assert [r.message_pk for r in results[:2]] == [r.message_pk for r in first]
+    assert {r.message_pk for r in results[2:]}.isdisjoint({r.message_pk for r in first})
+
+
 def test_one_poller_per_source(store_url: str, tmp_path: Path) -> None:
     """A second process (or replica) polling the same source skips it instead of racing."""
     from daemon.cycle import poll_lock, poll_source
