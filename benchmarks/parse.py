@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from ingest import baseline, corpus_messages, generated  # noqa: E402  (the same sets and baseline)
 
-from daemon.stages.parse import parse_bytes  # noqa: E402
+from daemon.mail.message import parse_bytes  # noqa: E402
 
 CORPUS = Path(os.environ.get("HELPDESKD_CORPUS", ROOT.parent / "shared" / "corpus"))
 WORDS = [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from daemon.stages.parse import parse_bytes
+from daemon.mail.message import parse_bytes
 
 
 @click.command()

@@ -34,8 +34,8 @@ from typing import Any
 import pytest
 
 from daemon.mail.body import html_to_text, split_html_reply
+from daemon.mail.message import parse_bytes
 from daemon.mail.reply import extract_reply, split_signature, strip_quotes
-from daemon.stages.parse import parse_bytes
 
 SUBJECT_EXCEPTIONS = {
     "zammad/mail/mail018.box": (

@@ -40,10 +40,10 @@ from daemon.item import Context, Item
 from daemon.mail.auth import read_auth
 from daemon.mail.auto import detect_auto
 from daemon.mail.bounce import detect_bounce, sender_address
+from daemon.mail.message import parse_bytes
 from daemon.models import Message, utcnow
 from daemon.records import Ignored, ParsedMail
 from daemon.stages import screen
-from daemon.stages.parse import parse_bytes
 from daemon.store import ingest, session_scope
 from tests.conftest import make_settings
 from tests.stages.test_screen import LOG

@@ -334,7 +334,7 @@ def test_customer_answer_to_our_reply_joins_the_ticket(
 
 def test_long_message_ids_stay_plain_in_threading_headers(settings: Settings) -> None:
     from daemon.compose import compose_reply
-    from daemon.stages.parse import parse_bytes
+    from daemon.mail.message import parse_bytes
 
     long_id = "CAF" + "x" * 120 + "@mail.gmail.example.com"
     parsed = parse_bytes(mail(msgid=long_id, References=f"<r{'y' * 90}@example.org>"))

@@ -17,7 +17,7 @@ from tool_service import ToolService
 
 from daemon.app import Services
 from daemon.llm.injection import scan_mail
-from daemon.stages.parse import parse_bytes
+from daemon.mail.message import parse_bytes
 from tests.llm.helpers import AUTHSERV, deliver, llm_settings, make_mail, snapshot, start_services
 from tests.llm.scripted_server import ScriptedLLM, purpose_of
 

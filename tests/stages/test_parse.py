@@ -12,7 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from daemon.stages.parse import parse_bytes
+from daemon.mail.message import parse_bytes
 
 CONTRACT_KEYS = {
     "message_id",

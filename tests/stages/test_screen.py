@@ -22,11 +22,11 @@ from daemon.compose import compose_reply
 from daemon.config import Settings
 from daemon.cycle import run_cycle
 from daemon.item import Context, Item
+from daemon.mail.message import parse_bytes
 from daemon.metrics import REGISTRY
 from daemon.models import AuditEvent, Message, Outbox, utcnow
 from daemon.records import Ignored
 from daemon.stages import screen
-from daemon.stages.parse import parse_bytes
 from daemon.store import ingest, session_scope
 from tests.conftest import make_settings
 
