@@ -46,6 +46,9 @@ class PipelineSettings(Section):
     workers: int = Field(4, ge=1, le=64, description="messages worked on at once")
     lease_seconds: int = Field(600, ge=10, description="how long a claimed message stays claimed")
     poll_seconds: int = Field(60, ge=1, description="how often `run` polls every source")
+    parse_processes: int = Field(
+        1, ge=0, le=64, description="worker processes parsing a backfill ahead (0: none)"
+    )
 
 
 class MaildirSource(Section):

@@ -10,7 +10,8 @@ is never held across a network call.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -116,3 +117,5 @@ class Context:
     services: Services
     now: datetime
     log: logging.LoggerAdapter[logging.Logger]
+    parsed_ahead: Mapping[int, ParsedMail] = field(default_factory=dict)
+    """Parse results worked out ahead in worker processes (`daemon.parallel`), by message id."""

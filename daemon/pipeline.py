@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,7 +24,16 @@ from daemon.app import Services
 from daemon.item import Context, Item
 from daemon.metrics import QUARANTINED
 from daemon.models import TERMINAL, Draft, Message, Quarantine, State, utcnow
-from daemon.records import DraftResult, Escalated, Held, Ignored, Outcome, Sent, ToolResult
+from daemon.records import (
+    DraftResult,
+    Escalated,
+    Held,
+    Ignored,
+    Outcome,
+    ParsedMail,
+    Sent,
+    ToolResult,
+)
 from daemon.stages import (
     decide,
     deliver,
@@ -125,17 +134,25 @@ def process_pending(services: Services, *, limit: int | None = None) -> int:
     return len(rows)
 
 
-def run_threading(services: Services, pks: list[int], owner: str) -> list[int]:
+def run_threading(
+    services: Services,
+    pks: list[int],
+    owner: str,
+    parsed_ahead: Mapping[int, ParsedMail] | None = None,
+) -> list[int]:
     """Parse, then thread and screen, a batch in arrival order, each step one transaction for
     the whole batch. The batch is claimed once, for both steps (the claim is committed first:
     it counts a start, which is how a process death is noticed). Messages on which a process
     already died run one at a time, so a message that kills the process is found and
-    quarantined without taking its batch along. Returns the messages that moved past."""
+    quarantined without taking its batch along. `parsed_ahead`: the batch's parse results,
+    worked out in worker processes (`daemon.parallel`). Returns the messages that moved past."""
     lease = timedelta(seconds=services.settings.pipeline.lease_seconds)
     with session_scope(services.engine) as session:
         claimed = claim_many(session, pks, owner, lease, THREADING)
     batch = [pk for pk, starts in claimed if starts <= 1]
-    run_batch(services, batch, STEPS[State.received], owner, keep_lease=True)
+    run_batch(
+        services, batch, STEPS[State.received], owner, keep_lease=True, ahead=parsed_ahead or {}
+    )
     run_batch(services, batch, STEPS[State.parsed], owner)
     for pk in (pk for pk, starts in claimed if starts > 1):
         advance(services, pk, owner, within=THREADING)
@@ -145,7 +162,13 @@ def run_threading(services: Services, pks: list[int], owner: str) -> list[int]:
 
 
 def run_batch(
-    services: Services, pks: list[int], step: Step, owner: str, *, keep_lease: bool = False
+    services: Services,
+    pks: list[int],
+    step: Step,
+    owner: str,
+    *,
+    keep_lease: bool = False,
+    ahead: Mapping[int, ParsedMail] | None = None,
 ) -> None:
     """One step for a batch of messages in one transaction (their row updates and audit rows
     written together at the end). A message that raises rolls the batch back, and the batch
@@ -162,7 +185,7 @@ def run_batch(
             ).all()
             for row in rows:
                 if row.state == step.start:
-                    run_loaded(services, session, row, keep_lease=keep_lease)
+                    run_loaded(services, session, row, keep_lease=keep_lease, ahead=ahead)
     except Exception:
         log.info("a %s batch of %d failed: one message at a time", step.name, len(pks))
         for pk in pks:
@@ -211,7 +234,12 @@ def run_step(services: Services, pk: int) -> State | None:
 
 
 def run_loaded(
-    services: Services, session: Session, row: Message, *, keep_lease: bool = False
+    services: Services,
+    session: Session,
+    row: Message,
+    *,
+    keep_lease: bool = False,
+    ahead: Mapping[int, ParsedMail] | None = None,
 ) -> State:
     """Run the step of the row's state on it (the caller holds the lease and commits)."""
     step = STEPS.get(State(row.state))
@@ -222,7 +250,7 @@ def run_loaded(
         return quarantine(
             session, row, step.name, f"the process died {row.starts - 1} times during {step.name}"
         )
-    ctx = make_context(services, session, row)
+    ctx = make_context(services, session, row, ahead)
     before = Item.from_row(row, load_draft(session, row))
     result: Item | Outcome = before
     for stage in step.stages:
@@ -288,9 +316,14 @@ def load_draft(session: Session, row: Message) -> DraftResult | None:
     )
 
 
-def make_context(services: Services, session: Session, row: Message) -> Context:
+def make_context(
+    services: Services,
+    session: Session,
+    row: Message,
+    ahead: Mapping[int, ParsedMail] | None = None,
+) -> Context:
     adapter = logging.LoggerAdapter(log, {"message_pk": row.id, "ticket_id": row.ticket_id})
-    return Context(services.settings, session, services, utcnow(), adapter)
+    return Context(services.settings, session, services, utcnow(), adapter, ahead or {})
 
 
 def record_failure(services: Services, pk: int, exc: Exception) -> State | None:

@@ -28,6 +28,7 @@ from daemon.app import Services
 from daemon.cli.common import config_option, open_services
 from daemon.cycle import record_poll
 from daemon.models import Cursor, Message, State
+from daemon.parallel import Ahead, ParsePool
 from daemon.pipeline import run_threading
 from daemon.store import Ingested, ingest_many, session_scope, worker_name
 
@@ -97,12 +98,23 @@ def record_chunk(
     return results
 
 
-def screen_chunk(services: Services, pks: list[int], owner: str) -> int:
-    """Parse, then thread and screen, the chunk exactly as the pipeline does (a batch per
-    transaction, claimed once); return how many got past screening (or were screened out)."""
-    run_threading(services, pks, owner)
+@dataclass
+class Recorded:
+    """A recorded chunk waiting to be screened, its parse under way in the workers."""
+
+    pks: list[int]
+    ahead: Ahead
+    fetched: int
+
+
+def screen_chunk(services: Services, chunk: Recorded, owner: str) -> int:
+    """Parse (taking the workers' results), then thread and screen, the chunk exactly as the
+    pipeline does (a batch per transaction, claimed once); return how many got past screening
+    (or were screened out)."""
+    run_threading(services, chunk.pks, owner, chunk.ahead.result())
     with session_scope(services.engine) as session:
-        states = session.exec(select(Message.state).where(col(Message.id).in_(pks))).all()
+        query = select(Message.state).where(col(Message.id).in_(chunk.pks))
+        states = session.exec(query).all()
     return sum(State(s) not in INGEST_STATES for s in states)
 
 
@@ -115,24 +127,44 @@ def run_backfill(
     on_total: Callable[[int | None], None] = lambda _n: None,
     on_message: Callable[[int], None] = lambda _n: None,
 ) -> BackfillReport:
+    """Record chunk after chunk; each recorded chunk is parsed in the worker processes while
+    the one before it is screened here (one chunk ahead: memory stays two chunks)."""
     report = BackfillReport()
     owner = worker_name()
     if since is not None:
         if not isinstance(source, ImapMailbox):
             raise click.BadParameter("--since needs an IMAP source")
         source.since = since.date()
+    pipeline = services.settings.pipeline
+    processes = pipeline.parse_processes if screen else 0
+    trusted = services.settings.screen.trusted_authserv_ids
+    waiting: Recorded | None = None
     try:
-        on_total(count_pending(source, None))
-        for chunk in chunks(source.fetch(None)):
-            results = record_chunk(services, source, chunk)
-            new = [r.message_pk for r in results if not r.duplicate and r.message_pk is not None]
-            report.fetched += len(new)
-            report.duplicates += len(results) - len(new)
-            if screen:
-                report.screened += screen_chunk(services, new, owner)
-            on_message(len(chunk))
-    except ConnectorError as exc:
-        report.error = str(exc)
+        with ParsePool(processes, trusted) as pool:
+            try:
+                on_total(count_pending(source, None))
+                for chunk in chunks(source.fetch(None)):
+                    results = record_chunk(services, source, chunk)
+                    new = {
+                        r.message_pk: mail.raw
+                        for r, mail in zip(results, chunk, strict=True)
+                        if not r.duplicate and r.message_pk is not None
+                    }
+                    report.fetched += len(new)
+                    report.duplicates += len(results) - len(new)
+                    if screen:
+                        ahead = pool.submit(new)
+                        if waiting is not None:
+                            report.screened += screen_chunk(services, waiting, owner)
+                            on_message(waiting.fetched)
+                        waiting = Recorded(list(new), ahead, len(chunk))
+                    else:
+                        on_message(len(chunk))
+            except ConnectorError as exc:
+                report.error = str(exc)
+            if waiting is not None:  # what was recorded is screened, also after an error
+                report.screened += screen_chunk(services, waiting, owner)
+                on_message(waiting.fetched)
     finally:
         source.close()
     record_poll(services, source.name, error=report.error)

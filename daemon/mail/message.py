@@ -60,6 +60,11 @@ def parse_bytes(raw: bytes, trusted: Sequence[str] = ()) -> ParsedMail:
         return minimal(f"parser failed: {type(exc).__name__}: {exc}"[:300])
 
 
+def parse_many(raws: list[bytes], trusted: Sequence[str] = ()) -> list[ParsedMail]:
+    """`parse_bytes` of each (what a parse worker process runs)."""
+    return [parse_bytes(raw, trusted) for raw in raws]
+
+
 def build(raw: bytes, trusted: Sequence[str]) -> ParsedMail:
     parsed = read_message(raw)
     msg, defects = parsed.msg, parsed.defects

@@ -15,7 +15,9 @@ from daemon.records import Escalated
 
 
 def run(item: Item, ctx: Context) -> Item | Escalated:
-    parsed = parse_bytes(item.raw, ctx.settings.screen.trusted_authserv_ids)
+    parsed = ctx.parsed_ahead.get(item.pk) or parse_bytes(
+        item.raw, ctx.settings.screen.trusted_authserv_ids
+    )
     item = replace(item, parsed=parsed)
     if item.stub_reason:
         return Escalated(f"kept as headers only: {item.stub_reason}")
