@@ -18,7 +18,7 @@ from daemon.item import Item
 from daemon.models import Draft, Message, State, utcnow
 from daemon.pipeline import load_draft, make_context
 from daemon.stages.deliver import queue_draft, set_ticket_status
-from daemon.store import audit, session_scope, transition
+from daemon.store import audit, message_content, session_scope, transition
 
 
 class DraftError(Exception):
@@ -50,7 +50,8 @@ def approve(services: Services, draft_id: int, actor: str, body: str | None = No
         if edited:
             draft.edited_body = body
         ctx = make_context(services, session, message)
-        item = Item.from_row(message, load_draft(session, message))
+        content = message_content(session, draft.message_pk)
+        item = Item.from_row(message, content, load_draft(session, message))
         queue_draft(
             ctx, item, draft, body=draft.edited_body or draft.body, automatic=False, actor=actor
         )

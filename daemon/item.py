@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from daemon.config import Settings
-from daemon.models import Message
+from daemon.models import Message, MessageContent
 from daemon.records import (
     DraftResult,
     Escalated,
@@ -64,15 +64,17 @@ class Item:
         return self.parsed
 
     @classmethod
-    def from_row(cls, row: Message, draft: DraftResult | None = None) -> Item:
+    def from_row(
+        cls, row: Message, content: MessageContent, draft: DraftResult | None = None
+    ) -> Item:
         assert row.id is not None
         return cls(
             pk=row.id,
             source=row.source,
-            raw=row.raw,
+            raw=content.raw,
             stub_reason=row.stub_reason,
             ticket_id=row.ticket_id,
-            parsed=ParsedMail.from_json(row.parsed) if row.parsed else None,
+            parsed=ParsedMail.from_json(content.parsed) if content.parsed else None,
             route=Route.from_json(row.route) if row.route else None,
             passages=tuple(Passage.from_json(p) for p in row.passages or ()),
             draft=draft,
@@ -80,12 +82,13 @@ class Item:
             decision=decision_from_json(row.decision),
         )
 
-    def write_to(self, row: Message, before: Item | None = None) -> None:
-        """Copy what the stages produced onto the row (the caller commits). Given the item the
-        step started from, an unchanged parse is not serialised and written again."""
+    def write_to(self, row: Message, content: MessageContent, before: Item | None = None) -> None:
+        """Copy what the stages produced onto the row and its content (the caller commits).
+        Given the item the step started from, an unchanged parse is not serialised and written
+        again."""
         row.ticket_id = self.ticket_id
         if self.parsed is not None and (before is None or self.parsed is not before.parsed):
-            row.parsed = self.parsed.to_store()
+            content.parsed = self.parsed.to_store()
             row.message_id = self.parsed.message_id
             row.sender = self.parsed.sender.email if self.parsed.sender else None
             row.subject = self.parsed.subject[:500]

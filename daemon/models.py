@@ -1,11 +1,12 @@
 """The tables: what helpdeskd remembers, and nothing it could derive.
 
-Decides the schema. Every inbound message keeps its raw bytes and moves through `State`;
-tickets group messages into threads; drafts, the outbox and escalations record what was done
-for the customer; the audit trail records every state change and decision; usage records what
-each LLM request and tool call cost; cursors record how far each source was read; quarantine
-records what broke. Times are timezone-aware UTC (SQLModel's UTCDateTime refuses naive ones).
-Changing a table means adding an Alembic revision in `daemon/migrations/versions/`.
+Decides the schema. Every inbound message keeps its raw bytes (`MessageContent`) and moves
+through `State`; tickets group messages into threads; drafts, the outbox and escalations record
+what was done for the customer; the audit trail records every state change and decision;
+usage records what each LLM request and tool call cost; cursors record how far each source was
+read; quarantine records what broke. Times are timezone-aware UTC (SQLModel's UTCDateTime
+refuses naive ones). Changing a table means adding an Alembic revision in
+`daemon/migrations/versions/`.
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ class Message(SQLModel, table=True):
     source_key: str
     message_id: str | None = Field(default=None, index=True)
     sha256: str = Field(index=True)
-    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     size: int
     stub: bool = False
     stub_reason: str | None = None
@@ -60,7 +60,6 @@ class Message(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     sender: str | None = Field(default=None, index=True)
     subject: str | None = None
-    parsed: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     route: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     passages: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     draft_id: int | None = None
@@ -73,6 +72,17 @@ class Message(SQLModel, table=True):
     lease_until: datetime | None = None
     received_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class MessageContent(SQLModel, table=True):
+    """A message's raw bytes and what parse read from them (the `ParsedMail` as JSON), beside
+    its `message` row rather than in it: the row changes at every step (state, lease, results)
+    and SQLite writes a whole row again on every UPDATE, so a message's 30 KB of bytes and its
+    text would be rewritten a dozen times. Written at ingest (raw) and by the parse step."""
+
+    message_pk: int = Field(foreign_key="message.id", primary_key=True)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    parsed: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class Ticket(SQLModel, table=True):

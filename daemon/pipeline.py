@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from daemon.app import Services
 from daemon.item import Context, Item
 from daemon.metrics import QUARANTINED
-from daemon.models import TERMINAL, Draft, Message, Quarantine, State, utcnow
+from daemon.models import TERMINAL, Draft, Message, MessageContent, Quarantine, State, utcnow
 from daemon.records import (
     DraftResult,
     Escalated,
@@ -50,6 +50,8 @@ from daemon.store import (
     buffered_audit,
     claim,
     claim_many,
+    load_contents,
+    message_content,
     owner_is_dead,
     release,
     session_scope,
@@ -183,9 +185,11 @@ def run_batch(
                 .where(col(Message.id).in_(pks), Message.lease_owner == owner)
                 .order_by(col(Message.id))
             ).all()
+            contents = load_contents(session, (row.id for row in rows if row.id is not None))
             for row in rows:
                 if row.state == step.start:
-                    run_loaded(services, session, row, keep_lease=keep_lease, ahead=ahead)
+                    content = contents.get(row.id or 0)
+                    run_loaded(services, session, row, content, keep_lease=keep_lease, ahead=ahead)
     except Exception:
         log.info("a %s batch of %d failed: one message at a time", step.name, len(pks))
         for pk in pks:
@@ -237,6 +241,7 @@ def run_loaded(
     services: Services,
     session: Session,
     row: Message,
+    content: MessageContent | None = None,
     *,
     keep_lease: bool = False,
     ahead: Mapping[int, ParsedMail] | None = None,
@@ -251,19 +256,21 @@ def run_loaded(
             session, row, step.name, f"the process died {row.starts - 1} times during {step.name}"
         )
     ctx = make_context(services, session, row, ahead)
-    before = Item.from_row(row, load_draft(session, row))
+    content = content or message_content(session, row.id or 0)
+    before = Item.from_row(row, content, load_draft(session, row))
     result: Item | Outcome = before
     for stage in step.stages:
         assert isinstance(result, Item)
         result = stage(result, ctx)
         if not isinstance(result, Item):
             break
-    return apply(ctx, row, step, result, before, keep_lease=keep_lease)
+    return apply(ctx, row, content, step, result, before, keep_lease=keep_lease)
 
 
 def apply(
     ctx: Context,
     row: Message,
+    content: MessageContent,
     step: Step,
     result: Item | Outcome,
     before: Item | None = None,
@@ -272,7 +279,7 @@ def apply(
 ) -> State:
     """Write the step's result to the row and move it to its next state (caller commits)."""
     if isinstance(result, Item):
-        result.write_to(row, before)
+        result.write_to(row, content, before)
         starts = row.starts
         if not keep_lease:
             release(ctx.session, row)
@@ -280,7 +287,7 @@ def apply(
         if keep_lease:
             row.starts = starts  # the claim's start counts until the claimed work is done
         return step.end
-    item = Item.from_row(row)
+    item = Item.from_row(row, content)
     return finish(ctx, row, item, result, step.name)
 
 

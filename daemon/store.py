@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from connectors.base import FetchedMail
-from daemon.models import Cursor, Message, State, utcnow
+from daemon.models import Cursor, Message, MessageContent, State, utcnow
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -241,8 +241,9 @@ def ingest(session: Session, source: str, mail: FetchedMail) -> Ingested:
 
 def ingest_many(session: Session, source: str, mails: list[FetchedMail]) -> list[Ingested]:
     """`ingest` for a batch in one go: one lookup of the keys already recorded, one INSERT of
-    the new rows (plain, not ORM objects: this is the hot path of every poll and backfill),
-    their audit rows, and the cursor moved once to the last message's position."""
+    the new rows and one of their raw bytes (plain, not ORM objects: this is the hot path of
+    every poll and backfill), their audit rows, and the cursor moved once to the last
+    message's position."""
     keys = [m.key for m in mails]
     known: dict[str, int | None] = dict(
         session.exec(
@@ -270,6 +271,8 @@ def ingest_many(session: Session, source: str, mails: list[FetchedMail]) -> list
             fresh[key] = new_message_row(source, mail, digests[key], message_ids[key], now)
     if fresh:
         rows = session.connection().execute(INSERT_MESSAGE, list(fresh.values())).all()
+        contents = [{"message_pk": pk, "raw": new[key].raw} for pk, key in rows]
+        session.connection().execute(INSERT_CONTENT, contents)
         for (pk, key), values in zip(rows, fresh.values(), strict=True):
             known[key] = pk
             audit(
@@ -303,7 +306,6 @@ def new_message_row(
         "source_key": no_nul(mail.key),
         "message_id": no_nul(message_id) if message_id else None,
         "sha256": digest,
-        "raw": mail.raw,
         "size": len(mail.raw),
         "stub": mail.stub_reason is not None,
         "stub_reason": no_nul(mail.stub_reason) if mail.stub_reason else None,
@@ -320,6 +322,24 @@ INSERT_MESSAGE = insert(SQLModel.metadata.tables["message"]).returning(
     SQLModel.metadata.tables["message"].c.source_key,
     sort_by_parameter_order=True,
 )
+INSERT_CONTENT = insert(SQLModel.metadata.tables["messagecontent"])
+
+
+def message_content(session: Session, pk: int) -> MessageContent:
+    """The raw bytes and parse result of a message (from the session when already loaded)."""
+    content = session.get(MessageContent, pk)
+    if content is None:
+        raise LookupError(f"message {pk} has no content row")
+    return content
+
+
+def load_contents(session: Session, pks: Iterable[int]) -> dict[int, MessageContent]:
+    """The content rows of many messages, in one query."""
+    wanted = list(pks)
+    if not wanted:
+        return {}
+    query = select(MessageContent).where(col(MessageContent.message_pk).in_(wanted))
+    return {content.message_pk: content for content in session.exec(query)}
 
 
 def rekeyed_copies(

@@ -16,6 +16,7 @@ import json
 import shutil
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from daemon.config import Settings, default_intents
 from daemon.cycle import CycleReport, run_cycle
 from daemon.drafts import DraftError, approve
 from daemon.knowledge import rebuild_index
-from daemon.models import Draft, Message, State
+from daemon.models import Draft, Message, MessageContent, State
 from daemon.outbox import flush_outbox
 from daemon.store import session_scope
 
@@ -247,13 +248,17 @@ def play_agent(services: Services) -> int | None:
 
 def outcome_rows(engine: Engine) -> list[OutcomeRow]:
     with session_scope(engine) as session:
-        messages = session.exec(select(Message).order_by(col(Message.id))).all()
-        return [outcome_row(m) for m in messages]
+        messages = session.exec(
+            select(Message, MessageContent.parsed)
+            .join(MessageContent, col(MessageContent.message_pk) == col(Message.id), isouter=True)
+            .order_by(col(Message.id))
+        ).all()
+        return [outcome_row(m, parsed or {}) for m, parsed in messages]
 
 
-def outcome_row(m: Message) -> OutcomeRow:
+def outcome_row(m: Message, parsed: Mapping[str, Any]) -> OutcomeRow:
     assert m.id is not None
-    sender = ((m.parsed or {}).get("from") or {}).get("name") or m.sender or "?"
+    sender = (parsed.get("from") or {}).get("name") or m.sender or "?"
     waiting = m.state not in STATE_STYLE
     reason = m.reason or ""
     if waiting and m.last_error:  # a stage failed and will be retried at the next cycle

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from daemon.cli.common import config_option, open_services
 from daemon.drafts import DraftError, approve, reject
-from daemon.models import Draft, Message
+from daemon.models import Draft, Message, MessageContent
 from daemon.outbox import flush_outbox
 from daemon.store import session_scope
 
@@ -60,6 +60,7 @@ def drafts_show(config_path: Path | None, draft_id: int) -> None:
     with open_services(config_path) as services, session_scope(services.engine) as session:
         d = session.get(Draft, draft_id)
         m = session.get(Message, d.message_pk) if d else None
+        content = session.get(MessageContent, d.message_pk) if d else None
     if d is None or m is None:
         click.echo(f"no draft {draft_id}", err=True)
         sys.exit(1)
@@ -71,7 +72,8 @@ def drafts_show(config_path: Path | None, draft_id: int) -> None:
     click.echo(f"held because: {m.reason}")
     click.echo(f"citations: {', '.join(d.citations) or 'none'}")
     click.echo("--- customer wrote ---")
-    click.echo(((m.parsed or {}).get("reply_text") or "").strip())
+    parsed = (content.parsed if content else None) or {}
+    click.echo((parsed.get("reply_text") or "").strip())
     click.echo("--- draft ---")
     click.echo(d.edited_body or d.body)
 

@@ -45,9 +45,19 @@ from daemon.helpdesk.links import (
     usage_of,
 )
 from daemon.helpdesk.sink import reply_text
-from daemon.models import AuditEvent, Draft, Escalation, Message, Outbox, State, Ticket, utcnow
+from daemon.models import (
+    AuditEvent,
+    Draft,
+    Escalation,
+    Message,
+    MessageContent,
+    Outbox,
+    State,
+    Ticket,
+    utcnow,
+)
 from daemon.records import ParsedMail
-from daemon.store import session_scope
+from daemon.store import message_content, session_scope
 
 log = logging.getLogger("helpdeskd.helpdesk")
 
@@ -181,7 +191,7 @@ def mirror_message(services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings
         ticket = session.get(Ticket, message.ticket_id)
         assert ticket is not None
         remote_id, owner = ticket.helpdesk_ticket_id, ticket.helpdesk
-        mail = customer_mail(message)
+        mail = customer_mail(message, message_content(session, pk))
     if owner not in (None, cfg.name):
         remote_id = None  # the ticket lives in another helpdesk (a source): not ours to mirror
     elif remote_id is None:
@@ -208,11 +218,11 @@ def mirror_message(services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings
     log.info("%s: message %d mirrored to ticket %s", cfg.name, pk, remote_id)
 
 
-def customer_mail(message: Message) -> CustomerMail:
-    parsed = ParsedMail.from_json(message.parsed) if message.parsed else None
+def customer_mail(message: Message, content: MessageContent) -> CustomerMail:
+    parsed = ParsedMail.from_json(content.parsed) if content.parsed else None
     sender = parsed.sender if parsed else None
     return CustomerMail(
-        raw=message.raw,
+        raw=content.raw,
         sender=Person(sender.name, sender.email) if sender else Person("", ""),
         subject=parsed.subject if parsed else (message.subject or ""),
         text=parsed.text if parsed else "",

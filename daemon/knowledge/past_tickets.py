@@ -25,7 +25,7 @@ from daemon.config import Settings
 from daemon.knowledge.query import clean_body
 from daemon.knowledge.sources import Article
 from daemon.llm.pii import PiiMasker
-from daemon.models import Draft, Message, Outbox, Ticket
+from daemon.models import Draft, Message, MessageContent, Outbox, Ticket
 
 NAMESPACE = "past_tickets"
 ORIGIN = "store"
@@ -91,15 +91,16 @@ def ticket_article(
 def customer_text(session: Session, ticket: Ticket, until: datetime | None) -> str:
     """The new text of the customer's messages on the ticket, up to the answer."""
     rows = session.exec(
-        select(Message)
-        .where(Message.ticket_id == ticket.id, Message.parsed != None)  # noqa: E711
+        select(Message, MessageContent.parsed)
+        .join(MessageContent, col(MessageContent.message_pk) == col(Message.id))
+        .where(Message.ticket_id == ticket.id, MessageContent.parsed != None)  # noqa: E711
         .order_by(col(Message.received_at))
     ).all()
     parts = []
-    for row in rows:
+    for row, parsed in rows:
         if until is not None and as_utc(row.received_at) > as_utc(until):
             break
-        parsed = row.parsed or {}
+        parsed = parsed or {}
         text = clean_body(parsed.get("reply_text") or parsed.get("text") or "")
         if text and not (parsed.get("auto") or {}).get("is_auto"):
             parts.append(text)

@@ -25,7 +25,7 @@ from daemon.item import Context, Item
 from daemon.llm.budget import TokenCounter
 from daemon.llm.prompts import ESCALATION_SCHEMA, data_block, parse_json_answer, system_prompt
 from daemon.llm.stack import CallMeta, LLMStack
-from daemon.models import Draft, Message, Ticket
+from daemon.models import Draft, Message, MessageContent, Ticket
 
 log = logging.getLogger("helpdeskd.summary")
 
@@ -46,15 +46,15 @@ def thread_turns(session: Session, ticket_id: int | None, before_pk: int) -> lis
     if ticket_id is None:
         return []
     rows = session.exec(
-        select(Message).where(Message.ticket_id == ticket_id, col(Message.id) < before_pk)
+        select(Message.id, MessageContent.parsed)
+        .join(MessageContent, col(MessageContent.message_pk) == col(Message.id))
+        .where(Message.ticket_id == ticket_id, col(Message.id) < before_pk)
     ).all()
     drafts = session.exec(
         select(Draft).where(Draft.ticket_id == ticket_id, Draft.status == "approved")
     ).all()
     turns = [
-        Turn(m.id or 0, "customer", (m.parsed or {}).get("reply_text") or "")
-        for m in rows
-        if m.parsed
+        Turn(pk or 0, "customer", parsed.get("reply_text") or "") for pk, parsed in rows if parsed
     ]
     turns += [Turn(d.message_pk, "support", d.edited_body or d.body) for d in drafts]
     turns = [t for t in turns if t.pk < before_pk]

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from daemon.compose import compose_notice, reply_message_id
 from daemon.item import Context, Item
-from daemon.models import Draft, Escalation, Message, Ticket, utcnow
+from daemon.models import Draft, Escalation, Message, MessageContent, Ticket, utcnow
 from daemon.outbox import enqueue
 from daemon.records import Escalated
 from daemon.store import audit
@@ -108,11 +108,14 @@ def thread_brief(session: Session, ticket_id: int | None) -> list[dict[str, Any]
     if ticket_id is None:
         return []
     rows = session.exec(
-        select(Message).where(Message.ticket_id == ticket_id).order_by(col(Message.id))
+        select(Message, MessageContent.parsed)
+        .join(MessageContent, col(MessageContent.message_pk) == col(Message.id))
+        .where(Message.ticket_id == ticket_id)
+        .order_by(col(Message.id))
     ).all()
     brief = []
-    for row in rows[-THREAD_LINES:]:
-        parsed = row.parsed or {}
+    for row, parsed in rows[-THREAD_LINES:]:
+        parsed = parsed or {}
         brief.append(
             {
                 "date": parsed.get("date") or row.received_at.isoformat(timespec="minutes"),

@@ -43,6 +43,7 @@ from daemon.models import (
     Draft,
     Escalation,
     Message,
+    MessageContent,
     Outbox,
     Quarantine,
     State,
@@ -160,10 +161,10 @@ def test_no_message_lost_or_duplicated(
     assert list((inbox / "new").iterdir()) == []
     assert {unique_name(p.name) for p in (inbox / "cur").iterdir()} == names
     with Session(engine) as session:
-        rows = session.exec(select(Message)).all()
+        rows = session.exec(select(Message, MessageContent.raw).join(MessageContent)).all()
         cursor = session.get(Cursor, "inbox")
-    assert sorted(r.source_key for r in rows) == sorted(names)  # one row each, none twice
-    assert all(r.raw == (inbox / "cur" / f"{r.source_key}:2,").read_bytes() for r in rows)
+    assert sorted(r.source_key for r, _raw in rows) == sorted(names)  # one row each, none twice
+    assert all(raw == (inbox / "cur" / f"{r.source_key}:2,").read_bytes() for r, raw in rows)
     assert cursor is not None and cursor.fetched_total == MESSAGES
 
 
@@ -284,11 +285,14 @@ def test_a_failing_stage_is_quarantined_with_its_error_and_shown_by_status(
             assert (row.state, cycle) == (expected, cycle), row.last_error
         with Session(services.engine) as session:
             others = session.exec(select(Message).where(Message.source_key != "zz-exploding")).all()
+            raw = session.exec(
+                select(MessageContent.raw).where(MessageContent.message_pk == row.id)
+            ).one()
             quarantine = session.exec(select(Quarantine)).one()
     finally:
         services.close()
     assert {r.source_key: r.state for r in others} == {n: s for n, _r, s in fine}
-    assert row.raw == EXPLODING
+    assert raw == EXPLODING
     assert (quarantine.message_pk, quarantine.stage) == (row.id, "route")
     assert quarantine.error == "RuntimeError: intent table unreadable (injected test fault)"
     assert "exploding_route" in quarantine.traceback

@@ -26,6 +26,7 @@ TABLES = {
     "draft",
     "escalation",
     "message",
+    "messagecontent",
     "messageref",
     "outbox",
     "quarantine",
@@ -85,7 +86,7 @@ def test_unique_and_indexed_columns_survive_migration(engine: Engine) -> None:
 def test_reopening_keeps_rows_and_revision(store_url: str) -> None:
     first = open_engine(store_url)
     with session_scope(first) as session:
-        session.add(Message(source="inbox", source_key="k1", sha256="0" * 64, raw=b"x", size=1))
+        session.add(Message(source="inbox", source_key="k1", sha256="0" * 64, size=1))
     first.dispose()
     second = open_engine(store_url)  # migrating an up-to-date database is a no-op
     try:

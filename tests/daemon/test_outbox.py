@@ -54,9 +54,7 @@ def queue_one(services: Services, message_id: str = "r1@helpdeskd.invalid") -> i
         session.add(ticket)
         session.flush()
         session.add(
-            Message(
-                source="t", source_key=message_id, sha256="x", raw=b"x", size=1, ticket_id=ticket.id
-            )
+            Message(source="t", source_key=message_id, sha256="x", size=1, ticket_id=ticket.id)
         )
         row = enqueue(session, msg, kind="reply", ticket_id=ticket.id, customer="alice@x")
         assert row is not None

@@ -16,7 +16,16 @@ from daemon.config import PolicySettings, Settings
 from daemon.cycle import run_cycle
 from daemon.drafts import DraftError, approve, reject
 from daemon.item import Context, Item
-from daemon.models import AuditEvent, Draft, Escalation, Message, Outbox, Quarantine, Ticket
+from daemon.models import (
+    AuditEvent,
+    Draft,
+    Escalation,
+    Message,
+    MessageContent,
+    Outbox,
+    Quarantine,
+    Ticket,
+)
 from daemon.records import DraftResult, Passage
 from tests.conftest import make_settings
 
@@ -271,9 +280,9 @@ def test_broken_stage_is_quarantined_then_requeued(
     assert states(services)["1"][0] == "quarantined"
     with Session(services.engine) as session:
         q = session.exec(select(Quarantine)).one()
-        msg = session.get(Message, q.message_pk)
+        content = session.get(MessageContent, q.message_pk)
     assert q.stage == "route" and "router is down" in q.error
-    assert msg is not None and msg.raw == mail()  # raw bytes kept
+    assert content is not None and content.raw == mail()  # raw bytes kept
     monkeypatch.undo()
     assert requeue(services, [q.message_pk], actor="test") == 1
     run_cycle(services)

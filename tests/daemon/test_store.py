@@ -35,6 +35,7 @@ from daemon.models import (
     Draft,
     Escalation,
     Message,
+    MessageContent,
     MessageRef,
     State,
     Ticket,
@@ -114,7 +115,7 @@ def test_ingest_is_idempotent_per_source_and_key(engine: Engine) -> None:
 def test_database_refuses_a_second_row_for_the_same_key(engine: Engine) -> None:
     add_message(engine, "dup")
     with pytest.raises(IntegrityError), session_scope(engine) as session:
-        session.add(Message(source="inbox", source_key="dup", sha256="0" * 64, raw=b"", size=0))
+        session.add(Message(source="inbox", source_key="dup", sha256="0" * 64, size=0))
 
 
 # --- claim and lease -----------------------------------------------------------------------
@@ -273,9 +274,9 @@ RAW_CASES = [
 def test_raw_bytes_round_trip_exactly(engine: Engine, name: str, raw: bytes) -> None:
     pk = add_message(engine, f"raw-{len(raw)}", raw)
     with session_scope(fresh_engine(engine)) as session:
-        row = session.get(Message, pk)
-        assert row is not None
-        assert type(row.raw) is bytes and row.raw == raw
+        row, content = session.get(Message, pk), session.get(MessageContent, pk)
+        assert row is not None and content is not None
+        assert type(content.raw) is bytes and content.raw == raw
         assert (row.size, row.sha256) == (len(raw), hashlib.sha256(raw).hexdigest())
 
 
@@ -296,16 +297,16 @@ JSON_VALUE: dict[str, Any] = {
 def test_json_columns_round_trip(engine: Engine) -> None:
     pk = add_message(engine)
     with session_scope(engine) as session:
-        row = session.get(Message, pk)
-        assert row is not None
-        row.parsed = JSON_VALUE
+        row, content = session.get(Message, pk), session.get(MessageContent, pk)
+        assert row is not None and content is not None
+        content.parsed = JSON_VALUE
         row.passages = [{"id": "faq/1#2", "score": 1.25, "text": JSON_VALUE["text"]}]
         row.decision = {"outcome": "held", "reason": "ü"}
         session.add(row)
     with session_scope(fresh_engine(engine)) as session:
-        row = session.get(Message, pk)
-        assert row is not None
-        assert row.parsed == JSON_VALUE
+        row, content = session.get(Message, pk), session.get(MessageContent, pk)
+        assert row is not None and content is not None
+        assert content.parsed == JSON_VALUE
         assert row.passages == [{"id": "faq/1#2", "score": 1.25, "text": JSON_VALUE["text"]}]
         assert row.decision == {"outcome": "held", "reason": "ü"}
 
@@ -314,17 +315,18 @@ def test_nul_in_text_columns_is_stored_as_replacement_char(engine: Engine) -> No
     """PostgreSQL text refuses NUL; mail carries it. Both databases store U+FFFD instead."""
     pk = add_message(engine, "nul", b"Subject: a\x00b\r\n\r\n")
     with session_scope(engine) as session:
-        row = session.get(Message, pk)
-        assert row is not None
-        row.subject, row.sender, row.parsed = "a\x00b", "x\x00@y", {"subject": "a\x00b"}
+        row, content = session.get(Message, pk), session.get(MessageContent, pk)
+        assert row is not None and content is not None
+        row.subject, row.sender, content.parsed = "a\x00b", "x\x00@y", {"subject": "a\x00b"}
         session.add(row)
         session.add(Ticket(subject="\x00\x00", customer_name="N\x00"))
     with session_scope(fresh_engine(engine)) as session:
-        row = session.get(Message, pk)
+        row, content = session.get(Message, pk), session.get(MessageContent, pk)
         ticket = session.exec(select(Ticket)).one()
         assert row is not None and (row.subject, row.sender) == ("a\ufffdb", "x\ufffd@y")
-        assert row.parsed == {"subject": "a\x00b"}  # JSON keeps the NUL (escaped as \u0000)
-        assert row.raw == b"Subject: a\x00b\r\n\r\n"
+        assert content is not None
+        assert content.parsed == {"subject": "a\x00b"}  # JSON keeps the NUL (escaped as \u0000)
+        assert content.raw == b"Subject: a\x00b\r\n\r\n"
         assert (ticket.subject, ticket.customer_name) == ("\ufffd\ufffd", "N\ufffd")
 
 
@@ -345,7 +347,8 @@ def test_pipeline_gives_the_same_outcomes_on_every_database(store_url: str, tmp_
         with session_scope(services.engine) as session:
             rows = session.exec(select(Message).order_by(col(Message.id))).all()
             states = {r.source_key: r.state for r in rows}
-            raws = {r.source_key: r.raw for r in rows}
+            query = select(Message.source_key, MessageContent.raw).join(MessageContent)
+            raws = dict(session.exec(query).all())
             drafts = session.exec(select(Draft.message_pk)).all()
             escalations = session.exec(select(Escalation.message_pk)).all()
             reply = next(r for r in rows if r.source_key.endswith("thread-reply"))

@@ -19,7 +19,17 @@ from daemon.cycle import run_cycle
 from daemon.helpdesk.runner import DISABLED, poll_helpdesks, push_helpdesks
 from daemon.helpdesk.sink import reply_text
 from daemon.metrics import SOURCE_FAILING
-from daemon.models import AuditEvent, Cursor, Draft, Escalation, Message, Outbox, State, utcnow
+from daemon.models import (
+    AuditEvent,
+    Cursor,
+    Draft,
+    Escalation,
+    Message,
+    MessageContent,
+    Outbox,
+    State,
+    utcnow,
+)
 from daemon.outbox import flush_outbox
 from daemon.pipeline import process_pending
 from daemon.store import session_scope
@@ -80,7 +90,9 @@ def test_agent_edits_and_approves(desk: tuple[Desk, Services], style: str) -> No
     cycle(services)
     message = only(services, Message)
     assert isinstance(message, Message) and message.state == State.awaiting_approval
-    parsed = email.message_from_bytes(message.raw, policy=email.policy.default)
+    content = only(services, MessageContent)
+    assert isinstance(content, MessageContent)
+    parsed = email.message_from_bytes(content.raw, policy=email.policy.default)
     assert parsed["From"].addresses[0].addr_spec == "carol@customer.test"
     assert parsed["Subject"] == "Parcel 12345 missing"
     assert parsed["X-Helpdesk-Ticket"] == ticket
@@ -309,8 +321,8 @@ def test_files_on_another_host_are_fetched_without_our_credentials(
     try:
         d.customer_email("Scan", "See the scan.", files=(("scan.pdf", "application/pdf", PDF),))
         cycle(services)
-        message = only(services, Message)
-        assert isinstance(message, Message) and b"scan.pdf" in message.raw
+        content = only(services, MessageContent)
+        assert isinstance(content, MessageContent) and b"scan.pdf" in content.raw
         downloads = [auth for path, auth in d.fake.authorized if path.startswith("/attachments/")]
         api_calls = [auth for path, auth in d.fake.authorized if path.startswith("/api/")]
         assert downloads == [False] and all(api_calls)

@@ -13,7 +13,16 @@ from sqlmodel import select
 
 from daemon.app import Services, build_services
 from daemon.cycle import run_cycle
-from daemon.models import Cursor, Draft, Escalation, Message, Outbox, State, Ticket
+from daemon.models import (
+    Cursor,
+    Draft,
+    Escalation,
+    Message,
+    MessageContent,
+    Outbox,
+    State,
+    Ticket,
+)
 from daemon.store import session_scope
 from tests.conftest import make_settings
 from tests.peers.rt import RtPeer
@@ -137,7 +146,8 @@ def test_edited_approval_is_sent_by_rt(rt_env: tuple[Services, RtPeer, str, str]
     with session_scope(services.engine) as session:
         message = session.exec(select(Message)).one()
         assert message.state == State.awaiting_approval
-        assert b"receipt.pdf" in message.raw and b"Message-ID: <c1-" in message.raw
+        raw = session.get(MessageContent, message.id).raw  # type: ignore[union-attr]
+        assert b"receipt.pdf" in raw and b"Message-ID: <c1-" in raw
         local = session.get(Ticket, message.ticket_id)
         assert local is not None and local.helpdesk == "rt"
         assert local.helpdesk_ticket_id == str(ticket["id"])

@@ -15,7 +15,7 @@ from tool_service import ToolService
 
 from daemon.app import Services
 from daemon.llm.budget import CUT_MARK, TokenCounter, resolve_encoding, take_ranked
-from daemon.models import Message
+from daemon.models import Message, MessageContent
 from tests.llm.helpers import deliver, llm_settings, make_mail, snapshot, start_services
 from tests.llm.scripted_server import ScriptedLLM, prompt_tokens, purpose_of
 
@@ -110,18 +110,19 @@ def add_history(services: Services, ticket_id: int, turns: int, size: int) -> No
     with Session(services.engine) as session:
         for i in range(turns):
             text = f"Earlier mail #{i}: " + (PROSE * (size // len(PROSE) + 1))[:size]
-            session.add(
-                Message(
-                    source="inbox",
-                    source_key=f"history-{ticket_id}-{i}",
-                    sha256=f"{i:064d}",
-                    raw=b"",
-                    size=size,
-                    state="sent",
-                    ticket_id=ticket_id,
-                    parsed={"reply_text": text, "text": text},
-                )
+            row = Message(
+                source="inbox",
+                source_key=f"history-{ticket_id}-{i}",
+                sha256=f"{i:064d}",
+                size=size,
+                state="sent",
+                ticket_id=ticket_id,
             )
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            parsed = {"reply_text": text, "text": text}
+            session.add(MessageContent(message_pk=row.id, raw=b"", parsed=parsed))
         session.commit()
 
 

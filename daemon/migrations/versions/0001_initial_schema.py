@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 08:44:29.599451
+Create Date: 2026-11-27 10:58:49.461508
 """
 
 from collections.abc import Sequence
@@ -103,7 +103,6 @@ def upgrade() -> None:
         sa.Column("source_key", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("message_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("raw", sa.LargeBinary(), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("stub", sa.Boolean(), nullable=False),
         sa.Column("stub_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -111,7 +110,6 @@ def upgrade() -> None:
         sa.Column("ticket_id", sa.Integer(), nullable=True),
         sa.Column("sender", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("parsed", sa.JSON(), nullable=True),
         sa.Column("route", sa.JSON(), nullable=True),
         sa.Column("passages", sa.JSON(), nullable=True),
         sa.Column("draft_id", sa.Integer(), nullable=True),
@@ -216,6 +214,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_escalation_ticket_id"), ["ticket_id"], unique=False)
 
     op.create_table(
+        "messagecontent",
+        sa.Column("message_pk", sa.Integer(), nullable=False),
+        sa.Column("raw", sa.LargeBinary(), nullable=False),
+        sa.Column("parsed", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["message_pk"],
+            ["message.id"],
+        ),
+        sa.PrimaryKeyConstraint("message_pk"),
+    )
+    op.create_table(
         "quarantine",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("message_pk", sa.Integer(), nullable=False),
@@ -282,6 +291,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_quarantine_message_pk"))
 
     op.drop_table("quarantine")
+    op.drop_table("messagecontent")
     with op.batch_alter_table("escalation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_escalation_ticket_id"))
         batch_op.drop_index(batch_op.f("ix_escalation_message_pk"))
