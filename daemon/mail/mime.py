@@ -43,6 +43,11 @@ LIFT_FILE_BYTES = 4096
 """Non-text parts (files: only their hashes are wanted) larger than this are hashed straight
 from the raw bytes too: the stdlib parser would read them line by line, ~1 ms for 60 KB of
 base64, more than everything else in the parse of a plain mail."""
+LIFT_TEXT_BYTES = 4096
+"""Text bodies larger than this (up to `LIFT_BYTES`) are cut out before parsing as well and
+given back to their part afterwards, for the same reason: reading 30 KB of text line by line
+is most of the stdlib parser's time on a long plain mail, and a leaf body, found between the
+same boundary lines the parser looks for, holds no structure for it to find."""
 
 # Charset names seen in real mail that Python does not know, or knows as a narrower set.
 CHARSET_ALIASES = {
@@ -126,25 +131,31 @@ def parse_lifted(raw: bytes) -> tuple[Message, dict[int, Lifted]]:
         marker = "X-Helpdeskd-Lifted-" + secrets.token_hex(6)
         prepared, lifted = lift_bodies(raw, marker, skip)
         msg = email.message_from_bytes(prepared, policy=email.policy.compat32)
-        claimed = claim_lifted(msg, marker, lifted) if lifted else {}
-        mine = {id(body) for body in claimed.values()}
-        unclaimed = {int(key) for key, body in lifted.items() if id(body) not in mine}
+        claimed, found = claim_lifted(msg, marker, lifted) if lifted else ({}, set())
+        unclaimed = {int(key) for key in lifted if key not in found}
         if not unclaimed:
             return msg, claimed
         skip |= unclaimed
     return email.message_from_bytes(raw, policy=email.policy.compat32), {}
 
 
-def claim_lifted(msg: Message, marker: str, lifted: dict[str, Lifted]) -> dict[int, Lifted]:
-    """Map each marked part to its hashes and remove the marker header again."""
-    by_part = {}
+def claim_lifted(
+    msg: Message, marker: str, lifted: dict[str, Lifted | bytes]
+) -> tuple[dict[int, Lifted], set[str]]:
+    """Map each marked part to its hashes, or give it back its text body, and remove the
+    marker header again; also return the keys found."""
+    by_part, found = {}, set()
     for part in msg.walk():
         key = part.get(marker)
         if key is not None:
-            if str(key) in lifted:
-                by_part[id(part)] = lifted[str(key)]
+            body = lifted.get(str(key))
+            if isinstance(body, bytes):  # as the parser would have read it
+                part.set_payload(body.decode("ascii", "surrogateescape"))
+            elif body is not None:
+                by_part[id(part)] = body
+            found.add(str(key))
             del part[marker]
-    return by_part
+    return by_part, found
 
 
 FIELD = re.compile(rb"^(?:[!-9;-~]+[ \t]*:|[ \t]|From )")
@@ -213,17 +224,18 @@ PART_CTE = re.compile(rb"(?im)^content-transfer-encoding:[ \t]*([a-z0-9_-]+)")
 
 def lift_bodies(
     raw: bytes, marker: str, skip: set[int] | frozenset[int] = frozenset()
-) -> tuple[bytes, dict[str, Lifted]]:
+) -> tuple[bytes, dict[str, Lifted | bytes]]:
     """Hash message/* bodies (their exact bytes), large bodies and files (then drop them) from
-    `raw`, except the parts starting at an offset in `skip`.
+    `raw`, and cut out long text bodies (kept as bytes, to be given back), except the parts
+    starting at an offset in `skip`.
 
     Each lifted part gets a header `<marker>: <offset>` so the parsed part can find its
-    hashes; the marker is random per parse, so a sender cannot forge one.
+    hashes or its text; the marker is random per parse, so a sender cannot forge one.
     """
     segments = sorted(set(find_segments(raw)))
     if not segments:
         return raw, {}
-    lifted: dict[str, Lifted] = {}
+    lifted: dict[str, Lifted | bytes] = {}
     pieces: list[bytes] = []
     pos = 0
     for start, body_start, end in segments:
@@ -232,10 +244,20 @@ def lift_bodies(
         head = raw[start:body_start]
         kind = PART_TYPE.search(head)
         ctype = kind.group(1).lower() if kind else b"text/plain"
+        key = str(start)
+        # a part without Content-Type is text/plain, except in a multipart/digest: only the
+        # top-level body is taken for text without one
+        if long_text(ctype, end - body_start) and (kind is not None or start == 0):
+            at = after_mbox_line(raw, start)
+            pieces += [raw[pos:at], f"{marker}: {key}\r\n".encode(), raw[at:body_start]]
+            lifted[key] = raw[body_start:end]
+            pos = end
+            continue
+        if start == 0 and len(raw) <= LIFT_BYTES:
+            continue  # the whole body is lifted only as text, or when it is huge
         big = droppable(ctype, end - body_start)
         if not (big or ctype.startswith(b"message/")):
             continue
-        key = str(start)
         cte = PART_CTE.search(head)
         found: list[str] = []
         body = decode_transfer(raw[body_start:end], cte.group(1).decode() if cte else "", found)
@@ -246,12 +268,17 @@ def lift_bodies(
         pieces += [raw[pos:at], f"{marker}: {key}\r\n".encode()]
         pos = at
         if big:
-            pieces += [raw[start:body_start]]
+            pieces += [raw[at:body_start]]
             pos = end
     if not lifted:
         return raw, {}
     pieces.append(raw[pos:])
     return b"".join(pieces), lifted
+
+
+def long_text(ctype: bytes, size: int) -> bool:
+    """A text body that is cut out before parsing and given back to its part after."""
+    return ctype.startswith(b"text/") and LIFT_TEXT_BYTES < size <= LIFT_BYTES
 
 
 def droppable(ctype: bytes, size: int) -> bool:
@@ -275,8 +302,7 @@ def find_segments(raw: bytes) -> Iterator[tuple[int, int, int]]:
     is found as well (its bytes are hashed as they stand in the raw message).
     """
     lowered = raw.lower()
-    files = len(raw) > LIFT_FILE_BYTES and b"boundary" in lowered
-    if len(raw) <= LIFT_BYTES and not files and b"message/" not in lowered:
+    if len(raw) <= LIFT_TEXT_BYTES and b"message/" not in lowered:
         return  # nothing to lift: skip the scan
     for name in boundary_names(raw, lowered):
         marks = list(delimiter_lines(raw, b"--" + name))
@@ -286,10 +312,9 @@ def find_segments(raw: bytes) -> Iterator[tuple[int, int, int]]:
             start = this_end
             end = max(start, next_start - line_end_before(raw, next_start))
             yield start, body_start(raw, start, end), end
-    if len(raw) > LIFT_BYTES:
-        sep = HEAD_END.search(raw)
-        if sep is not None:
-            yield 0, sep.end(), len(raw)
+    sep = HEAD_END.search(raw)
+    if sep is not None:
+        yield 0, sep.end(), len(raw)
 
 
 def delimiter_lines(raw: bytes, delimiter: bytes) -> Iterator[tuple[int, int, bool]]:

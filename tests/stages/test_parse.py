@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import hashlib
 import json
 import os
 import resource
 import time
+from email.message import EmailMessage
+from email.policy import SMTP
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from daemon.mail.message import parse_bytes
+from daemon.mail.mime import LIFT_TEXT_BYTES
 
 CONTRACT_KEYS = {
     "message_id",
@@ -165,6 +171,30 @@ def test_files_are_hashed_from_the_raw_bytes_and_the_text_around_them_kept() -> 
         (None, 5_000, hashlib.sha256(png).hexdigest(), "logo@x"),
     ]
     assert hashlib.md5(pdf).hexdigest() == mail.attachments[0].md5  # noqa: S324
+
+
+LONG_TEXT = "".join(f"Line {n}: where is my parcel, café über alles?\n" for n in range(400))
+
+
+@pytest.mark.parametrize("mbox", [b"", b"From someone@example.com  Tue Oct 29 03:52:03 2013\r\n"])
+@pytest.mark.parametrize("cte", ["quoted-printable", "base64", "8bit"])
+def test_long_text_bodies_are_lifted_and_given_back(mbox: bytes, cte: str) -> None:
+    """A long text body is cut out before the stdlib parser and given back to its part: the
+    text is what the parser alone reads, in a single-part mail and inside a multipart, and
+    an mbox From line stays the only envelope line (no defect)."""
+    msg = EmailMessage()
+    msg["From"], msg["Subject"] = "a@example.com", "long"
+    msg.set_content(LONG_TEXT, cte=cte)
+    single = mbox + msg.as_bytes(policy=SMTP)
+    msg.add_attachment(LONG_TEXT.encode(), maintype="text", subtype="csv", filename="t.csv")
+    multi = mbox + msg.as_bytes(policy=SMTP)
+    for raw in (single, multi):
+        stdlib = email.message_from_bytes(raw, policy=email.policy.default)
+        want = stdlib.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        mail = parse_bytes(raw)
+        assert mail.text == want.strip() and len(raw) > 3 * LIFT_TEXT_BYTES
+        assert not mail.defects, mail.defects
+    assert [a.filename for a in parse_bytes(multi).attachments] == ["t.csv"]
 
 
 def test_mime_quoted_in_a_text_body_stays_text() -> None:
