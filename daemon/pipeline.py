@@ -142,8 +142,8 @@ def run_threading(
     owner: str,
     parsed_ahead: Mapping[int, ParsedMail] | None = None,
 ) -> list[int]:
-    """Parse, then thread and screen, a batch in arrival order, each step one transaction for
-    the whole batch. The batch is claimed once, for both steps (the claim is committed first:
+    """Parse, then thread and screen, a batch in arrival order, in one transaction for the
+    whole batch. The batch is claimed once, for both steps (the claim is committed first:
     it counts a start, which is how a process death is noticed). Messages on which a process
     already died run one at a time, so a message that kills the process is found and
     quarantined without taking its batch along. `parsed_ahead`: the batch's parse results,
@@ -152,10 +152,8 @@ def run_threading(
     with session_scope(services.engine) as session:
         claimed = claim_many(session, pks, owner, lease, THREADING)
     batch = [pk for pk, starts in claimed if starts <= 1]
-    run_batch(
-        services, batch, STEPS[State.received], owner, keep_lease=True, ahead=parsed_ahead or {}
-    )
-    run_batch(services, batch, STEPS[State.parsed], owner)
+    steps = (STEPS[State.received], STEPS[State.parsed])
+    run_batch(services, batch, steps, owner, ahead=parsed_ahead)
     for pk in (pk for pk, starts in claimed if starts > 1):
         advance(services, pk, owner, within=THREADING)
     with session_scope(services.engine) as session:
@@ -166,16 +164,17 @@ def run_threading(
 def run_batch(
     services: Services,
     pks: list[int],
-    step: Step,
+    steps: Sequence[Step],
     owner: str,
     *,
-    keep_lease: bool = False,
     ahead: Mapping[int, ParsedMail] | None = None,
 ) -> None:
-    """One step for a batch of messages in one transaction (their row updates and audit rows
-    written together at the end). A message that raises rolls the batch back, and the batch
-    is then done one message at a time, so the failure is recorded on the one that raised.
-    `keep_lease`: the batch's next step follows at once under the same claim."""
+    """Consecutive steps for a batch of claimed messages in one transaction: the whole batch
+    through the first step in arrival order, its row updates flushed together, then through
+    the next (the lease kept until the last step); the audit rows are written at the end, and
+    a parse result is not read back from the store between the steps. A message that raises
+    rolls the batch back, and the batch is then done one message and one step at a time, so
+    the failure is recorded on the one that raised."""
     if not pks:
         return
     try:
@@ -186,15 +185,24 @@ def run_batch(
                 .order_by(col(Message.id))
             ).all()
             contents = load_contents(session, (row.id for row in rows if row.id is not None))
-            for row in rows:
-                if row.state == step.start:
-                    content = contents.get(row.id or 0)
-                    run_loaded(services, session, row, content, keep_lease=keep_lease, ahead=ahead)
+            for index, step in enumerate(steps):
+                last = index == len(steps) - 1
+                for row in rows:
+                    if row.state == step.start:
+                        content = contents.get(row.id or 0)
+                        run_loaded(
+                            services, session, row, content, keep_lease=not last, ahead=ahead
+                        )
+                session.flush()  # what the next step's queries read (the senders, for bursts)
     except Exception:
-        log.info("a %s batch of %d failed: one message at a time", step.name, len(pks))
+        names = "+".join(step.name for step in steps)
+        log.info("a %s batch of %d failed: one message at a time", names, len(pks))
+        starts = frozenset(step.start for step in steps)
         for pk in pks:
             try:
-                run_step(services, pk)
+                for _step in steps:
+                    if run_step(services, pk, within=starts) is None:
+                        break
             except Exception as exc:
                 record_failure(services, pk, exc)
 
@@ -229,10 +237,13 @@ def advance(
             return state
 
 
-def run_step(services: Services, pk: int) -> State | None:
+def run_step(
+    services: Services, pk: int, *, within: frozenset[State] | None = None
+) -> State | None:
+    """Run the step of the message's state (none when that state is not `within`)."""
     with session_scope(services.engine) as session:
         row = session.get(Message, pk)
-        if row is None:
+        if row is None or (within is not None and State(row.state) not in within):
             return None
         return run_loaded(services, session, row)
 

@@ -85,8 +85,8 @@ def burst(item: Item, ctx: Context) -> str | None:
     since = ctx.now - timedelta(minutes=cfg.burst_minutes)
     params = {"written": written, "lower": sender, "since": since, "pk": item.pk}
     # On the connection, not the session: a session query would first flush every row the
-    # batch changed so far, one by one, instead of once at the end (senders were committed by
-    # the parse step; nothing this step writes changes the count).
+    # batch changed so far, one by one, instead of once at the end (the batch's senders were
+    # flushed after its parse step; nothing this step writes changes the count).
     earlier = int(ctx.session.connection().execute(EARLIER_FROM_SENDER, params).scalar_one())
     if earlier < cfg.burst_messages:
         return None
