@@ -92,4 +92,7 @@ def identifier() -> Any:
     # scores are then 38 scattered reads; one contiguous row per feature makes classify ~15%
     # faster (7.6 MB, once per process)
     model.nb_ptc = model.nb_ptc.copy(order="C")
+    # the full table, kept for another set_languages(), is 27 MB we never use again (a parse
+    # worker process is ~20% smaller without it)
+    model._full_model = None
     return model
