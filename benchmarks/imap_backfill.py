@@ -22,6 +22,7 @@ and prints messages/second, the ratio (c)/(b) (aim >= 0.7) and each phase's peak
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -152,6 +153,7 @@ def phase_helpdeskd(
         logging={"level": "WARNING"},
     )
     services = build_services(settings)
+    gc.freeze()  # as the CLI's open_services does after start-up
     try:
         report = run_backfill(services, open_source(services, "bench"), screen=screen)
     finally:

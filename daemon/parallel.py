@@ -12,12 +12,14 @@ by the pipeline's crash counting as always.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from daemon.mail.language import identifier
 from daemon.mail.message import parse_many
 from daemon.records import ParsedMail
 
@@ -78,9 +80,13 @@ class ParsePool:
         return Ahead(pks, futures)
 
     def start(self) -> ProcessPoolExecutor:
+        """The workers, started on first use (`__enter__` starts them at once, so they import
+        the parser and load the language model while the caller connects and fetches)."""
         if self.executor is None:
             self.executor = ProcessPoolExecutor(
-                self.processes, mp_context=multiprocessing.get_context("spawn")
+                self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=warm_up,
             )
         return self.executor
 
@@ -90,10 +96,25 @@ class ParsePool:
             self.executor = None
 
     def __enter__(self) -> ParsePool:
+        if self.processes > 0:
+            try:
+                executor = self.start()
+                for _ in range(self.processes):  # spawn them now, not at the first batch
+                    executor.submit(int)
+            except (OSError, RuntimeError) as exc:
+                log.warning("parse workers unavailable (%s): parsing in-process", exc)
+                self.broken = True
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def warm_up() -> None:
+    """A worker's start: the language model loaded, then everything so far frozen out of the
+    garbage collector's way (see `daemon.cli.common.open_services`)."""
+    identifier()
+    gc.freeze()
 
 
 def slices(items: list[int], size: int) -> Iterable[list[int]]:

@@ -13,6 +13,7 @@ limit how far back with --since.
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -35,6 +36,8 @@ from daemon.store import Ingested, ingest_many, session_scope, worker_name
 INGEST_STATES = (State.received, State.parsed)  # the steps a backfill runs: parse, screen
 CHUNK = 50  # messages recorded per transaction (the source fetches in its own batches)
 CHUNK_BYTES = 16 * 1024 * 1024
+AHEAD = 2
+"""Recorded chunks whose parse may be under way while an earlier one is screened."""
 
 
 @dataclass
@@ -128,7 +131,7 @@ def run_backfill(
     on_message: Callable[[int], None] = lambda _n: None,
 ) -> BackfillReport:
     """Record chunk after chunk; each recorded chunk is parsed in the worker processes while
-    the one before it is screened here (one chunk ahead: memory stays two chunks)."""
+    the ones before it are screened here (`AHEAD` chunks ahead: memory stays a few chunks)."""
     report = BackfillReport()
     owner = worker_name()
     if since is not None:
@@ -138,7 +141,7 @@ def run_backfill(
     pipeline = services.settings.pipeline
     processes = pipeline.parse_processes if screen else 0
     trusted = services.settings.screen.trusted_authserv_ids
-    waiting: Recorded | None = None
+    waiting: deque[Recorded] = deque()
     try:
         with ParsePool(processes, trusted) as pool:
             try:
@@ -153,18 +156,18 @@ def run_backfill(
                     report.fetched += len(new)
                     report.duplicates += len(results) - len(new)
                     if screen:
-                        ahead = pool.submit(new)
-                        if waiting is not None:
-                            report.screened += screen_chunk(services, waiting, owner)
-                            on_message(waiting.fetched)
-                        waiting = Recorded(list(new), ahead, len(chunk))
+                        waiting.append(Recorded(list(new), pool.submit(new), len(chunk)))
+                        if len(waiting) > AHEAD:
+                            done = waiting.popleft()
+                            report.screened += screen_chunk(services, done, owner)
+                            on_message(done.fetched)
                     else:
                         on_message(len(chunk))
             except ConnectorError as exc:
                 report.error = str(exc)
-            if waiting is not None:  # what was recorded is screened, also after an error
-                report.screened += screen_chunk(services, waiting, owner)
-                on_message(waiting.fetched)
+            for done in waiting:  # what was recorded is screened, also after an error
+                report.screened += screen_chunk(services, done, owner)
+                on_message(done.fetched)
     finally:
         source.close()
     record_poll(services, source.name, error=report.error)
