@@ -362,3 +362,13 @@ def test_pipeline_gives_the_same_outcomes_on_every_database(store_url: str, tmp_
     assert len(escalations) == len(set(escalations)) == 2
     assert sorted((tmp_path / "mail" / "inbox" / "cur").iterdir()) != []
     assert list((tmp_path / "mail" / "inbox" / "new").iterdir()) == []
+
+
+def test_json_columns_take_what_orjson_refuses() -> None:
+    """orjson writes the JSON columns; a lone surrogate (a broken charset) or an integer over
+    64 bits goes through the stdlib instead, and both read back."""
+    from daemon.store import dump_json, load_json
+
+    for value in ({"text": "caf\udce9"}, {"n": 2**70}, JSON_VALUE, {"t": "Grüße 注文"}):
+        assert load_json(dump_json(value)) == value
+    assert dump_json({"t": "Grüße"}) == '{"t":"Grüße"}'  # UTF-8, not \\u escapes
