@@ -10,13 +10,16 @@ they share counted twice):
   (b) stdlib    (a) + `email.message_from_bytes(policy=default)` + plain body extraction
   (c0) record    `daemon.cli.backfill.run_backfill(screen=False)`: fetch -> record (the
                 store's ingest, 50 rows per transaction with the cursor), for the breakdown
+  (c1) in-process (c) with `parse_processes = 0`: one process does everything
   (c) helpdeskd `daemon.cli.backfill.run_backfill`: fetch -> record -> parse -> thread ->
-                screen -> store, into a new SQLite state dir
+                screen -> store, into a new SQLite state dir, parsing in
+                `--parse-processes` workers (default 1, as the product's default)
 
 and prints messages/second, the ratio (c)/(b) (aim >= 0.7) and each phase's peak RSS (aim
 < 250 MB for (c), whatever N: nothing holds the mailbox in memory).
 
     .venv/bin/python benchmarks/imap_backfill.py [--messages 10000 | --quick] [--seed 1]
+        [--parse-processes 1]
 """
 
 from __future__ import annotations
@@ -184,17 +187,15 @@ def run_phase(name: str, port: int, user: str, state: str, processes: int) -> di
 
 def child(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    if args.phase in ("record", "helpdeskd"):
-        count = phase_helpdeskd(
-            args.port, args.user, args.state, args.phase == "helpdeskd", args.parse_processes
-        )
+    processes = args.parse_processes if args.phase == "helpdeskd" else 0
+    if args.phase in ("record", "helpdeskd", "inprocess"):
+        count = phase_helpdeskd(args.port, args.user, args.state, args.phase != "record", processes)
     else:
         count = phase_fetch(args.port, args.user, parse=args.phase == "stdlib")
     seconds = time.perf_counter() - t0
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # the largest waited-for child: the parse worker (each worker is as large as the others)
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    processes = args.parse_processes if args.phase == "helpdeskd" else 0
     print(
         json.dumps(
             {
@@ -256,7 +257,7 @@ def main() -> None:
             phase_fetch(peer.imap_port, user, parse=False)  # Dovecot indexes the new mail
             results = {
                 name: run_phase(name, peer.imap_port, user, str(root / name), args.parse_processes)
-                for name in ("bare", "stdlib", "record", "helpdeskd")
+                for name in ("bare", "stdlib", "record", "inprocess", "helpdeskd")
             }
         finally:
             peer.stop()
@@ -277,6 +278,7 @@ def report(results: dict[str, dict[str, float]], expected: int) -> None:
         "bare": "(a) imapclient FETCH BODY.PEEK[] x100",
         "stdlib": "(b) (a) + email.message_from_bytes + body",
         "record": "(c0) helpdeskd fetch + record only",
+        "inprocess": "(c1) (c) parsing in the main process",
         "helpdeskd": "(c) helpdeskd backfill (record+parse+screen)",
     }
     for name, r in results.items():
