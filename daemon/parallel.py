@@ -44,8 +44,8 @@ class Ahead:
         try:
             for future in self.futures:
                 parsed += future.result()
-        except (BrokenProcessPool, OSError, RuntimeError) as exc:
-            log.warning("parse workers failed (%s): parsing this batch in-process", exc)
+        except Exception as exc:  # a dead worker, or anything else it raised: only speed lost
+            log.warning("parse workers failed (%r): parsing this batch in-process", exc)
             return {}
         return dict(zip(self.pks, parsed, strict=True))
 
