@@ -25,6 +25,7 @@ and prints messages/second, the ratio (c)/(b) (aim >= 0.7) and each phase's peak
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -33,6 +34,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -185,7 +187,37 @@ def run_phase(name: str, port: int, user: str, state: str, processes: int) -> di
     return result
 
 
+class FamilyRss(threading.Thread):
+    """The RSS of this process and its children at the same moment, sampled every 10 ms: the
+    memory the phase occupies at its worst moment (a per-process peak summed over processes
+    overstates it when the peaks fall at different times)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_mb = 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.01):
+            self.peak_mb = max(self.peak_mb, family_rss_mb())
+
+
+def family_rss_mb() -> float:
+    pids = [os.getpid()]
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):
+            pids += [int(p) for p in (task / "children").read_text().split()]
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError):
+            status = Path(f"/proc/{pid}/status").read_text()
+            total += int(status.split("VmRSS:")[1].split()[0])
+    return total / 1024
+
+
 def child(args: argparse.Namespace) -> None:
+    sampler = FamilyRss()
+    sampler.start()
     t0 = time.perf_counter()
     processes = args.parse_processes if args.phase == "helpdeskd" else 0
     if args.phase in ("record", "helpdeskd", "inprocess"):
@@ -193,6 +225,7 @@ def child(args: argparse.Namespace) -> None:
     else:
         count = phase_fetch(args.port, args.user, parse=args.phase == "stdlib")
     seconds = time.perf_counter() - t0
+    sampler.done.set()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # the largest waited-for child: the parse worker (each worker is as large as the others)
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -203,6 +236,7 @@ def child(args: argparse.Namespace) -> None:
                 "seconds": seconds,
                 "self_rss_mb": own,
                 "workers_rss_mb": workers * processes,
+                "family_rss_mb": sampler.peak_mb,
             }
         )
     )
@@ -288,10 +322,15 @@ def report(results: dict[str, dict[str, float]], expected: int) -> None:
     ratio = results["helpdeskd"]["count"] / results["helpdeskd"]["seconds"] / base
     rss = results["helpdeskd"]["rss_mb"]
     own, workers = results["helpdeskd"]["self_rss_mb"], results["helpdeskd"]["workers_rss_mb"]
-    print(f"(c) peak RSS: main process {own:.0f} MB + parse workers {workers:.0f} MB")
+    family = results["helpdeskd"]["family_rss_mb"]
+    print(
+        f"(c) peak RSS: main process {own:.0f} MB + parse workers {workers:.0f} MB (each at its "
+        f"own peak); together at the same moment (sampled every 10 ms): {family:.0f} MB"
+    )
     print(
         f"aim: (c) >= 0.7x (b): {'met' if ratio >= 0.7 else 'NOT met'} ({ratio:.2f}x); "
-        f"(c) peak RSS < 250 MB: {'met' if rss < 250 else 'NOT met'} ({rss:.0f} MB)"
+        f"(c) peak RSS < 250 MB: {'met' if rss < 250 else 'NOT met'} by the sum of peaks "
+        f"({rss:.0f} MB), {'met' if family < 250 else 'NOT met'} sampled ({family:.0f} MB)"
     )
 
 

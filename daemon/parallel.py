@@ -20,7 +20,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from daemon.mail.language import identifier
-from daemon.mail.message import parse_many
 from daemon.records import ParsedMail
 
 log = logging.getLogger("helpdeskd.parallel")
@@ -66,6 +65,8 @@ class ParsePool:
         """Start parsing `raws` (message id -> bytes) in the workers; returns at once."""
         if not raws or self.processes < 1 or self.broken:
             return NOTHING_AHEAD
+        from daemon.mail.message import parse_many  # not at import: see `warm_up`
+
         pks = list(raws)
         try:
             executor = self.start()
@@ -111,9 +112,13 @@ class ParsePool:
 
 
 def warm_up() -> None:
-    """A worker's start: the language model loaded, then everything so far frozen out of the
-    garbage collector's way (see `daemon.cli.common.open_services`)."""
+    """A worker's start: the language model loaded before the parser's modules (loading it
+    briefly takes ~40 MB more than it keeps, better with less around), then the parser
+    imported, then everything so far frozen out of the garbage collector's way (see
+    `daemon.cli.common.open_services`)."""
     identifier()
+    import daemon.mail.message  # noqa: F401
+
     gc.freeze()
 
 
