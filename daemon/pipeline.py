@@ -1,9 +1,10 @@
 """The stage table and the loop that moves each message through it.
 
 Decides the order of the stages and what happens between them. Each `Step` turns one state into
-the next by running its stage functions in one transaction; the new state, the stage results
-and the audit row are committed together, so a process killed at any point resumes at the last
-committed state and redoes at most the step it was in. A stage returns either a new `Item` or an
+the next by running its stage functions in one transaction (parse and screen of a batch of new
+mail share one); the new state, the stage results and the audit row are committed together, so
+a process killed at any point resumes at the last committed state and redoes at most the
+transaction it was in. A stage returns either a new `Item` or an
 outcome (`Ignored`, `Held`, `Escalated`, `Sent`); outcomes end the flow through `finish`.
 A message whose step raises `max_failures` times, or on which the process died `max_crashes`
 times, is quarantined with its error; its raw bytes stay in the store and `status` shows it.
