@@ -48,28 +48,19 @@ def open_engine(
     """Create the engine for `url` and bring its schema up to date. `pool_size`: connections
     kept open — every pipeline worker holds one through a step, and may write a usage row on a
     second one meanwhile."""
+    common: dict[str, Any] = {
+        "echo": echo,
+        "pool_size": pool_size,
+        "max_overflow": 10,
+        "json_serializer": dump_json,
+        "json_deserializer": load_json,
+    }
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url,
-            echo=echo,
-            connect_args={"timeout": 30},
-            pool_size=pool_size,
-            max_overflow=10,
-            json_serializer=dump_json,
-            json_deserializer=load_json,
-        )
+        engine = create_engine(url, connect_args={"timeout": 30}, **common)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(
-            url,
-            echo=echo,
-            pool_pre_ping=True,
-            pool_size=pool_size,
-            max_overflow=10,
-            json_serializer=dump_json,
-            json_deserializer=load_json,
-        )
+        engine = create_engine(url, pool_pre_ping=True, **common)
     if migrate:
         migrate_to_head(engine)
     return engine
