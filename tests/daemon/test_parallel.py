@@ -73,7 +73,7 @@ def test_the_parse_step_takes_the_results_handed_over(services: Services) -> Non
 
 
 def test_a_backfill_with_workers_records_and_screens_everything(
-    services: Services, tmp_path: Path
+    services: Services, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     inbox = tmp_path / "backlog"
     for sub in ("new", "cur", "tmp"):
@@ -82,7 +82,9 @@ def test_a_backfill_with_workers_records_and_screens_everything(
     for pk, raw in batch.items():
         (inbox / "new" / f"{pk}.eml").write_bytes(raw)
     assert services.settings.pipeline.parse_processes == 1
-    report = run_backfill(services, MaildirSource("backlog", inbox))
+    with caplog.at_level(logging.WARNING, "helpdeskd.parallel"):
+        report = run_backfill(services, MaildirSource("backlog", inbox))
+    assert "in-process" not in caplog.text  # the workers parsed it, not the fallback
     assert (report.fetched, report.screened, report.error) == (120, 120, None)
     with Session(services.engine) as session:
         rows = session.exec(select(Message).order_by(col(Message.id))).all()

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from daemon.mail.message import parse_bytes
-from daemon.mail.mime import LIFT_TEXT_BYTES
+from daemon.mail.mime import LIFT_TEXT_BYTES, lift_bodies
 
 CONTRACT_KEYS = {
     "message_id",
@@ -189,6 +189,8 @@ def test_long_text_bodies_are_lifted_and_given_back(mbox: bytes, cte: str) -> No
     msg.add_attachment(LONG_TEXT.encode(), maintype="text", subtype="csv", filename="t.csv")
     multi = mbox + msg.as_bytes(policy=SMTP)
     for raw in (single, multi):
+        _prepared, lifted = lift_bodies(raw, "X-Test-Marker")
+        assert any(isinstance(body, bytes) for body in lifted.values())  # the text was cut out
         stdlib = email.message_from_bytes(raw, policy=email.policy.default)
         want = stdlib.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         mail = parse_bytes(raw)
