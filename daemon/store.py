@@ -20,8 +20,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from connectors.base import FetchedMail
+from daemon.mail.mime import header_message_id
 from daemon.models import Cursor, Message, MessageContent, State, utcnow
 
 if TYPE_CHECKING:
@@ -402,15 +401,6 @@ def rekeyed_copies(
         if copy is not None:
             copies[key] = copy
     return copies
-
-
-def header_message_id(raw: bytes) -> str | None:
-    """The Message-ID header without <>, read from the header block only."""
-    end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=-1)
-    head = raw[: end + 4] if end >= 0 else raw[:65536]
-    value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
-    found = str(value or "").strip().strip("<>").strip()
-    return found[:998] or None
 
 
 def advance_cursor(session: Session, source: str, value: str | None, fetched: int = 0) -> None:

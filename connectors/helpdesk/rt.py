@@ -38,6 +38,7 @@ from connectors.helpdesk.records import (
     RemoteTicket,
     TicketPage,
 )
+from daemon.mail.mime import header_message_id
 
 USER_FIELDS = "EmailAddress,RealName,Name"
 CONVERSATION_TYPES = ("Create", "Correspond", "Comment")
@@ -361,9 +362,3 @@ def to_person(user: dict[str, Any]) -> Person:
 def rt_time(unix: float) -> str:
     """The form RT itself reports LastUpdated in (UTC, with Z), accepted back by TicketSQL."""
     return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def header_message_id(raw: bytes) -> str | None:
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    match = re.search(rb"^message-id:\s*<([^>\r\n]+)>", head, re.I | re.M)
-    return match.group(1).decode("ascii", "replace") if match else None

@@ -33,7 +33,7 @@ from connectors.helpdesk.records import (
     RemoteTicket,
     TicketPage,
 )
-from connectors.helpdesk.rt import header_message_id
+from daemon.mail.mime import header_message_id
 
 
 class Zendesk(HostedHelpdesk):

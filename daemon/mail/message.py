@@ -23,6 +23,7 @@ from daemon.mail.mime import (
     Hint,
     charset_hint,
     decode_words,
+    first,
     header_text,
     raw_header,
     read_addresses,
@@ -129,10 +130,6 @@ def kept_headers(msg: Message, hint: Hint) -> dict[str, str]:
         if value is not None:
             kept[name.lower()] = decode_words(value, hint)[:500]
     return kept
-
-
-def first(items: list[str]) -> str | None:
-    return items[0] if items else None
 
 
 def minimal(defect: str) -> ParsedMail:

@@ -632,6 +632,28 @@ def read_msgids(value: str | None) -> list[str]:
     return [token.strip("<>,") for token in value.split() if "@" in token]
 
 
+HEAD_END = re.compile(rb"\r?\n\r?\n")
+MESSAGE_ID_HEADER = re.compile(rb"^message-id[ \t]*:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.I | re.M)
+
+
+def header_message_id(raw: bytes) -> str | None:
+    """The Message-ID of raw mail without parsing it (what the store deduplicates and a
+    helpdesk is asked about before the parse): the first Message-ID header of the header
+    block, read as the parser reads it (`read_msgids`), so both agree."""
+    end = HEAD_END.search(raw)
+    head = raw[: end.start()] if end else raw[:65536]
+    match = MESSAGE_ID_HEADER.search(head)
+    if match is None:
+        return None
+    value = unfold(match.group(1).decode("ascii", "surrogateescape"))
+    found = first(read_msgids(value.strip()))
+    return found[:998] if found else None
+
+
+def first(items: list[str]) -> str | None:
+    return items[0] if items else None
+
+
 def read_date(value: str | None, defects: list[str]) -> str | None:
     """An RFC 5322 date as ISO 8601 (UTC when the zone is missing)."""
     if not value:

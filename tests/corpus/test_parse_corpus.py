@@ -35,6 +35,7 @@ import pytest
 
 from daemon.mail.body import html_to_text, split_html_reply
 from daemon.mail.message import parse_bytes
+from daemon.mail.mime import header_message_id
 from daemon.mail.reply import extract_reply, split_signature, strip_quotes
 
 SUBJECT_EXCEPTIONS = {
@@ -83,6 +84,8 @@ def test_every_corpus_file_parses(corpus_dir: Path, capsys: pytest.CaptureFixtur
         failed = [d for d in parsed.defects if d.startswith("parser failed")]
         assert not failed, f"{exp['_file']}: {failed}"
         assert parsed.to_json()["defects"] == list(parsed.defects)
+        # the store deduplicates on the quick header read: it must agree with the parser
+        assert header_message_id(raw) == parsed.message_id, exp["_file"]
         kinds[exp["_dataset"]] += 1
     report(capsys, f"parsed without exception: {sum(kinds.values())} files {dict(kinds)}")
     assert sum(kinds.values()) > 800

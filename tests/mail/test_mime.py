@@ -11,6 +11,7 @@ from daemon.mail.mime import (
     decode_text,
     decode_transfer,
     decode_words,
+    header_message_id,
     read_addresses,
     read_date,
     read_msgids,
@@ -84,6 +85,23 @@ def test_read_msgids() -> None:
         "20200123143934.05D7EE792E@example.com"
     ]
     assert read_msgids(None) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        (b"Subject: x\r\nMessage-ID: <a@b>\r\n\r\nbody", "a@b"),
+        (b"message-id:\n <folded@x>\nSubject: y\n\nbody", "folded@x"),  # folded, LF only
+        (b"Message-ID: 20200123.05D7@example.com\n\n", "20200123.05D7@example.com"),  # bare
+        (b"Message-ID: <first@x>\nMessage-ID: <second@x>\n\n", "first@x"),
+        (b"Subject: x\n\nMessage-ID: <in-the-body@x>\n", None),  # the body is not read
+        (b"X-Message-ID: <other@x>\n\n", None),
+        (b"Message-ID: <caf\xc3\xa9@x>\n\n", "caf\udcc3\udca9@x"),  # 8-bit kept as the parser
+        (b"Message-ID: \n\n", None),
+    ],
+)
+def test_header_message_id(raw: bytes, want: str | None) -> None:
+    assert header_message_id(raw) == want
 
 
 TRANSFERS = [
