@@ -10,6 +10,7 @@ import json
 import os
 import resource
 import time
+from dataclasses import asdict
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -19,6 +20,7 @@ from click.testing import CliRunner
 
 from daemon.mail.message import parse_bytes
 from daemon.mail.mime import LIFT_TEXT_BYTES, lift_bodies
+from daemon.records import ParsedMail, flat
 
 CONTRACT_KEYS = {
     "message_id",
@@ -77,6 +79,10 @@ def test_contract_on_a_real_reply() -> None:
     assert attachment["md5"] == hashlib.md5(b"\x89PNG fake image").hexdigest()  # noqa: S324
     assert len(attachment["sha256"]) == 64 and attachment["inline"] is False
     json.dumps(data)
+    parsed = parse_bytes(REPLY)
+    for record in (parsed.sender, *parsed.to, parsed.auto, parsed.auth, *parsed.attachments):
+        assert flat(record) == asdict(record)  # type: ignore[arg-type]
+    assert ParsedMail.from_json(parsed.to_store()) == parsed
 
 
 def test_html_only_mail_is_rendered_and_scripts_never_survive() -> None:
