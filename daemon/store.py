@@ -209,7 +209,11 @@ AUDIT_BUFFER = "helpdeskd.audit"
 @contextmanager
 def buffered_audit(session: Session) -> Iterator[None]:
     """Collect the audit rows of a block and write them in one INSERT at its end (the batched
-    pipeline steps); dropped if the block raises, like the rest of its transaction."""
+    pipeline steps); dropped if the block raises, like the rest of its transaction. Inside
+    another such block, the rows go to the outer one."""
+    if AUDIT_BUFFER in session.info:
+        yield
+        return
     session.info[AUDIT_BUFFER] = []
     try:
         yield
@@ -292,21 +296,24 @@ def ingest_many(session: Session, source: str, mails: list[FetchedMail]) -> list
         else:
             fresh[key] = new_message_row(source, mail, digests[key], message_ids[key], now)
     if fresh:
+        # one multi-row INSERT … RETURNING (rows in any order: each names its key)
         rows = session.connection().execute(INSERT_MESSAGE, list(fresh.values())).all()
         contents = [{"message_pk": pk, "raw": new[key].raw} for pk, key in rows]
         session.connection().execute(INSERT_CONTENT, contents)
-        for (pk, key), values in zip(rows, fresh.values(), strict=True):
-            known[key] = pk
-            audit(
-                session,
-                "received",
-                message_pk=pk,
-                to_state=State.received,
-                source=source,
-                key=key,
-                size=values["size"],
-                stub_reason=values["stub_reason"],
-            )
+        with buffered_audit(session):
+            for pk, key in sorted(rows):
+                known[key] = pk
+                values = fresh[key]
+                audit(
+                    session,
+                    "received",
+                    message_pk=pk,
+                    to_state=State.received,
+                    source=source,
+                    key=key,
+                    size=values["size"],
+                    stub_reason=values["stub_reason"],
+                )
     positions = [m.cursor for m in mails if m.cursor is not None]
     advance_cursor(session, source, positions[-1] if positions else None, fetched=len(fresh))
     results, seen = [], set()
@@ -342,7 +349,6 @@ def new_message_row(
 INSERT_MESSAGE = insert(SQLModel.metadata.tables["message"]).returning(
     SQLModel.metadata.tables["message"].c.id,
     SQLModel.metadata.tables["message"].c.source_key,
-    sort_by_parameter_order=True,
 )
 INSERT_CONTENT = insert(SQLModel.metadata.tables["messagecontent"])
 

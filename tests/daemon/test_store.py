@@ -44,6 +44,7 @@ from daemon.pipeline import release_dead_leases
 from daemon.store import (
     claim,
     ingest,
+    ingest_many,
     insert_or_ignore,
     open_engine,
     owner_is_dead,
@@ -110,6 +111,30 @@ def test_ingest_is_idempotent_per_source_and_key(engine: Engine) -> None:
         assert cursor is not None and (cursor.value, cursor.fetched_total) == ("c2", 1)
         received = session.exec(select(AuditEvent).where(AuditEvent.kind == "received")).all()
         assert len(received) == 2
+
+
+def test_a_batch_is_recorded_in_arrival_order_each_raw_with_its_row(engine: Engine) -> None:
+    mails = [
+        FetchedMail(key=f"7:{n}", raw=f"Subject: {n}\r\n\r\n{n}\r\n".encode()) for n in range(40)
+    ]
+    mails.insert(20, mails[3])  # the same key twice in one fetch: recorded once
+    with session_scope(engine) as session:
+        results = ingest_many(session, "inbox", mails)
+    assert [r.duplicate for r in results].count(True) == 1
+    pks = [r.message_pk for r in results if not r.duplicate]
+    assert pks == sorted(pks) and len(set(pks)) == 40  # ids follow the fetch order
+    with session_scope(fresh_engine(engine)) as session:
+        rows = session.exec(
+            select(Message.id, Message.source_key, MessageContent.raw).join(
+                MessageContent, col(MessageContent.message_pk) == Message.id
+            )
+        ).all()
+        assert {key: raw for _pk, key, raw in rows} == {m.key: m.raw for m in mails}
+        assert [key for _pk, key, _raw in sorted(rows)] == [f"7:{n}" for n in range(40)]
+        audited = session.exec(
+            select(AuditEvent.message_pk).where(AuditEvent.kind == "received")
+        ).all()
+        assert sorted(audited) == sorted(pks)
 
 
 def test_database_refuses_a_second_row_for_the_same_key(engine: Engine) -> None:
