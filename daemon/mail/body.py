@@ -131,7 +131,7 @@ def read_body(parsed: Parsed, hint: Hint, defects: list[str]) -> Body:
         data = part_data(part, parsed, defects)
         kind = body_kind(part, filename)
         if kind == "text/plain" and isinstance(data, bytes):
-            plain.append(decode_text(data, part_charset(part), defects))
+            plain.append(one_newline(decode_text(data, part_charset(part), defects)))
         elif kind == "text/html" and html is None and isinstance(data, bytes):
             html = decode_text(data, part_charset(part), defects)
         else:
@@ -142,6 +142,12 @@ def read_body(parsed: Parsed, hint: Hint, defects: list[str]) -> Body:
     soup = clean_html(html)
     text = render(soup)
     return Body(text, html, tuple(attachments), cut_reply(soup, text, html))
+
+
+def one_newline(text: str) -> str:
+    """Lines end in LF whatever the transport wrote (CRLF from IMAP, LF from a Maildir), so
+    the same mail reads the same from every source."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def leaves(msg: Message, defects: list[str], depth: int = 0) -> Iterator[Message]:
