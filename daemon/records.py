@@ -8,6 +8,7 @@ and the CLI form can never drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -114,8 +115,14 @@ class ParsedMail:
         }
 
     def to_store(self) -> dict[str, Any]:
-        """The contract plus the extra headers, as kept in the store."""
-        return {**self.to_json(), "headers": dict(self.headers)}
+        """The contract plus the extra headers, as kept in the store. A `reply_text` that is
+        the start of `text` (most mail: the text less its quote and signature) is kept as its
+        length, `reply_chars`, not as a second copy: read it with `stored_reply_text`."""
+        data = {**self.to_json(), "headers": dict(self.headers)}
+        if self.text.startswith(self.reply_text):
+            del data["reply_text"]
+            data["reply_chars"] = len(self.reply_text)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ParsedMail:
@@ -131,7 +138,7 @@ class ParsedMail:
             subject=data["subject"],
             date=data["date"],
             text=data["text"],
-            reply_text=data["reply_text"],
+            reply_text=stored_reply_text(data),
             signature=data["signature"],
             html=data["html"],
             attachments=tuple(Attachment(**a) for a in data["attachments"]),
@@ -144,6 +151,13 @@ class ParsedMail:
             defects=tuple(data["defects"]),
             headers=dict(data.get("headers", {})),
         )
+
+
+def stored_reply_text(data: Mapping[str, Any]) -> str:
+    """`reply_text` of a parse result as `to_json` or `to_store` wrote it."""
+    if "reply_text" in data:
+        return str(data["reply_text"] or "")
+    return str(data.get("text") or "")[: int(data.get("reply_chars") or 0)]
 
 
 def flat(record: Address | Attachment | AutoInfo | AuthResult) -> dict[str, Any]:

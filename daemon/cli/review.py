@@ -16,6 +16,7 @@ from daemon.cli.common import config_option, open_services
 from daemon.drafts import DraftError, approve, reject
 from daemon.models import Draft, Message, MessageContent
 from daemon.outbox import flush_outbox
+from daemon.records import stored_reply_text
 from daemon.store import session_scope
 
 console = Console()
@@ -73,7 +74,7 @@ def drafts_show(config_path: Path | None, draft_id: int) -> None:
     click.echo(f"citations: {', '.join(d.citations) or 'none'}")
     click.echo("--- customer wrote ---")
     parsed = (content.parsed if content else None) or {}
-    click.echo((parsed.get("reply_text") or "").strip())
+    click.echo(stored_reply_text(parsed).strip())
     click.echo("--- draft ---")
     click.echo(d.edited_body or d.body)
 

@@ -26,6 +26,7 @@ from daemon.knowledge.query import clean_body
 from daemon.knowledge.sources import Article
 from daemon.llm.pii import PiiMasker
 from daemon.models import Draft, Message, MessageContent, Outbox, Ticket
+from daemon.records import stored_reply_text
 
 NAMESPACE = "past_tickets"
 ORIGIN = "store"
@@ -101,7 +102,7 @@ def customer_text(session: Session, ticket: Ticket, until: datetime | None) -> s
         if until is not None and as_utc(row.received_at) > as_utc(until):
             break
         parsed = parsed or {}
-        text = clean_body(parsed.get("reply_text") or parsed.get("text") or "")
+        text = clean_body(stored_reply_text(parsed) or parsed.get("text") or "")
         if text and not (parsed.get("auto") or {}).get("is_auto"):
             parts.append(text)
     return "\n\n".join(parts)

@@ -26,6 +26,7 @@ from daemon.llm.budget import TokenCounter
 from daemon.llm.prompts import ESCALATION_SCHEMA, data_block, parse_json_answer, system_prompt
 from daemon.llm.stack import CallMeta, LLMStack
 from daemon.models import Draft, Message, MessageContent, Ticket
+from daemon.records import stored_reply_text
 
 log = logging.getLogger("helpdeskd.summary")
 
@@ -53,9 +54,7 @@ def thread_turns(session: Session, ticket_id: int | None, before_pk: int) -> lis
     drafts = session.exec(
         select(Draft).where(Draft.ticket_id == ticket_id, Draft.status == "approved")
     ).all()
-    turns = [
-        Turn(pk or 0, "customer", parsed.get("reply_text") or "") for pk, parsed in rows if parsed
-    ]
+    turns = [Turn(pk or 0, "customer", stored_reply_text(parsed)) for pk, parsed in rows if parsed]
     turns += [Turn(d.message_pk, "support", d.edited_body or d.body) for d in drafts]
     turns = [t for t in turns if t.pk < before_pk]
     return sorted(turns, key=lambda t: (t.pk, t.who != "customer"))

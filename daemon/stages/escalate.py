@@ -17,7 +17,7 @@ from daemon.compose import compose_notice, reply_message_id
 from daemon.item import Context, Item
 from daemon.models import Draft, Escalation, Message, MessageContent, Ticket, utcnow
 from daemon.outbox import enqueue
-from daemon.records import Escalated
+from daemon.records import Escalated, stored_reply_text
 from daemon.store import audit
 
 THREAD_LINES = 10
@@ -120,7 +120,7 @@ def thread_brief(session: Session, ticket_id: int | None) -> list[dict[str, Any]
             {
                 "date": parsed.get("date") or row.received_at.isoformat(timespec="minutes"),
                 "from": row.sender or "?",
-                "text": first_lines(parsed.get("reply_text") or parsed.get("text") or "", 2),
+                "text": first_lines(stored_reply_text(parsed) or parsed.get("text") or "", 2),
             }
         )
     return brief

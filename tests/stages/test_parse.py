@@ -10,7 +10,7 @@ import json
 import os
 import resource
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from daemon.mail.message import parse_bytes
 from daemon.mail.mime import LIFT_TEXT_BYTES, lift_bodies
-from daemon.records import ParsedMail, flat
+from daemon.records import ParsedMail, flat, stored_reply_text
 
 CONTRACT_KEYS = {
     "message_id",
@@ -82,7 +82,13 @@ def test_contract_on_a_real_reply() -> None:
     parsed = parse_bytes(REPLY)
     for record in (parsed.sender, *parsed.to, parsed.auto, parsed.auth, *parsed.attachments):
         assert flat(record) == asdict(record)  # type: ignore[arg-type]
-    assert ParsedMail.from_json(parsed.to_store()) == parsed
+    stored = parsed.to_store()
+    assert "reply_text" not in stored and stored["reply_chars"] == len(parsed.reply_text)
+    assert stored_reply_text(stored) == parsed.reply_text
+    assert ParsedMail.from_json(stored) == parsed
+    other = replace(parsed, reply_text="not the start of the text")
+    assert other.to_store()["reply_text"] == "not the start of the text"
+    assert ParsedMail.from_json(other.to_store()) == other
 
 
 def test_html_only_mail_is_rendered_and_scripts_never_survive() -> None:
