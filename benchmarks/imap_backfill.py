@@ -209,7 +209,7 @@ def family_rss_mb() -> float:
             pids += [int(p) for p in (task / "children").read_text().split()]
     total = 0
     for pid in pids:
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, IndexError):  # IndexError: a zombie
             status = Path(f"/proc/{pid}/status").read_text()
             total += int(status.split("VmRSS:")[1].split()[0])
     return total / 1024
