@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import ColumnElement, Engine, event, insert, inspect, or_, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -377,8 +378,10 @@ def rekeyed_copies(
 
     Keys shaped `GENERATION:ID` (IMAP's `UIDVALIDITY:UID`) all change when the generation
     does; the resync that follows hands every message over again. Such a message is the one
-    of an older generation with the same bytes or the same Message-ID. One query per batch.
-    """
+    of an older generation with the same bytes or the same Message-ID. One query per batch,
+    on the digest and Message-ID indexes only: with `source = ?` beside them SQLite (without
+    statistics) walks every message of the source instead, once per batch — a backfill
+    then slows down with every message it records."""
     keys = [key for key in digests if ":" in key]
     if not keys:
         return {}
@@ -386,11 +389,10 @@ def rekeyed_copies(
     same: ColumnElement[bool] = col(Message.sha256).in_({digests[k] for k in keys})
     if wanted_ids:
         same = or_(same, col(Message.message_id).in_(wanted_ids))
-    rows = session.exec(
-        select(Message.id, Message.source_key, Message.sha256, Message.message_id).where(
-            Message.source == source, same
-        )
-    ).all()
+    table = SQLModel.metadata.tables["message"]
+    columns = (table.c.id, table.c.source, table.c.source_key, table.c.sha256, table.c.message_id)
+    found = session.connection().execute(sa_select(*columns).where(same)).all()
+    rows = [(pk, key, digest, mid) for pk, where, key, digest, mid in found if where == source]
     copies = {}
     for key in keys:
         generation = key.partition(":")[0] + ":"

@@ -404,6 +404,37 @@ def test_resync_finds_messages_recorded_under_the_old_generation(services: Servi
     assert [r.duplicate for r in results] == [True, True, False, False]
     assert [r.message_pk for r in results[:2]] == [r.message_pk for r in first]
     assert {r.message_pk for r in results[2:]}.isdisjoint({r.message_pk for r in first})
+    # another source's copy of the same bytes is not this source's message
+    with session_scope(services.engine) as session:
+        [elsewhere] = ingest_many(session, "other", [FetchedMail("5:1", mail(msgid="1@x"))])
+    assert not elsewhere.duplicate and elsewhere.message_pk not in {r.message_pk for r in first}
+
+
+def test_resync_lookup_uses_the_digest_and_message_id_indexes(services: Services) -> None:
+    """The per-batch lookup of older copies must not walk all of a source's messages (which
+    made every backfill batch slower than the one before)."""
+    from sqlalchemy import event
+
+    from connectors.base import FetchedMail
+    from daemon.store import ingest_many, session_scope
+
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
+        if "sha256 IN" in statement:
+            seen.append((statement, params))
+
+    event.listen(services.engine, "before_cursor_execute", keep)
+    with session_scope(services.engine) as session:
+        ingest_many(session, "inbox", [FetchedMail("7:1", mail(msgid="1@x"))])
+    event.remove(services.engine, "before_cursor_execute", keep)
+    [(statement, params)] = seen
+    with services.engine.connect() as conn:
+        plan = " ".join(
+            str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+        )
+    assert "ix_message_sha256" in plan and "ix_message_message_id" in plan, plan
+    assert "ix_message_source" not in plan, plan
 
 
 def test_one_poller_per_source(store_url: str, tmp_path: Path) -> None:
