@@ -10,7 +10,7 @@ is never held across a network call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -122,3 +122,6 @@ class Context:
     log: logging.LoggerAdapter[logging.Logger]
     parsed_ahead: Mapping[int, ParsedMail] = field(default_factory=dict)
     """Parse results worked out ahead in worker processes (`daemon.parallel`), by message id."""
+    batch: Sequence[Message] = ()
+    """The rows of the batch this message is stepped with in one transaction (empty when it is
+    stepped alone): a rule may look up the whole batch at once (`daemon.stages.screen`)."""

@@ -192,7 +192,13 @@ def run_batch(
                     if row.state == step.start:
                         content = contents.get(row.id or 0)
                         run_loaded(
-                            services, session, row, content, keep_lease=not last, ahead=ahead
+                            services,
+                            session,
+                            row,
+                            content,
+                            keep_lease=not last,
+                            ahead=ahead,
+                            batch=rows,
                         )
                 session.flush()  # what the next step's queries read (the senders, for bursts)
     except Exception:
@@ -257,6 +263,7 @@ def run_loaded(
     *,
     keep_lease: bool = False,
     ahead: Mapping[int, ParsedMail] | None = None,
+    batch: Sequence[Message] = (),
 ) -> State:
     """Run the step of the row's state on it (the caller holds the lease and commits)."""
     step = STEPS.get(State(row.state))
@@ -267,7 +274,7 @@ def run_loaded(
         return quarantine(
             session, row, step.name, f"the process died {row.starts - 1} times during {step.name}"
         )
-    ctx = make_context(services, session, row, ahead)
+    ctx = make_context(services, session, row, ahead, batch)
     content = content or message_content(session, row.id or 0)
     before = Item.from_row(row, content, load_draft(session, row))
     result: Item | Outcome = before
@@ -340,9 +347,10 @@ def make_context(
     session: Session,
     row: Message,
     ahead: Mapping[int, ParsedMail] | None = None,
+    batch: Sequence[Message] = (),
 ) -> Context:
     adapter = logging.LoggerAdapter(log, {"message_pk": row.id, "ticket_id": row.ticket_id})
-    return Context(services.settings, session, services, utcnow(), adapter, ahead or {})
+    return Context(services.settings, session, services, utcnow(), adapter, ahead or {}, batch)
 
 
 def record_failure(services: Services, pk: int, exc: Exception) -> State | None:

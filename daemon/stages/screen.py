@@ -18,16 +18,17 @@ counted in `helpdeskd_screened_out_total{rule=...}`. Ignored mail is never answe
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from daemon.item import Context, Item
 from daemon.metrics import SCREENED_OUT
 from daemon.models import Message
-from daemon.outbox import recent_replies
+from daemon.outbox import recent_replies, replies_to_customers
 from daemon.records import Ignored
 from daemon.store import audit
 
@@ -83,11 +84,7 @@ def burst(item: Item, ctx: Context) -> str | None:
     sender = sender_of(item)
     written = item.mail.sender.email if item.mail.sender else ""
     since = ctx.now - timedelta(minutes=cfg.burst_minutes)
-    params = {"written": written, "lower": sender, "since": since, "pk": item.pk}
-    # On the connection, not the session: a session query would first flush every row the
-    # batch changed so far, one by one, instead of once at the end (the batch's senders were
-    # flushed after its parse step; nothing this step writes changes the count).
-    earlier = int(ctx.session.connection().execute(EARLIER_FROM_SENDER, params).scalar_one())
+    earlier = earlier_from_sender(ctx, item.pk, written, since)
     if earlier < cfg.burst_messages:
         return None
     if earlier == cfg.burst_messages:  # the first one over the limit: tell the operator once
@@ -106,23 +103,51 @@ def burst(item: Item, ctx: Context) -> str | None:
     )
 
 
-EARLIER_FROM_SENDER = (
-    select(func.count())
-    .select_from(Message)
-    .where(
-        # the sender index, not lower(): a backfill of thousands must not scan them all
-        col(Message.sender).in_([bindparam("written"), bindparam("lower")]),
-        col(Message.received_at) >= bindparam("since"),
-        col(Message.id) < bindparam("pk"),
-    )
+def earlier_from_sender(ctx: Context, pk: int, written: str, since: datetime) -> int:
+    """Inbound messages before message `pk` from its sender (as written, or lower-cased)
+    received since `since`. Counted for the whole batch at its first message, in one query
+    (the batch's senders were flushed after its parse step, and nothing the screen step
+    writes changes a count); a message stepped alone is counted alone."""
+    memo: dict[int, int] = ctx.session.info.setdefault(BURST_MEMO, {})
+    if pk not in memo:
+        batch = [(row.id, row.sender) for row in ctx.batch if row.id and row.sender]
+        wanted = batch if any(key == pk for key, _ in batch) else [(pk, written)]
+        memo.update(count_earlier(ctx, wanted, since))
+    return memo[pk]
+
+
+BURST_MEMO = "helpdeskd.screen.earlier"
+
+
+def count_earlier(ctx: Context, wanted: list[tuple[int, str]], since: datetime) -> dict[int, int]:
+    senders = {form for _pk, written in wanted for form in (written, written.lower())}
+    params = {"senders": list(senders), "since": since, "below": max(pk for pk, _ in wanted)}
+    # On the connection, not the session: a session query would first flush every row the
+    # batch changed so far, one by one, instead of once at the end.
+    found = ctx.session.connection().execute(FROM_SENDERS, params).all()
+    ids: dict[str, list[int]] = {}
+    for found_pk, sender in sorted(found):
+        ids.setdefault(sender, []).append(found_pk)
+    counts = {}
+    for pk, written in wanted:
+        forms = {written, written.lower()}
+        counts[pk] = sum(bisect_left(ids.get(form, []), pk) for form in forms)
+    return counts
+
+
+FROM_SENDERS = select(Message.id, Message.sender).where(
+    # the sender index, not lower(): a backfill of thousands must not scan them all
+    col(Message.sender).in_(bindparam("senders", expanding=True)),
+    col(Message.received_at) >= bindparam("since"),
+    col(Message.id) < bindparam("below"),
 )
-"""Built once: it runs for every screened message."""
+"""Built once: it runs for every screened batch."""
 
 
 def reply_caps(item: Item, ctx: Context) -> str | None:
     cfg = ctx.settings.screen
     since = ctx.now - timedelta(hours=1)
-    to_sender = recent_replies(ctx.session, since, customer=sender_of(item))
+    to_sender = replies_to_sender(ctx, sender_of(item), since)
     if to_sender >= cfg.replies_per_sender_per_hour:
         return f"reply cap: {to_sender} replies to this sender in the last hour (loop guard)"
     if item.ticket_id is not None:
@@ -130,6 +155,21 @@ def reply_caps(item: Item, ctx: Context) -> str | None:
         if on_ticket >= cfg.replies_per_ticket_per_hour:
             return f"reply cap: {on_ticket} replies on this ticket in the last hour (loop guard)"
     return None
+
+
+def replies_to_sender(ctx: Context, sender: str, since: datetime) -> int:
+    """Replies queued to `sender` since `since`: for the whole batch's senders in one query
+    at its first message (the screen step queues no replies; sending checks the cap again
+    under a lock, `daemon.stages.deliver`)."""
+    memo: dict[str, int] = ctx.session.info.setdefault(REPLIES_MEMO, {})
+    if sender not in memo:
+        batch = {row.sender.lower() for row in ctx.batch if row.sender}
+        wanted = batch if sender in batch else {sender}
+        memo.update(replies_to_customers(ctx.session, since, wanted))
+    return memo[sender]
+
+
+REPLIES_MEMO = "helpdeskd.screen.replies"
 
 
 def sender_of(item: Item) -> str:

@@ -14,6 +14,7 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from connectors.base import FetchedMail
@@ -194,6 +195,8 @@ def test_burst_end_to_end_through_the_pipeline(tmp_path: Path) -> None:
         (settings.sources[0].path / "new" / f"{i}-alice").write_bytes(mail())
     services = build_services(settings)
     try:
+        statements: list[str] = []
+        event.listen(services.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
         run_cycle(services)
         with Session(services.engine) as session:
             rows = session.exec(select(Message).order_by(col(Message.id))).all()
@@ -202,3 +205,48 @@ def test_burst_end_to_end_through_the_pipeline(tmp_path: Path) -> None:
         services.close()
     assert [o for o in outcomes if o == ("ignored", "burst")] == [("ignored", "burst")] * 2
     assert all(state != "ignored" for state, _ in outcomes[:2])
+
+
+def test_one_batch_counts_bursts_and_caps_as_one_message_at_a_time(tmp_path: Path) -> None:
+    """The pipeline screens a batch with one look-up for all its senders: the same outcomes
+    as counting message by message, a sender's spellings counted together."""
+    settings = make_settings(
+        tmp_path,
+        screen={"burst_messages": 2, "burst_minutes": 10, "replies_per_sender_per_hour": 3},
+    )
+    senders = [
+        "Alice <alice@example.org>",
+        "Bob <bob@example.org>",
+        "alice@example.org",
+        "Carol <carol@example.org>",
+        "Alice@Example.ORG",  # counted with the lower-case spelling: the third, a burst
+        "alice@example.org",
+    ]
+    (settings.sources[0].path / "new").mkdir(parents=True, exist_ok=True)
+    for i, sender in enumerate(senders):
+        (settings.sources[0].path / "new" / f"{i}-m").write_bytes(mail(sender))
+    services = build_services(settings)
+    try:
+        with session_scope(services.engine) as session:
+            for i in range(3):  # carol was answered three times in the last hour
+                session.add(
+                    Outbox(
+                        message_id=f"c{i}@x",
+                        sender="support@example.com",
+                        customer="carol@example.org",
+                        raw=b"x",
+                        created_at=utcnow() - timedelta(minutes=5),
+                    )
+                )
+        statements: list[str] = []
+        event.listen(services.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        run_cycle(services)
+        with Session(services.engine) as session:
+            rows = session.exec(select(Message).order_by(col(Message.id))).all()
+            outcomes = [(r.reason or "").split(":")[0] * (r.state == "ignored") for r in rows]
+    finally:
+        services.close()
+    assert outcomes == ["", "", "", "reply cap", "burst", "burst"]
+    # one look-up each for the whole batch, not one per message
+    assert sum("message.sender IN" in q for q in statements) == 1
+    assert sum("FROM outbox" in q and "GROUP BY" in q for q in statements) == 1
