@@ -112,10 +112,9 @@ class ParsePool:
 
 
 def warm_up() -> None:
-    """A worker's start: the language model loaded before the parser's modules (loading it
-    briefly takes ~40 MB more than it keeps, better with less around), then the parser
-    imported, then everything so far frozen out of the garbage collector's way (see
-    `daemon.cli.common.open_services`)."""
+    """A worker's start: the language model loaded (from its prepared copy, see
+    `daemon.mail.language.identifier`), the parser imported, then everything so far frozen
+    out of the garbage collector's way (see `daemon.cli.common.open_services`)."""
     identifier()
     import daemon.mail.message  # noqa: F401
 

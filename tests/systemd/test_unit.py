@@ -26,6 +26,7 @@ def test_unit_runs_the_daemon_with_state_and_secrets() -> None:
     assert service["ExecStart"].endswith("helpdeskd run")
     assert service["Type"] in {"simple", "notify"}
     assert service["StateDirectory"] == "helpdeskd"
+    assert service["CacheDirectory"] == "helpdeskd"  # the prepared language model
     assert service["DynamicUser"] == "yes"
     assert "helpdeskd.env" in service["EnvironmentFile"]
     assert service["Restart"] == "on-failure"
