@@ -13,12 +13,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from daemon.config import Settings
-from daemon.models import Message, MessageContent
+from daemon.models import Message
 from daemon.records import (
     DraftResult,
     Escalated,
@@ -33,6 +34,7 @@ from daemon.records import (
 
 if TYPE_CHECKING:
     from daemon.app import Services
+    from daemon.store import Content
 
 _OUTCOMES: dict[str, type[Outcome]] = {
     "sent": Sent,
@@ -64,9 +66,7 @@ class Item:
         return self.parsed
 
     @classmethod
-    def from_row(
-        cls, row: Message, content: MessageContent, draft: DraftResult | None = None
-    ) -> Item:
+    def from_row(cls, row: Message, content: Content, draft: DraftResult | None = None) -> Item:
         assert row.id is not None
         return cls(
             pk=row.id,
@@ -82,13 +82,15 @@ class Item:
             decision=decision_from_json(row.decision),
         )
 
-    def write_to(self, row: Message, content: MessageContent, before: Item | None = None) -> None:
+    def write_to(self, row: Message, content: Content, before: Item | None = None) -> None:
         """Copy what the stages produced onto the row and its content (the caller commits).
         Given the item the step started from, an unchanged parse is not serialised and written
         again."""
         row.ticket_id = self.ticket_id
         if self.parsed is not None and (before is None or self.parsed is not before.parsed):
-            content.parsed = self.parsed.to_store()
+            session = object_session(row)
+            assert session is not None, "write_to needs the row's session"
+            content.set_parsed(cast(Session, session), self.parsed.to_store())
             row.message_id = self.parsed.message_id
             row.sender = self.parsed.sender.email if self.parsed.sender else None
             row.subject = self.parsed.subject[:500]

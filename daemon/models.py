@@ -75,14 +75,21 @@ class Message(SQLModel, table=True):
 
 
 class MessageContent(SQLModel, table=True):
-    """A message's raw bytes and what parse read from them (the `ParsedMail` as JSON), beside
-    its `message` row rather than in it: the row changes at every step (state, lease, results)
-    and SQLite writes a whole row again on every UPDATE, so a message's 30 KB of bytes and its
-    text would be rewritten a dozen times. Written at ingest (raw) and by the parse step."""
+    """A message's raw bytes, beside its `message` row rather than in it: the row changes at
+    every step (state, lease, results) and SQLite writes a whole row again on every UPDATE, so
+    a message's 30 KB would be rewritten a dozen times. Written once, at ingest."""
 
     message_pk: int = Field(foreign_key="message.id", primary_key=True)
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    parsed: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class MessageParse(SQLModel, table=True):
+    """What parse read from a message (`ParsedMail.to_store()`), in a table of its own for the
+    same reason: beside the raw bytes, writing it would write the bytes again (the largest
+    cost of the parse step's commit). Written by the parse step."""
+
+    message_pk: int = Field(foreign_key="message.id", primary_key=True)
+    parsed: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class Ticket(SQLModel, table=True):

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from daemon.app import Services
 from daemon.item import Context, Item
 from daemon.metrics import QUARANTINED
-from daemon.models import TERMINAL, Draft, Message, MessageContent, Quarantine, State, utcnow
+from daemon.models import TERMINAL, Draft, Message, Quarantine, State, utcnow
 from daemon.records import (
     DraftResult,
     Escalated,
@@ -47,6 +47,7 @@ from daemon.stages import (
     thread,
 )
 from daemon.store import (
+    Content,
     audit,
     buffered_audit,
     claim,
@@ -259,7 +260,7 @@ def run_loaded(
     services: Services,
     session: Session,
     row: Message,
-    content: MessageContent | None = None,
+    content: Content | None = None,
     *,
     keep_lease: bool = False,
     ahead: Mapping[int, ParsedMail] | None = None,
@@ -289,7 +290,7 @@ def run_loaded(
 def apply(
     ctx: Context,
     row: Message,
-    content: MessageContent,
+    content: Content,
     step: Step,
     result: Item | Outcome,
     before: Item | None = None,

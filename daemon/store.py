@@ -33,7 +33,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from connectors.base import FetchedMail
 from daemon.mail.mime import header_message_id
-from daemon.models import Cursor, Message, MessageContent, State, utcnow
+from daemon.models import Cursor, Message, MessageContent, MessageParse, State, utcnow
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -354,21 +354,52 @@ INSERT_MESSAGE = insert(SQLModel.metadata.tables["message"]).returning(
 INSERT_CONTENT = insert(SQLModel.metadata.tables["messagecontent"])
 
 
-def message_content(session: Session, pk: int) -> MessageContent:
+@dataclass(slots=True)
+class Content:
+    """A message's raw bytes and its parse row (None before the parse step), as the pipeline
+    reads and writes them."""
+
+    pk: int
+    raw: bytes
+    parse: MessageParse | None = None
+
+    @property
+    def parsed(self) -> dict[str, Any] | None:
+        return None if self.parse is None else self.parse.parsed
+
+    def set_parsed(self, session: Session, data: dict[str, Any]) -> None:
+        """Write a parse result (the caller commits)."""
+        if self.parse is None:
+            self.parse = MessageParse(message_pk=self.pk, parsed=data)
+        else:
+            self.parse.parsed = data
+        session.add(self.parse)
+
+
+def message_content(session: Session, pk: int) -> Content:
     """The raw bytes and parse result of a message (from the session when already loaded)."""
-    content = session.get(MessageContent, pk)
-    if content is None:
+    raw = session.get(MessageContent, pk)
+    if raw is None:
         raise LookupError(f"message {pk} has no content row")
-    return content
+    return Content(pk, raw.raw, session.get(MessageParse, pk))
 
 
-def load_contents(session: Session, pks: Iterable[int]) -> dict[int, MessageContent]:
-    """The content rows of many messages, in one query."""
+def load_contents(session: Session, pks: Iterable[int]) -> dict[int, Content]:
+    """The raw bytes and parse rows of many messages, in two queries."""
     wanted = list(pks)
     if not wanted:
         return {}
-    query = select(MessageContent).where(col(MessageContent.message_pk).in_(wanted))
-    return {content.message_pk: content for content in session.exec(query)}
+    raws = session.exec(
+        select(MessageContent.message_pk, MessageContent.raw).where(
+            col(MessageContent.message_pk).in_(wanted)
+        )
+    )
+    contents = {pk: Content(pk, raw) for pk, raw in raws}
+    parses = select(MessageParse).where(col(MessageParse.message_pk).in_(wanted))
+    for parse in session.exec(parses):
+        if parse.message_pk in contents:
+            contents[parse.message_pk].parse = parse
+    return contents
 
 
 def rekeyed_copies(

@@ -37,7 +37,7 @@ from daemon.config import Settings, default_intents
 from daemon.cycle import CycleReport, run_cycle
 from daemon.drafts import DraftError, approve
 from daemon.knowledge import rebuild_index
-from daemon.models import Draft, Message, MessageContent, State
+from daemon.models import Draft, Message, MessageParse, State
 from daemon.outbox import flush_outbox
 from daemon.store import session_scope
 
@@ -249,8 +249,8 @@ def play_agent(services: Services) -> int | None:
 def outcome_rows(engine: Engine) -> list[OutcomeRow]:
     with session_scope(engine) as session:
         messages = session.exec(
-            select(Message, MessageContent.parsed)
-            .join(MessageContent, col(MessageContent.message_pk) == col(Message.id), isouter=True)
+            select(Message, MessageParse.parsed)
+            .join(MessageParse, col(MessageParse.message_pk) == col(Message.id), isouter=True)
             .order_by(col(Message.id))
         ).all()
         return [outcome_row(m, parsed or {}) for m, parsed in messages]

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from daemon.cli.common import config_option, open_services
 from daemon.drafts import DraftError, approve, reject
-from daemon.models import Draft, Message, MessageContent
+from daemon.models import Draft, Message, MessageParse
 from daemon.outbox import flush_outbox
 from daemon.records import stored_reply_text
 from daemon.store import session_scope
@@ -61,7 +61,7 @@ def drafts_show(config_path: Path | None, draft_id: int) -> None:
     with open_services(config_path) as services, session_scope(services.engine) as session:
         d = session.get(Draft, draft_id)
         m = session.get(Message, d.message_pk) if d else None
-        content = session.get(MessageContent, d.message_pk) if d else None
+        content = session.get(MessageParse, d.message_pk) if d else None
     if d is None or m is None:
         click.echo(f"no draft {draft_id}", err=True)
         sys.exit(1)

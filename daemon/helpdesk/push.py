@@ -50,14 +50,13 @@ from daemon.models import (
     Draft,
     Escalation,
     Message,
-    MessageContent,
     Outbox,
     State,
     Ticket,
     utcnow,
 )
 from daemon.records import ParsedMail
-from daemon.store import message_content, session_scope
+from daemon.store import Content, message_content, session_scope
 
 log = logging.getLogger("helpdeskd.helpdesk")
 
@@ -218,7 +217,7 @@ def mirror_message(services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings
     log.info("%s: message %d mirrored to ticket %s", cfg.name, pk, remote_id)
 
 
-def customer_mail(message: Message, content: MessageContent) -> CustomerMail:
+def customer_mail(message: Message, content: Content) -> CustomerMail:
     parsed = ParsedMail.from_json(content.parsed) if content.parsed else None
     sender = parsed.sender if parsed else None
     return CustomerMail(

@@ -25,7 +25,7 @@ from daemon.config import Settings
 from daemon.knowledge.query import clean_body
 from daemon.knowledge.sources import Article
 from daemon.llm.pii import PiiMasker
-from daemon.models import Draft, Message, MessageContent, Outbox, Ticket
+from daemon.models import Draft, Message, MessageParse, Outbox, Ticket
 from daemon.records import stored_reply_text
 
 NAMESPACE = "past_tickets"
@@ -92,9 +92,9 @@ def ticket_article(
 def customer_text(session: Session, ticket: Ticket, until: datetime | None) -> str:
     """The new text of the customer's messages on the ticket, up to the answer."""
     rows = session.exec(
-        select(Message, MessageContent.parsed)
-        .join(MessageContent, col(MessageContent.message_pk) == col(Message.id))
-        .where(Message.ticket_id == ticket.id, MessageContent.parsed != None)  # noqa: E711
+        select(Message, MessageParse.parsed)
+        .join(MessageParse, col(MessageParse.message_pk) == col(Message.id))
+        .where(Message.ticket_id == ticket.id, MessageParse.parsed != None)  # noqa: E711
         .order_by(col(Message.received_at))
     ).all()
     parts = []

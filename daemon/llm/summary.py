@@ -25,7 +25,7 @@ from daemon.item import Context, Item
 from daemon.llm.budget import TokenCounter
 from daemon.llm.prompts import ESCALATION_SCHEMA, data_block, parse_json_answer, system_prompt
 from daemon.llm.stack import CallMeta, LLMStack
-from daemon.models import Draft, Message, MessageContent, Ticket
+from daemon.models import Draft, Message, MessageParse, Ticket
 from daemon.records import stored_reply_text
 
 log = logging.getLogger("helpdeskd.summary")
@@ -47,8 +47,8 @@ def thread_turns(session: Session, ticket_id: int | None, before_pk: int) -> lis
     if ticket_id is None:
         return []
     rows = session.exec(
-        select(Message.id, MessageContent.parsed)
-        .join(MessageContent, col(MessageContent.message_pk) == col(Message.id))
+        select(Message.id, MessageParse.parsed)
+        .join(MessageParse, col(MessageParse.message_pk) == col(Message.id))
         .where(Message.ticket_id == ticket_id, col(Message.id) < before_pk)
     ).all()
     drafts = session.exec(

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from daemon.compose import compose_notice, reply_message_id
 from daemon.item import Context, Item
-from daemon.models import Draft, Escalation, Message, MessageContent, Ticket, utcnow
+from daemon.models import Draft, Escalation, Message, MessageParse, Ticket, utcnow
 from daemon.outbox import enqueue
 from daemon.records import Escalated, stored_reply_text
 from daemon.store import audit
@@ -108,8 +108,8 @@ def thread_brief(session: Session, ticket_id: int | None) -> list[dict[str, Any]
     if ticket_id is None:
         return []
     rows = session.exec(
-        select(Message, MessageContent.parsed)
-        .join(MessageContent, col(MessageContent.message_pk) == col(Message.id))
+        select(Message, MessageParse.parsed)
+        .join(MessageParse, col(MessageParse.message_pk) == col(Message.id))
         .where(Message.ticket_id == ticket_id)
         .order_by(col(Message.id))
     ).all()

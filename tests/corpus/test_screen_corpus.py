@@ -41,10 +41,10 @@ from daemon.mail.auth import read_auth
 from daemon.mail.auto import detect_auto
 from daemon.mail.bounce import detect_bounce, sender_address
 from daemon.mail.message import parse_bytes
-from daemon.models import Message, MessageContent, utcnow
+from daemon.models import Message, utcnow
 from daemon.records import Ignored, ParsedMail
 from daemon.stages import screen
-from daemon.store import ingest, session_scope
+from daemon.store import ingest, message_content, session_scope
 from tests.conftest import make_settings
 from tests.stages.test_screen import LOG
 
@@ -108,8 +108,9 @@ class Screener:
         session = self.session
         assert session is not None, "use `with screener.batch():`"
         pk = ingest(session, "corpus", FetchedMail(key=key, raw=raw)).message_pk
-        row, content = session.get(Message, pk), session.get(MessageContent, pk)
-        assert row is not None and content is not None
+        assert pk is not None
+        row, content = session.get(Message, pk), message_content(session, pk)
+        assert row is not None
         parsed = parse_bytes(raw, self.services.settings.screen.trusted_authserv_ids)
         item = replace(Item.from_row(row, content), parsed=parsed)
         item.write_to(row, content)

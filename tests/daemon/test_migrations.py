@@ -27,6 +27,7 @@ TABLES = {
     "escalation",
     "message",
     "messagecontent",
+    "messageparse",
     "messageref",
     "outbox",
     "quarantine",

@@ -36,6 +36,7 @@ from daemon.models import (
     Escalation,
     Message,
     MessageContent,
+    MessageParse,
     MessageRef,
     State,
     Ticket,
@@ -322,16 +323,16 @@ JSON_VALUE: dict[str, Any] = {
 def test_json_columns_round_trip(engine: Engine) -> None:
     pk = add_message(engine)
     with session_scope(engine) as session:
-        row, content = session.get(Message, pk), session.get(MessageContent, pk)
-        assert row is not None and content is not None
-        content.parsed = JSON_VALUE
+        row = session.get(Message, pk)
+        assert row is not None
+        session.add(MessageParse(message_pk=pk, parsed=JSON_VALUE))
         row.passages = [{"id": "faq/1#2", "score": 1.25, "text": JSON_VALUE["text"]}]
         row.decision = {"outcome": "held", "reason": "ü"}
         session.add(row)
     with session_scope(fresh_engine(engine)) as session:
-        row, content = session.get(Message, pk), session.get(MessageContent, pk)
-        assert row is not None and content is not None
-        assert content.parsed == JSON_VALUE
+        row, parse = session.get(Message, pk), session.get(MessageParse, pk)
+        assert row is not None and parse is not None
+        assert parse.parsed == JSON_VALUE
         assert row.passages == [{"id": "faq/1#2", "score": 1.25, "text": JSON_VALUE["text"]}]
         assert row.decision == {"outcome": "held", "reason": "ü"}
 
@@ -340,17 +341,19 @@ def test_nul_in_text_columns_is_stored_as_replacement_char(engine: Engine) -> No
     """PostgreSQL text refuses NUL; mail carries it. Both databases store U+FFFD instead."""
     pk = add_message(engine, "nul", b"Subject: a\x00b\r\n\r\n")
     with session_scope(engine) as session:
-        row, content = session.get(Message, pk), session.get(MessageContent, pk)
-        assert row is not None and content is not None
-        row.subject, row.sender, content.parsed = "a\x00b", "x\x00@y", {"subject": "a\x00b"}
+        row = session.get(Message, pk)
+        assert row is not None
+        row.subject, row.sender = "a\x00b", "x\x00@y"
+        session.add(MessageParse(message_pk=pk, parsed={"subject": "a\x00b"}))
         session.add(row)
         session.add(Ticket(subject="\x00\x00", customer_name="N\x00"))
     with session_scope(fresh_engine(engine)) as session:
         row, content = session.get(Message, pk), session.get(MessageContent, pk)
+        parse = session.get(MessageParse, pk)
         ticket = session.exec(select(Ticket)).one()
         assert row is not None and (row.subject, row.sender) == ("a\ufffdb", "x\ufffd@y")
-        assert content is not None
-        assert content.parsed == {"subject": "a\x00b"}  # JSON keeps the NUL (escaped as \u0000)
+        assert content is not None and parse is not None
+        assert parse.parsed == {"subject": "a\x00b"}  # JSON keeps the NUL (escaped as \u0000)
         assert content.raw == b"Subject: a\x00b\r\n\r\n"
         assert (ticket.subject, ticket.customer_name) == ("\ufffd\ufffd", "N\ufffd")
 

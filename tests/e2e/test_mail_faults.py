@@ -43,7 +43,7 @@ from daemon.models import (
     Draft,
     Escalation,
     Message,
-    MessageContent,
+    MessageParse,
     Outbox,
     State,
     utcnow,
@@ -502,7 +502,7 @@ def test_huge_many_attachments_and_malformed_mail_never_block(
         by_key = {m.source_key.split(":")[1]: m for m in session.exec(select(Message))}
         parsed = {
             m.source_key.split(":")[1]: p
-            for m, p in session.exec(select(Message, MessageContent.parsed).join(MessageContent))
+            for m, p in session.exec(select(Message, MessageParse.parsed).join(MessageParse))
         }
     huge, last = by_key["1"], by_key[str(len(raws))]
     assert huge.stub and huge.state == State.escalated and huge.size < 10_000

@@ -15,7 +15,7 @@ from tool_service import ToolService
 
 from daemon.app import Services
 from daemon.llm.budget import CUT_MARK, TokenCounter, resolve_encoding, take_ranked
-from daemon.models import Message, MessageContent
+from daemon.models import Message, MessageContent, MessageParse
 from tests.llm.helpers import deliver, llm_settings, make_mail, snapshot, start_services
 from tests.llm.scripted_server import ScriptedLLM, prompt_tokens, purpose_of
 
@@ -122,7 +122,8 @@ def add_history(services: Services, ticket_id: int, turns: int, size: int) -> No
             session.flush()
             assert row.id is not None
             parsed = {"reply_text": text, "text": text}
-            session.add(MessageContent(message_pk=row.id, raw=b"", parsed=parsed))
+            session.add(MessageContent(message_pk=row.id, raw=b""))
+            session.add(MessageParse(message_pk=row.id, parsed=parsed))
         session.commit()
 
 

@@ -25,10 +25,10 @@ from daemon.cycle import run_cycle
 from daemon.item import Context, Item
 from daemon.mail.message import parse_bytes
 from daemon.metrics import REGISTRY
-from daemon.models import AuditEvent, Message, MessageContent, Outbox, utcnow
+from daemon.models import AuditEvent, Message, Outbox, utcnow
 from daemon.records import Ignored
 from daemon.stages import screen
-from daemon.store import ingest, session_scope
+from daemon.store import ingest, message_content, session_scope
 from tests.conftest import make_settings
 
 KEYS = count()
@@ -52,8 +52,9 @@ def screen_raw(services: Services, raw: bytes, *, ticket_id: int | None = None) 
     """Ingest, parse and screen one message in one transaction, as the pipeline does."""
     with session_scope(services.engine) as session:
         pk = ingest(session, "inbox", FetchedMail(key=f"k{next(KEYS)}", raw=raw)).message_pk
-        row, content = session.get(Message, pk), session.get(MessageContent, pk)
-        assert row is not None and content is not None
+        assert pk is not None
+        row, content = session.get(Message, pk), message_content(session, pk)
+        assert row is not None
         item = replace(Item.from_row(row, content), parsed=parse_bytes(raw), ticket_id=ticket_id)
         item.write_to(row, content)  # the parse step commits the sender the burst rule counts
         session.flush()

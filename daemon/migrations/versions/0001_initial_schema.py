@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 10:58:49.461508
+Create Date: 2026-11-27 13:08:21.240543
 """
 
 from collections.abc import Sequence
@@ -217,7 +217,16 @@ def upgrade() -> None:
         "messagecontent",
         sa.Column("message_pk", sa.Integer(), nullable=False),
         sa.Column("raw", sa.LargeBinary(), nullable=False),
-        sa.Column("parsed", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["message_pk"],
+            ["message.id"],
+        ),
+        sa.PrimaryKeyConstraint("message_pk"),
+    )
+    op.create_table(
+        "messageparse",
+        sa.Column("message_pk", sa.Integer(), nullable=False),
+        sa.Column("parsed", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["message_pk"],
             ["message.id"],
@@ -291,6 +300,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_quarantine_message_pk"))
 
     op.drop_table("quarantine")
+    op.drop_table("messageparse")
     op.drop_table("messagecontent")
     with op.batch_alter_table("escalation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_escalation_ticket_id"))
