@@ -31,10 +31,10 @@ from daemon.records import (
     Route,
     Sent,
 )
+from daemon.store import Content, assign
 
 if TYPE_CHECKING:
     from daemon.app import Services
-    from daemon.store import Content
 
 _OUTCOMES: dict[str, type[Outcome]] = {
     "sent": Sent,
@@ -86,18 +86,24 @@ class Item:
         """Copy what the stages produced onto the row and its content (the caller commits).
         Given the item the step started from, an unchanged parse is not serialised and written
         again."""
-        row.ticket_id = self.ticket_id
         if self.parsed is not None and (before is None or self.parsed is not before.parsed):
             session = object_session(row)
             assert session is not None, "write_to needs the row's session"
             content.set_parsed(cast(Session, session), self.parsed.to_store())
-            row.message_id = self.parsed.message_id
-            row.sender = self.parsed.sender.email if self.parsed.sender else None
-            row.subject = self.parsed.subject[:500]
-        row.route = self.route.to_json() if self.route else None
-        row.passages = [p.to_json() for p in self.passages] if self.passages else None
-        row.draft_id = self.draft_id
-        row.decision = decision_to_json(self.decision)
+            assign(
+                row,
+                message_id=self.parsed.message_id,
+                sender=self.parsed.sender.email if self.parsed.sender else None,
+                subject=self.parsed.subject[:500],
+            )
+        assign(
+            row,
+            ticket_id=self.ticket_id,
+            route=self.route.to_json() if self.route else None,
+            passages=[p.to_json() for p in self.passages] if self.passages else None,
+            draft_id=self.draft_id,
+            decision=decision_to_json(self.decision),
+        )
 
 
 def decision_to_json(outcome: Outcome | None) -> dict[str, Any] | None:
