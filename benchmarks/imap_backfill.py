@@ -356,8 +356,8 @@ def report(
     for label, speed, r in rows.values():
         print(f"{label:<42} {speed:8.0f} {speed / base:6.2f}x {r['rss_mb']:8.0f} MB")
     print(
-        f"(b) and (c): medians of {len(rounds)} alternate rounds; (c)/(b) by round: "
-        + ", ".join(f"{x:.2f}x" for x in ratios)
+        f"(b) and (c): medians of {len(rounds)} alternate rounds; by round (b) / (c) msg/s: "
+        + ", ".join(f"{rate(b):.0f} / {rate(c):.0f} = {rate(c) / rate(b):.2f}x" for b, c in rounds)
     )
     rss, family = worst["rss_mb"], max(c["family_rss_mb"] for _b, c in rounds)
     print(
