@@ -5,7 +5,8 @@ plausibly sees, so a short English line is not called Luxembourgish. Text with f
 `MIN_LETTERS` letters (or `MIN_IDEOGRAPHS` CJK characters) and guesses under `MIN_CONFIDENCE`
 give None: a wrong language is worse than none for routing and reply templates. Only the first
 `SAMPLE_CHARS` characters are read: py3langid walks its automaton in Python, byte by byte, and
-the first thousand characters of what a customer wrote name its language as well as all of it.
+the first 500 characters of what a customer wrote name its language as well as all of it (on
+the 903 mails of ../shared/corpus, 500 and 1,000 give the same answer every time; 400 do not).
 
 The model restricted to those languages is kept prepared in the cache directory
 (`CacheDirectory=` under systemd, else ~/.cache/helpdeskd): the next process reads its tables
@@ -73,7 +74,7 @@ LANGUAGES = [
 MIN_LETTERS = 12
 MIN_IDEOGRAPHS = 4
 MIN_CONFIDENCE = 0.5
-SAMPLE_CHARS = 1000
+SAMPLE_CHARS = 500
 log = logging.getLogger("helpdeskd.parse")
 IDEOGRAPH = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
