@@ -155,6 +155,8 @@ def strip_quotes(text: str) -> str:
     kinds = classify(head)
     if is_forward(kinds):
         return text.strip()
+    if "s" not in kinds and "m" not in kinds:  # nothing quoted (most first mails): all kept
+        return "\n".join(lines).strip()
     kept = [line for line, keep in zip(head, keep_mask(head, kinds), strict=True) if keep]
     if tail and len(kept) == len(head):
         kept += tail
