@@ -16,8 +16,8 @@ email_reply_parser expectations in tests/corpus (those libraries are not used: s
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import accumulate, count
 
 MAX_LINES = 1000
 """Longer bodies are not searched below this line (the quote is above it in real mail)."""
@@ -187,13 +187,11 @@ def quoted_next(lines: list[str], index: int) -> bool:
 def classify(lines: list[str]) -> list[str]:
     """One letter per line: e(mpty), m(arked quote), s(plitter), f(orward), t(ext)."""
     text = "\n" + "\n".join(lines)
-    line_at = dict(zip(accumulate((len(line) + 1 for line in lines), initial=0), count()))
     kinds = ["t"] * len(lines)
-    for match in EMPTY_OR_QUOTE.finditer(text):
-        index = line_at[match.start()]
+    for index in line_numbers(text, EMPTY_OR_QUOTE.finditer(text)):
         kinds[index] = "e" if not lines[index].strip() else "m"
     colons = [i for i, line in enumerate(lines) if ":" in line or "：" in line]
-    candidates = sorted({*colons, *(line_at[m.start()] for m in MAY_START.finditer(text))})
+    candidates = sorted({*colons, *line_numbers(text, MAY_START.finditer(text))})
     index = 0
     for candidate in candidates:
         if candidate < index:
@@ -209,6 +207,16 @@ def classify(lines: list[str]) -> list[str]:
     if "s" not in kinds and kinds.count("m") < 3:
         kinds = ["t" if k == "m" else k for k in kinds]  # a stray ">" is not a quote
     return kinds
+
+
+def line_numbers(text: str, matches: Iterator[re.Match[str]]) -> Iterator[int]:
+    """The line of `"\\n" + "\\n".join(lines)` each match starts on (matches in order, each at
+    its line's newline), counting newlines between them instead of indexing every line."""
+    line = seen = 0
+    for match in matches:
+        line += text.count("\n", seen, match.start())
+        seen = match.start()
+        yield line
 
 
 def splitter_span(lines: list[str], index: int) -> int:
