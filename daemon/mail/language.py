@@ -102,7 +102,7 @@ def has_letters(sample: str) -> bool:
 @cache
 def identifier() -> Any:
     """The model, loaded once per process: from the prepared copy in the cache directory
-    (~0.05 s), else from py3langid's compressed file (~0.7 s, and ~40 MB more at its peak
+    (~0.1 s), else from py3langid's compressed file (~0.6 s, and ~50 MB more at its peak
     than it keeps), preparing the copy for the next process."""
     return load_identifier(cache_dir())
 
