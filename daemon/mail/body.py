@@ -46,7 +46,7 @@ from daemon.mail.mime import (
     part_data,
     part_filename,
 )
-from daemon.mail.reply import strip_quotes
+from daemon.mail.reply import one_newline, strip_quotes
 from daemon.records import Attachment
 
 # bs4 warns when markup looks like a file name or a URL (a body that is only a link) or like
@@ -144,12 +144,6 @@ def read_body(parsed: Parsed, hint: Hint, defects: list[str]) -> Body:
     return Body(text, html, tuple(attachments), cut_reply(soup, text, html))
 
 
-def one_newline(text: str) -> str:
-    """Lines end in LF whatever the transport wrote (CRLF from IMAP, LF from a Maildir), so
-    the same mail reads the same from every source."""
-    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
-
-
 def leaves(msg: Message, defects: list[str], depth: int = 0) -> Iterator[Message]:
     """The parts that hold data, in order; a message/* part is one leaf (the attached mail)."""
     if not msg.is_multipart() or msg.get_content_maintype() == "message":
@@ -211,7 +205,7 @@ def clean_html(html: str) -> BeautifulSoup:
     `Tag.decomposed`: on a live tag it falls through to `find("_decomposed")`, a search of the
     whole subtree, which made this walk quadratic.)
     """
-    markup = html.replace("\r\n", "\n").replace("\r", "\n")
+    markup = one_newline(html)
     # an XHTML body's <?xml?> names the encoding of bytes decoded already; bs4 would only read
     # it as a comment (removed below), after warning that the markup looks like XML
     soup = BeautifulSoup(XML_DECLARATION.sub("", markup, count=1), "lxml")

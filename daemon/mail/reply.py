@@ -150,7 +150,7 @@ def extract_reply(text: str, sender_name: str = "") -> Reply:
 
 def strip_quotes(text: str) -> str:
     """Remove quoted history; keep what the sender wrote, also between and after quotes."""
-    lines = split_shared_lines(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    lines = split_shared_lines(one_newline(text).split("\n"))
     head, tail = lines[:MAX_LINES], lines[MAX_LINES:]
     kinds = classify(head)
     if is_forward(kinds):
@@ -161,6 +161,12 @@ def strip_quotes(text: str) -> str:
     if tail and len(kept) == len(head):
         kept += tail
     return "\n".join(kept).strip()
+
+
+def one_newline(text: str) -> str:
+    """Lines end in LF whatever the transport wrote (CRLF from IMAP, LF from a Maildir), so
+    the same mail reads the same from every source (a text already in LF is not copied)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def split_shared_lines(lines: list[str]) -> list[str]:
