@@ -112,34 +112,36 @@ def load_identifier(cache: Path | None) -> Any:
 
     folder = None if cache is None else cache / f"langid-{model_key(MODEL_DIR / MODEL_FILE)}"
     parts = read_prepared(folder) if folder is not None else None
-    if parts is None:
-        if folder is not None:  # damaged or partly written by hand: made again below
-            shutil.rmtree(folder, ignore_errors=True)
+    if parts is not None:
+        model = LanguageIdentifier(
+            parts.ptc,
+            parts.pc,
+            parts.classes,
+            parts.nextmove,
+            parts.output,
+            norm_probs=True,
+            tk_row=parts.row,
+        )
+    else:
         model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         model.set_languages(LANGUAGES)
         # set_languages keeps a column view of the full table (Fortran order): each feature's
         # scores are then 38 scattered reads; one contiguous row per feature makes classify
         # ~15% faster (7.6 MB, once per process)
         model.nb_ptc = model.nb_ptc.copy(order="C")
-        parts = Prepared(
-            model.nb_ptc,
-            model.nb_pc,
-            list(model.nb_classes),
-            model.tk_nextmove,
-            model.tk_row,
-            model.tk_output,
-        )
         if folder is not None:
-            write_prepared(folder, parts)
-    model = LanguageIdentifier(
-        parts.ptc,
-        parts.pc,
-        parts.classes,
-        parts.nextmove,
-        parts.output,
-        norm_probs=True,
-        tk_row=parts.row,
-    )
+            shutil.rmtree(folder, ignore_errors=True)  # damaged or half written: made again
+            write_prepared(
+                folder,
+                Prepared(
+                    model.nb_ptc,
+                    model.nb_pc,
+                    list(model.nb_classes),
+                    model.tk_nextmove,
+                    model.tk_row,
+                    model.tk_output,
+                ),
+            )
     # the full table, kept for another set_languages(): we never call it again
     model._full_model = None
     return model
