@@ -61,7 +61,7 @@ def drafts_show(config_path: Path | None, draft_id: int) -> None:
     with open_services(config_path) as services, session_scope(services.engine) as session:
         d = session.get(Draft, draft_id)
         m = session.get(Message, d.message_pk) if d else None
-        content = session.get(MessageParse, d.message_pk) if d else None
+        parse = session.get(MessageParse, d.message_pk) if d else None
     if d is None or m is None:
         click.echo(f"no draft {draft_id}", err=True)
         sys.exit(1)
@@ -73,7 +73,7 @@ def drafts_show(config_path: Path | None, draft_id: int) -> None:
     click.echo(f"held because: {m.reason}")
     click.echo(f"citations: {', '.join(d.citations) or 'none'}")
     click.echo("--- customer wrote ---")
-    parsed = (content.parsed if content else None) or {}
+    parsed = parse.parsed if parse else {}
     click.echo(stored_reply_text(parsed).strip())
     click.echo("--- draft ---")
     click.echo(d.edited_body or d.body)

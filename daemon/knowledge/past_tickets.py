@@ -94,14 +94,13 @@ def customer_text(session: Session, ticket: Ticket, until: datetime | None) -> s
     rows = session.exec(
         select(Message, MessageParse.parsed)
         .join(MessageParse, col(MessageParse.message_pk) == col(Message.id))
-        .where(Message.ticket_id == ticket.id, MessageParse.parsed != None)  # noqa: E711
+        .where(Message.ticket_id == ticket.id)
         .order_by(col(Message.received_at))
     ).all()
     parts = []
     for row, parsed in rows:
         if until is not None and as_utc(row.received_at) > as_utc(until):
             break
-        parsed = parsed or {}
         text = clean_body(stored_reply_text(parsed) or parsed.get("text") or "")
         if text and not (parsed.get("auto") or {}).get("is_auto"):
             parts.append(text)
