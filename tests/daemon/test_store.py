@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -119,8 +119,17 @@ def test_a_batch_is_recorded_in_arrival_order_each_raw_with_its_row(engine: Engi
         FetchedMail(key=f"7:{n}", raw=f"Subject: {n}\r\n\r\n{n}\r\n".encode()) for n in range(40)
     ]
     mails.insert(20, mails[3])  # the same key twice in one fetch: recorded once
+    inserts: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.startswith("INSERT INTO message "):
+            inserts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
     with session_scope(engine) as session:
         results = ingest_many(session, "inbox", mails)
+    event.remove(engine, "before_cursor_execute", count)
+    assert len(inserts) == 1  # one multi-row INSERT for the batch, not one per message
     assert [r.duplicate for r in results].count(True) == 1
     pks = [r.message_pk for r in results if not r.duplicate]
     assert pks == sorted(pks) and len(set(pks)) == 40  # ids follow the fetch order
