@@ -40,6 +40,7 @@ from daemon.stages import (
     deliver,
     draft,
     escalate,
+    guard,
     parse,
     retrieve,
     route,
@@ -83,7 +84,7 @@ STEPS: dict[State, Step] = {
         ),
         Step(State.screened, "route", (route.run,), State.routed),
         Step(State.routed, "retrieve", (retrieve.run,), State.retrieved),
-        Step(State.retrieved, "draft", (draft.run,), State.drafted),
+        Step(State.retrieved, "draft", (draft.run, guard.run), State.drafted),
         Step(State.drafted, "decide", (decide.run,), State.decided),
         Step(State.decided, "deliver", (deliver.run,), State.decided),
     )
