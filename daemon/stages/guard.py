@@ -16,7 +16,7 @@ draft's `needs_human` and reason record the findings, so `decide` holds it with 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -29,7 +29,7 @@ from daemon.item import Context, Item
 from daemon.llm.entities import Entity, Known, find_entities, find_urls, host_of
 from daemon.llm.injection import scan_mail
 from daemon.models import Draft, Message, MessageContent, MessageParse
-from daemon.records import ParsedMail, ToolResult
+from daemon.records import AuthResult, AutoInfo, ParsedMail, ToolResult, stored_reply_text
 from daemon.store import audit
 
 UNTRUSTED_NAMESPACES = frozenset({"past_tickets"})
@@ -149,7 +149,36 @@ def earlier_texts(item: Item, ctx: Context) -> Iterator[str]:
         .limit(ctx.settings.guard.thread_messages)
     )
     for parsed in rows:
-        yield mail_text(ParsedMail.from_json(dict(parsed)))
+        yield mail_text(stored_mail(parsed))
+
+
+def stored_mail(data: Mapping[str, Any]) -> ParsedMail:
+    """A stored parse result as a record; one written by hand or by an older version (some
+    keys missing) still gives its subject and text."""
+    try:
+        return ParsedMail.from_json(dict(data))
+    except (KeyError, TypeError, ValueError):
+        return ParsedMail(
+            message_id=None,
+            in_reply_to=None,
+            references=(),
+            sender=None,
+            reply_to=(),
+            to=(),
+            cc=(),
+            subject=str(data.get("subject") or ""),
+            date=None,
+            text=str(data.get("text") or ""),
+            reply_text=stored_reply_text(data),
+            signature=None,
+            html=False,
+            attachments=(),
+            language=None,
+            auto=AutoInfo(),
+            bounce=None,
+            auth=AuthResult(),
+            defects=(),
+        )
 
 
 def bound_to(result: ToolResult, settings: Settings, customer: str) -> bool:
@@ -212,7 +241,7 @@ def check_thread(item: Item, ctx: Context) -> list[str]:
     )
     found: list[str] = []
     for pk, parsed, raw in rows:
-        suspicion = scan_mail(ParsedMail.from_json(dict(parsed)), raw)
+        suspicion = scan_mail(stored_mail(parsed), raw)
         if suspicion:
             found.append(f"an earlier mail of the ticket (#{pk}): {suspicion.describe()}")
     return found[:3]
