@@ -467,7 +467,7 @@ class GuardSettings(Section):
         "8+ letters and digits with at least two digits)",
     )
     thread_messages: int = Field(
-        50, ge=0, le=1000, description="earlier mails of the ticket scanned for injection"
+        20, ge=0, le=1000, description="earlier mails of the ticket scanned for injection"
     )
 
     @field_validator("identifier_patterns")

@@ -43,10 +43,13 @@ CARD_ENDING = re.compile(
     r"[^\d\n]{0,20}(\d{4,})",
     re.I,
 )
-MASKED = re.compile(r"(?:[*xX•·#]{2,}[ -]?){1,4}(\d{4,})\b")
+MASKED = re.compile(r"(?<![*xX•·#\w])(?:[*xX•·#]{2,6}[ -]?){1,4}(\d{4,19})\b")
 PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d ().\-/]{5,22}\d(?![\w])")
 DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 WORD = re.compile(r"[\w-]+")
+MAX_DIGITS = 19
+"""Digits of a known run kept (its tail): the longest card number; longer runs are not phone
+or card numbers, and keeping every tail of them would cost quadratic memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,28 +64,19 @@ class Entity:
 
 def find_entities(text: str, identifier_patterns: Iterable[re.Pattern[str]]) -> list[Entity]:
     """Every entity in `text`, each span counted once (addresses, links, cards, phones,
-        identifiers, in that order; URLs with a scheme before addresses, so `https://us.example@evil`
+    identifiers, in that order; URLs with a scheme before addresses, so `https://us.example@evil`
     is a link to evil)."""
-    taken: list[tuple[int, int]] = []
+    claimed = bytearray(len(text))  # one byte per character: claiming stays linear
     found: list[Entity] = []
-    finders = (
-        ("link", find_urls),
-        ("address", find_addresses),
-        ("link", find_names),
-        ("card", find_cards),
-        ("phone", find_phones),
-    )
-    for _kind, finder in finders:
+    for finder in (find_urls, find_addresses, find_names, find_cards, find_phones):
         for start, end, entity in finder(text):
-            if not overlaps(taken, start, end):
-                taken.append((start, end))
+            if claim(claimed, start, end):
                 found.append(entity)
     for pattern in identifier_patterns:
         for m in pattern.finditer(text):
-            start, end = m.span(m.lastindex or 0)
-            if not overlaps(taken, start, end):
-                taken.append((start, end))
-                found.append(Entity("identifier", m.group(m.lastindex or 0), id_key(m.group(0))))
+            start, end = m.span()
+            if claim(claimed, start, end):
+                found.append(Entity("identifier", m.group(0), id_key(m.group(0))))
     return found
 
 
@@ -153,8 +147,12 @@ def id_key(text: str) -> str:
     return re.sub(r"[\s-]+", "", text).upper()
 
 
-def overlaps(taken: list[tuple[int, int]], start: int, end: int) -> bool:
-    return any(start < e and s < end for s, e in taken)
+def claim(claimed: bytearray, start: int, end: int) -> bool:
+    """Mark `start:end` as taken unless some of it already is."""
+    if any(claimed[start:end]):
+        return False
+    claimed[start:end] = b"\x01" * (end - start)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +161,9 @@ class Known:
 
     addresses: frozenset[str]
     digits: frozenset[str]
-    """Every digit run (phones, cards and ids as their digits)."""
+    """Every digit run of 4+ (phones, cards and ids as their digits; the last `MAX_DIGITS`)."""
+    tails: frozenset[str]
+    """Every tail of 4+ digits of those runs (the last four digits of a known card)."""
     words: frozenset[str]
     """Every word and identifier, upper case without dashes."""
 
@@ -178,15 +178,16 @@ class Known:
                 if entity.kind == "address":
                     addresses.add(entity.key)
                 elif entity.kind in ("phone", "card"):
-                    digits.add(entity.key)
+                    digits.add(entity.key[-MAX_DIGITS:])
                 words.add(id_key(entity.text))
-            digits.update(re.findall(r"\d{4,}", text))
+            digits.update(run[-MAX_DIGITS:] for run in re.findall(r"\d{4,}", text))
             words.update(id_key(w) for w in WORD.findall(text))
-        return cls(frozenset(addresses), frozenset(digits), frozenset(words))
+        tails = {d[i:] for d in digits for i in range(len(d) - 3)}
+        return cls(frozenset(addresses), frozenset(digits), frozenset(tails), frozenset(words))
 
     def has_digits(self, digits: str) -> bool:
-        """The same number, or the tail of a known one (last four digits, a phone number
-        without its country code), or a known one within it."""
-        if digits in self.digits:
+        """The same number, or the tail of a known one (last four digits), or one that ends
+        with a known one of 7+ digits (a phone number with its country code)."""
+        if digits in self.tails:
             return True
-        return any(k.endswith(digits) or (len(k) >= 7 and digits.endswith(k)) for k in self.digits)
+        return any(digits[i:] in self.digits for i in range(max(len(digits) - 6, 0)))

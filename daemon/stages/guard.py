@@ -32,6 +32,10 @@ from daemon.models import Draft, Message, MessageContent, MessageParse
 from daemon.records import AuthResult, AutoInfo, ParsedMail, ToolResult, stored_reply_text
 from daemon.store import audit
 
+MAX_KNOWN_CHARS = 400_000
+"""Context read for known values (~1 s of the worst hostile text; mail is usually 1000x less)."""
+MAX_THREAD_BYTES = 10_000_000
+"""Raw bytes of earlier mails scanned for injection per draft."""
 UNTRUSTED_NAMESPACES = frozenset({"past_tickets"})
 """Passages written from other customers' tickets: what they hold is not this customer's."""
 LABELS = {
@@ -108,21 +112,32 @@ def in_domains(host: str, domains: Iterable[str]) -> bool:
 
 
 def known_texts(item: Item, ctx: Context) -> Iterator[str]:
-    """Everything the reply may repeat: what the customer wrote, our layout, the knowledge
-    passages, the tool results bound to the verified sender, the allow-lists."""
+    """Everything the reply may repeat, the trusted and small first: the allow-lists, our
+    layout, the tool results bound to the verified sender, the knowledge passages, what the
+    customer wrote now and before — at most `MAX_KNOWN_CHARS` in all (past that the guard
+    only gets stricter)."""
+    left = MAX_KNOWN_CHARS
+    for text in context_texts(item, ctx):
+        yield text[:left]
+        left -= min(len(text), left)
+        if left <= 0:
+            return
+
+
+def context_texts(item: Item, ctx: Context) -> Iterator[str]:
     mail, settings = item.mail, ctx.settings
-    yield mail_text(mail)
-    yield from earlier_texts(item, ctx)
+    yield " ".join((settings.mail.from_address, *settings.mail.our_addresses))
+    yield " ".join((*settings.guard.allowed_addresses, *settings.guard.allowed_numbers))
+    yield f"#{item.ticket_id}" if item.ticket_id else ""
     yield wrap_reply(ctx.services.templates, settings, mail, "")
-    yield from (p.text for p in item.passages if p.namespace not in UNTRUSTED_NAMESPACES)
     customer = mail.sender.email.lower() if mail.sender and mail.auth.verified else None
     assert item.draft is not None
     for result in item.draft.tool_results:
         if customer is not None and bound_to(result, settings, customer):
             yield flatten(result.result)
-    yield " ".join((settings.mail.from_address, *settings.mail.our_addresses))
-    yield " ".join((*settings.guard.allowed_addresses, *settings.guard.allowed_numbers))
-    yield f"#{item.ticket_id}" if item.ticket_id else ""
+    yield from (p.text for p in item.passages if p.namespace not in UNTRUSTED_NAMESPACES)
+    yield mail_text(mail)
+    yield from earlier_texts(item, ctx)
 
 
 def mail_text(mail: ParsedMail) -> str:
@@ -228,20 +243,25 @@ def identifier_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...
 
 def check_thread(item: Item, ctx: Context) -> list[str]:
     """Injection signals in the earlier mails of the ticket (the model saw them as turns or
-    in their summary), newest first, up to `thread_messages`."""
+    in their summary), newest first, up to `thread_messages` and `MAX_THREAD_BYTES` of raw
+    mail (a ticket full of bombs costs one bounded scan per draft, not one per bomb)."""
     if item.ticket_id is None:
         return []
-    rows = ctx.session.exec(
-        select(Message.id, MessageParse.parsed, MessageContent.raw)
-        .join(MessageParse, col(MessageParse.message_pk) == col(Message.id))
-        .join(MessageContent, col(MessageContent.message_pk) == col(Message.id))
+    pks = ctx.session.exec(
+        select(Message.id)
         .where(Message.ticket_id == item.ticket_id, col(Message.id) < item.pk)
         .order_by(col(Message.id).desc())
         .limit(ctx.settings.guard.thread_messages)
-    )
+    ).all()
     found: list[str] = []
-    for pk, parsed, raw in rows:
-        suspicion = scan_mail(stored_mail(parsed), raw)
+    left = MAX_THREAD_BYTES
+    for pk in pks:
+        parse = ctx.session.get(MessageParse, pk)
+        content = ctx.session.get(MessageContent, pk)
+        if parse is None or content is None or left <= 0:
+            continue
+        left -= len(content.raw)
+        suspicion = scan_mail(stored_mail(parse.parsed), content.raw[: max(left, 0) or None])
         if suspicion:
             found.append(f"an earlier mail of the ticket (#{pk}): {suspicion.describe()}")
     return found[:3]
