@@ -179,6 +179,7 @@ class Known:
                     addresses.add(entity.key)
                 elif entity.kind in ("phone", "card"):
                     digits.add(entity.key[-MAX_DIGITS:])
+                    digits.add(entity.key.lstrip("0")[-MAX_DIGITS:])  # 020… is +44 20…
                 words.add(id_key(entity.text))
             digits.update(run[-MAX_DIGITS:] for run in re.findall(r"\d{4,}", text))
             words.update(id_key(w) for w in WORD.findall(text))

@@ -289,3 +289,58 @@ def test_identifier_patterns_must_be_regexes() -> None:
 
     with pytest.raises(ValueError, match="not a regex"):
         GuardSettings(identifier_patterns=("(unclosed",))
+
+
+# --- what the guard reads in a reply -------------------------------------------------------
+
+ENTITY_CASES = [
+    ('<a href="https://evil.example/login">sign in</a>', "link", "evil.example"),
+    ("https://example.com@evil.example/reset", "link", "evil.example"),
+    ("https://evil.example\\@example.com/", "link", "evil.example"),
+    ("https://ex\u0430mple.com/login", "link", "ex\u0430mple.com"),
+    ('<a href="//evil.example/x">x</a>', "link", "evil.example"),
+    ("go to www.evil.example now", "link", "www.evil.example"),
+    ("open evil-login.net/reset to continue", "link", "evil-login.net"),
+    ("javascript:alert(document.cookie)", "link", "javascript:"),
+    ("write to bob@example.net", "address", "bob@example.net"),
+    ("call +1 (415) 555-0182", "phone", "14155550182"),
+    ("paid with the card ending in 4242", "card", "4242"),
+    ("card **** **** **** 1881", "card", "1881"),
+    ("number 4111 1111 1111 1111", "card", "4111111111111111"),
+    ("tracking 1Z999AA10123456784", "identifier", "1Z999AA10123456784"),
+    ("order 10002 is on its way", "identifier", "10002"),
+]
+NOT_ENTITIES = [
+    "see the attached invoice.pdf and report.docx",
+    "it arrives on 2026-11-24 and costs 129.00 EUR",
+    "e.g. within 3 days, i.e. soon",
+    "version 4.2 fixes it",
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "key"), ENTITY_CASES)
+def test_reply_entities_are_found(text: str, kind: str, key: str) -> None:
+    from daemon.config import GuardSettings
+    from daemon.llm.entities import find_entities
+    from daemon.stages.guard import identifier_patterns
+
+    patterns = identifier_patterns(GuardSettings().identifier_patterns)
+    assert (kind, key) in [(e.kind, e.key) for e in find_entities(text, patterns)]
+
+
+@pytest.mark.parametrize("text", NOT_ENTITIES)
+def test_ordinary_words_and_numbers_are_not_entities(text: str) -> None:
+    from daemon.config import GuardSettings
+    from daemon.llm.entities import find_entities
+    from daemon.stages.guard import identifier_patterns
+
+    assert find_entities(text, identifier_patterns(GuardSettings().identifier_patterns)) == []
+
+
+def test_known_digits_match_tails_and_country_codes() -> None:
+    from daemon.llm.entities import Known
+
+    known = Known.of(["Visa 4111 1111 1111 1111, call 020 7946 0001"], ())
+    assert known.has_digits("1111") and known.has_digits("4111111111111111")
+    assert known.has_digits("4402079460001")  # the same phone with its country code
+    assert not known.has_digits("4242") and not known.has_digits("14155550182")
