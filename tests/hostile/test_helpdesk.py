@@ -153,6 +153,26 @@ def test_a_lost_answer_and_an_unreadable_ticket_leave_the_row_unknown(
     assert our_replies(d, services, ticket) == (1, 1)
 
 
+NOTE_PATH = {"zendesk": ("PUT", r"/api/v2/tickets/\d+\.json"), "freshdesk": ("POST", r".*/notes")}
+
+
+@pytest.mark.parametrize("fault", ["drop", "status"])
+def test_a_draft_note_whose_answer_was_lost_is_posted_once(
+    desk: tuple[Desk, Services], kind: str, fault: str
+) -> None:
+    """Internal notes too: the write is not repeated, and the next push finds its marker."""
+    d, services = desk
+    method, path = NOTE_PATH[kind]
+    d.fake.fail_after_accept(method, path, fault, count=4)
+    ticket = d.customer_email("Order 4711", "Where is my order 4711?")
+    push = [r for r in run_cycle(services).helpdesks if r.phase == "push"]
+    later = run_cycle(services).helpdesks
+    notes = [n for n in d.notes(ticket) if "[helpdeskd-draft-" in n]  # type: ignore[attr-defined]
+    assert len(notes) == 1  # main: 4, one per retry
+    assert push and "not retried" in (push[0].error or "") and not push[0].disabled
+    assert [r.error for r in later] == [None] * len(later)
+
+
 # --- Request Tracker 5, for real, behind a proxy that loses answers --------------------------
 
 
