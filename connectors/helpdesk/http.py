@@ -145,6 +145,8 @@ class ApiClient:
                     return response
                 error = self.classify(method, url, response, item, once)
             if error.permanent or error.ambiguous:
+                if error.retry_after is not None:  # a 503's Retry-After still holds the next call
+                    self.not_before = self.clock() + error.retry_after
                 raise error
             self.retry_or_raise(error, attempt)
             attempt += 1

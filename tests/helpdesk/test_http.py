@@ -135,7 +135,7 @@ def test_a_post_the_server_may_have_taken_is_never_repeated(
 ) -> None:
     sleeps: list[float] = []
     if fault == "before":
-        server.fail_next(503, 4, body={"error": "unavailable"})
+        server.fail_next(503, 4, {"Retry-After": "30"}, {"error": "unavailable"})
     else:
         server.fail_after_accept("POST", r"/api/v2/tickets\.json", fault, seconds=1.0)
     api = client(server, sleeps, timeout=0.3)
@@ -146,6 +146,8 @@ def test_a_post_the_server_may_have_taken_is_never_repeated(
     assert "may have applied it: not retried" in str(error)
     assert len(server.requests("POST")) == 1 and sleeps == []
     assert len(server.tickets) == (0 if fault == "before" else 1)
+    if fault == "before":  # not retried, but its Retry-After holds back the next call
+        assert error.retry_after == 30.0 and api.not_before >= api.clock() + 29
 
 
 def test_a_post_is_retried_only_when_it_provably_never_arrived(server: FakeZendesk) -> None:
