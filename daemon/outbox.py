@@ -5,7 +5,9 @@ Decides when a queued mail is handed to the sink and what a failure means. A row
 row found in `sending` is checked with the sink (`was_sent`: the Maildir file, the Sent folder)
 before anything is resent — when the sink cannot tell, the row is parked as `unknown` for an
 operator rather than risk a duplicate. Transient errors retry with capped exponential backoff;
-permanent ones (5xx) fail the row and escalate its ticket.
+permanent ones (5xx) fail the row and escalate its ticket; a send whose fate the sink cannot
+tell (`DeliveryUnknown`: a helpdesk may have taken the reply, and its record does not show it)
+parks the row as `unknown` at once, never retried.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from email.utils import getaddresses
 from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, col, func, select
 
-from connectors.base import ConnectorError, MailSink, OutboundMail
+from connectors.base import ConnectorError, DeliveryUnknown, MailSink, OutboundMail
 from daemon.metrics import OUTBOX
 from daemon.models import Draft, Outbox, utcnow
 from daemon.store import (
@@ -145,6 +147,7 @@ def flush_outbox(engine: Engine, sink: MailSink, *, limit: int = 500) -> FlushRe
         sent += outcome == "sent"
         retried += outcome == "queued"
         failed += outcome == "failed"
+        unknown += outcome == "unknown"
     return FlushReport(sent, retried, failed, unknown)
 
 
@@ -168,6 +171,8 @@ def deliver_one(engine: Engine, sink: MailSink, pk: int) -> str:
         mail = OutboundMail(row.message_id, row.sender, tuple(row.recipients), row.raw)
     try:
         response = sink.send(mail)
+    except DeliveryUnknown as exc:
+        return park_unknown(engine, pk, exc)
     except ConnectorError as exc:
         return record_error(engine, pk, exc)
     with session_scope(engine) as session:
@@ -225,6 +230,26 @@ def record_error(engine: Engine, pk: int, exc: ConnectorError) -> str:
             exc,
         )
         return row.state
+
+
+def park_unknown(engine: Engine, pk: int, exc: DeliveryUnknown) -> str:
+    """The sink cannot tell whether the mail went out: an operator decides, nothing is resent."""
+    with session_scope(engine) as session:
+        row = session.get(Outbox, pk)
+        assert row is not None
+        row.state = "unknown"
+        row.last_response = str(exc)[:1000]
+        session.add(row)
+        OUTBOX.labels("unknown").inc()
+        audit(
+            session,
+            "outbox_unknown",
+            ticket_id=row.ticket_id,
+            message_id=row.message_id,
+            error=row.last_response,
+        )
+    log.warning("sending %s: delivery unknown, parked for an operator: %s", row.message_id, exc)
+    return "unknown"
 
 
 def backoff(attempts: int) -> timedelta:

@@ -40,7 +40,7 @@ def run(config_path: Path | None, once: bool) -> None:
             click.echo(
                 f"processed {report.processed} message(s); outbox: sent "
                 f"{report.outbox.sent}, retrying {report.outbox.retried}, failed "
-                f"{report.outbox.failed}"
+                f"{report.outbox.failed}, unknown {report.outbox.unknown}"
             )
             return
         run_forever(services)
