@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -51,7 +52,13 @@ def owner_of(session: Session, ticket_id: int | None) -> str | None:
 
 
 def give_to_human(
-    session: Session, ticket_id: int | None, owner: str, reason: str, *, actor: str = "daemon"
+    session: Session,
+    ticket_id: int | None,
+    owner: str,
+    reason: str,
+    *,
+    actor: str = "daemon",
+    **detail: Any,
 ) -> bool:
     """Give the ticket to `owner` unless a named agent already has it (the human queue gives
     way to a named agent, never the other way round); True when the owner changed."""
@@ -60,11 +67,13 @@ def give_to_human(
         return False
     if ticket.owner not in (None, HUMAN_QUEUE) and owner == HUMAN_QUEUE:
         return False
-    set_owner(session, ticket, owner, reason, actor=actor)
+    set_owner(session, ticket, owner, reason, actor=actor, **detail)
     return True
 
 
-def set_owner(session: Session, ticket: Ticket, owner: str, reason: str, *, actor: str) -> None:
+def set_owner(
+    session: Session, ticket: Ticket, owner: str, reason: str, *, actor: str, **detail: Any
+) -> None:
     previous = ticket.owner
     ticket.owner = owner
     ticket.owned_since = utcnow()
@@ -78,6 +87,7 @@ def set_owner(session: Session, ticket: Ticket, owner: str, reason: str, *, acto
         owner=owner,
         previous=previous,
         reason=reason[:500],
+        **detail,
     )
 
 
