@@ -22,8 +22,8 @@ from daemon.item import Context, Item
 from daemon.models import Message, MessageRef, Ticket
 from daemon.ownership import OWNED_REASON, give_to_human, owner_of
 from daemon.records import Escalated, Ignored, ParsedMail
-
-LOOP_HEADER = "x-helpdeskd-ticket"  # compose.py stamps it on every mail we send
+from daemon.stages.screen import LOOP_HEADER
+from daemon.store import remember_message_id
 
 
 def run(item: Item, ctx: Context) -> Item | Escalated:
@@ -45,6 +45,8 @@ def agent_reply(item: Item, ctx: Context) -> Item | Ignored:
     ticket_id = item.ticket_id or agent_ticket(ctx.session, mail, ctx.settings.mail.ticket_tag)
     if ticket_id is None:
         return item
+    if item.ticket_id is None and mail.message_id:  # a customer answering it joins the ticket
+        remember_message_id(ctx.session, mail.message_id, ticket_id, "in")
     assert mail.sender is not None
     agent = mail.sender.email.lower()
     give_to_human(ctx.session, ticket_id, agent, f"personal reply by {agent}", actor=agent)
@@ -69,7 +71,7 @@ def is_agent_mail(mail: ParsedMail, settings: Settings) -> bool:
 
 def is_ours(session: Session, mail: ParsedMail, settings: Settings) -> bool:
     """Mail helpdeskd wrote: one of our Message-IDs, or our loop header."""
-    if mail.headers.get(LOOP_HEADER):
+    if mail.headers.get(LOOP_HEADER.lower()):
         return True
     mid = (mail.message_id or "").lower()
     if not mid:

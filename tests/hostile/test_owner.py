@@ -213,6 +213,13 @@ def test_an_agent_address_from_config_counts_and_our_own_copy_does_not(
     rows = deliver(services, agent)
     assert rows[2].state == "ignored" and OWNED_REASON in (rows[2].reason or "")
     assert ticket(services, first.ticket_id).owner == "bob@agents.example.com"
+    # Alice answers Bob's mail: it joins her ticket, which Bob owns
+    rows = deliver(services, mail(23, FOLLOW_UP, reply_to=b"owner22@agents.example.com"))
+    assert rows[3].ticket_id == first.ticket_id
+    assert (rows[3].state, rows[3].reason) == (
+        "escalated",
+        f"{OWNED_REASON}: bob@agents.example.com",
+    )
 
 
 def test_handback_lets_the_model_answer_again(
