@@ -78,6 +78,12 @@ def summary(s: Settings) -> str:
         ),
         "auto-send:  " + (", ".join(n for n, p in s.policies.items() if p.auto_send) or "never"),
         f"escalation: {s.escalation.agents_address or 'stored only (no agents address)'}",
+        "ownership:  "
+        + (
+            "on: escalated or agent-answered tickets stay with the humans until handed back"
+            if s.ownership.enabled
+            else "off: follow-ups on escalated tickets go through the policy"
+        ),
     ]
     lines += [f"warning:    {w}" for w in config_warnings(s)]
     return "\n".join(lines)

@@ -343,6 +343,7 @@ def test_tickets_commands_and_status_show_ownership(config: Path) -> None:
         services.close()
     escalated, held = rows
     assert escalated.state == "escalated" and held.state == "awaiting_approval"
+    assert "ownership:  on: escalated or agent-answered" in cli(config, "check-config")
     listed = json.loads(cli(config, "tickets", "list", "--json"))
     assert {(t["id"], t["owner"]) for t in listed} == {
         (escalated.ticket_id, HUMAN_QUEUE),
