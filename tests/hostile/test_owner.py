@@ -449,3 +449,75 @@ def test_an_agents_public_reply_in_a_helpdesk_takes_the_ticket(
         hand_back(session, first.ticket_id or 0, "alice")
     run_cycle(services)
     assert ticket(services, first.ticket_id).owner is None
+
+
+def test_our_own_reply_in_a_helpdesk_does_not_take_the_ticket(
+    desk: tuple[Desk, Services],
+) -> None:
+    d, services = desk
+    remote = d.customer_email("Parcel 12345 missing", "Hello, my order 12345 has not arrived.")
+    run_cycle(services)
+    d.note(remote, "#approve Dear Carol, parcel 12345 ships today.")
+    run_cycle(services)  # approved: our reply is posted as the ticket's public reply
+    run_cycle(services)  # and read back at the next poll
+    assert [m for m in d.fake.sent_mail if "12345 ships today" in str(m["body"])]
+    with Session(services.engine) as session:
+        first = session.exec(select(Message)).one()
+    assert first.state == "sent"
+    assert ticket(services, first.ticket_id).owner is None
+    d.fake.customer_reply(int(remote), "Thanks! And where is order 12346?")
+    run_cycle(services)
+    with Session(services.engine) as session:
+        rows = session.exec(select(Message).order_by(col(Message.id))).all()
+    assert rows[-1].state == "awaiting_approval", rows[-1].reason  # the model drafts again
+
+
+MIRROR_MAIL = (
+    b"From: Carol Customer <carol@customer.test>\r\n"
+    b"To: support@example.com\r\n"
+    b"Subject: Parcel 555\r\n"
+    b"Message-ID: <mirror1@customer.test>\r\n"
+    b"Date: Fri, 27 Nov 2026 08:00:00 +0000\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"\r\n"
+    b"Where is order 555?\r\n"
+)
+
+
+def test_mirror_mode_an_agents_public_reply_takes_the_ticket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = DESKS["zendesk"](mode="mirror")
+    for name, value in d.env.items():
+        monkeypatch.setenv(name, value)
+    inbox = tmp_path / "mail" / "inbox"
+    for sub in ("new", "cur", "tmp"):
+        (inbox / sub).mkdir(parents=True)
+    services = build_services(make_settings(tmp_path, helpdesks=[d.settings]))
+    try:
+        (inbox / "new" / "1.eml").write_bytes(MIRROR_MAIL)
+        run_cycle(services)
+        (remote,) = [str(t) for t in d.fake.tickets]
+        d.note(remote, "#approve Dear Carol, order 555 ships on Monday.")
+        run_cycle(services)
+        run_cycle(services)
+        with Session(services.engine) as session:
+            first = session.exec(select(Message)).one()
+        assert first.state == "sent" and ticket(services, first.ticket_id).owner is None
+        public_reply(d, remote, "Carol, I checked 555 myself: it left today. Alice")
+        run_cycle(services)
+        owner = ticket(services, first.ticket_id).owner
+        assert owner == "alice@example.test in zd"
+        follow = MIRROR_MAIL.replace(b"<mirror1@", b"<mirror2@").replace(
+            b"Subject: Parcel 555\r\n",
+            b"Subject: Re: Parcel 555\r\nIn-Reply-To: <mirror1@customer.test>\r\n",
+        )
+        (inbox / "new" / "2.eml").write_bytes(follow.replace(b"order 555", b"order 556"))
+        run_cycle(services)
+        with Session(services.engine) as session:
+            rows = session.exec(select(Message).order_by(col(Message.id))).all()
+        assert rows[-1].ticket_id == first.ticket_id
+        assert (rows[-1].state, rows[-1].reason) == ("escalated", f"{OWNED_REASON}: {owner}")
+    finally:
+        services.close()
+        d.close()
