@@ -298,6 +298,19 @@ class EscalationSettings(Section):
     agents_address: str = Field("", description="mail escalation summaries here; empty: only store")
 
 
+class OwnershipSettings(Section):
+    enabled: bool = Field(
+        True,
+        description="an escalated ticket, or one an agent answered personally, stays with the "
+        "humans (follow-ups are escalated, never drafted) until an agent hands it back",
+    )
+    agent_addresses: tuple[str, ...] = Field(
+        (),
+        description="agents' own addresses (or @domain): their mail on a ticket is a personal "
+        "reply that gives the ticket to them (our From and our_addresses always count)",
+    )
+
+
 class MetricsSettings(Section):
     port: int = Field(0, ge=0, le=65535, description="serve Prometheus /metrics here; 0: off")
     address: str = Field("127.0.0.1", description="address /metrics listens on")
@@ -646,6 +659,7 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = KnowledgeSettings()
     reply: ReplySettings = ReplySettings()
     escalation: EscalationSettings = EscalationSettings()
+    ownership: OwnershipSettings = OwnershipSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     helpdesks: tuple[HelpdeskSettings, ...] = Field((), description="[[helpdesks]] to work in")

@@ -3,8 +3,10 @@
 Decides the effects of an agent's decision, wherever it was taken (the CLI, a helpdesk): an
 approval queues the reply in the outbox — the edited text when the agent edited it — and moves
 the message to `sent`; a rejection records the reason (it feeds `stats`) and moves the message
-to `rejected`, leaving the customer to the agent. Both are audited with the agent's name, and
-both refuse a draft that is no longer pending, so a double click sends nothing twice.
+to `rejected`, leaving the customer to the agent: the ticket is the agent's from then on
+(`daemon/ownership.py`; an approval, edited or not, leaves it with the model). Both are
+audited with the agent's name, and both refuse a draft that is no longer pending, so a double
+click sends nothing twice.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlmodel import Session
 from daemon.app import Services
 from daemon.item import Item
 from daemon.models import Draft, Message, State, utcnow
+from daemon.ownership import give_to_human
 from daemon.pipeline import load_draft, make_context
 from daemon.stages.deliver import queue_draft, set_ticket_status
 from daemon.store import audit, message_content, session_scope, transition
@@ -86,6 +89,9 @@ def reject(services: Services, draft_id: int, actor: str, reason: str) -> Decisi
         session.add(draft)
         ctx = make_context(services, session, message)
         set_ticket_status(ctx, message.ticket_id, "open")
+        give_to_human(
+            session, message.ticket_id, actor, f"draft {draft_id} rejected by {actor}", actor=actor
+        )
         transition(
             session,
             message,

@@ -12,6 +12,7 @@ import click
 
 from daemon import __version__
 from daemon.cli import backfill, common, demo, knowledge, mail, ops, outbox, review, stats
+from daemon.cli import tickets as tickets_cli
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,7 +22,7 @@ def main() -> None:
     looks things up, drafts, and then sends, holds for an agent, or escalates."""
 
 
-for module in (ops, review, outbox, mail, knowledge, demo, stats, backfill):
+for module in (ops, review, outbox, mail, knowledge, demo, stats, backfill, tickets_cli):
     for command in module.COMMANDS:
         main.add_command(command)
 

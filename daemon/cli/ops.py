@@ -18,6 +18,7 @@ from daemon.cycle import run_cycle
 from daemon.errors import ConfigError
 from daemon.llm.describe import describe_models
 from daemon.models import Cursor, Escalation, Message, Outbox, Quarantine
+from daemon.ownership import owned_tickets
 from daemon.pipeline import requeue
 from daemon.store import session_scope
 
@@ -77,6 +78,12 @@ def summary(s: Settings) -> str:
         ),
         "auto-send:  " + (", ".join(n for n, p in s.policies.items() if p.auto_send) or "never"),
         f"escalation: {s.escalation.agents_address or 'stored only (no agents address)'}",
+        "ownership:  "
+        + (
+            "on: escalated or agent-answered tickets stay with the humans until handed back"
+            if s.ownership.enabled
+            else "off: follow-ups on escalated tickets go through the policy"
+        ),
     ]
     lines += [f"warning:    {w}" for w in config_warnings(s)]
     return "\n".join(lines)
@@ -86,7 +93,8 @@ def summary(s: Settings) -> str:
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status(config_path: Path | None, as_json: bool) -> None:
-    """Counts per state, quarantined messages, each source's last poll, the outbox."""
+    """Counts per state, quarantined messages, each source's last poll, the outbox, and the
+    tickets a human owns."""
     with open_services(config_path) as services, session_scope(services.engine) as session:
         states = dict(
             session.exec(select(Message.state, func.count()).group_by(Message.state)).all()
@@ -98,6 +106,7 @@ def status(config_path: Path | None, as_json: bool) -> None:
             .order_by(col(Quarantine.id))
         ).all()
         cursors = session.exec(select(Cursor).order_by(col(Cursor.source))).all()
+        owned = owned_tickets(session)
     data: dict[str, object] = {
         "states": states,
         "outbox": outbox,
@@ -115,6 +124,11 @@ def status(config_path: Path | None, as_json: bool) -> None:
                 "fetched": c.fetched_total,
             }
             for c in cursors
+        ],
+        "ownership": "on" if services.settings.ownership.enabled else "off (recorded only)",
+        "owned_tickets": [
+            {"ticket": o.ticket_id, "owner": o.owner, "since": iso(o.since), "reason": o.reason}
+            for o in owned
         ],
     }
     if as_json:
@@ -163,6 +177,24 @@ def print_status(data: dict[str, object]) -> None:
             q.add_row(str(row["message"]), row["stage"], row["error"][:120])
         console.print(q)
         console.print("release with: helpdeskd requeue MESSAGE_ID...")
+    print_owned(data)
+
+
+def print_owned(data: dict[str, object]) -> None:
+    owned = data["owned_tickets"]
+    assert isinstance(owned, list)
+    console.print(f"human ownership: {data['ownership']}; {len(owned)} ticket(s) owned by a human")
+    if not owned:
+        return
+    table = Table(title=f"owned by a human ({len(owned)})")
+    for col_name in ("ticket", "owner", "since", "why"):
+        table.add_column(col_name)
+    for row in owned:
+        table.add_row(
+            str(row["ticket"]), row["owner"], row["since"] or "", (row["reason"] or "")[:80]
+        )
+    console.print(table)
+    console.print("hand back with: helpdeskd tickets handback TICKET_ID")
 
 
 @click.group()
