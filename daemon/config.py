@@ -146,7 +146,17 @@ class MailSettings(Section):
         (), description="other addresses that are us (mail from them is never answered)"
     )
     message_id_domain: str = Field(
-        "helpdeskd.invalid", description="right-hand side of our Message-IDs"
+        "helpdeskd.invalid",
+        pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$",
+        description="right-hand side of our Message-IDs",
+    )
+    message_id_secret_env: str = Field(
+        "",
+        description="environment variable with the secret that makes our Message-IDs "
+        "unguessable (empty: <state_dir>/secret, created on first use)",
+    )
+    message_id_secret_credential: str = Field(
+        "", description="systemd credential ($CREDENTIALS_DIRECTORY/<name>) with that secret"
     )
     ticket_tag: str = Field("#", description="subject tag prefix: [#123]")
 
