@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from daemon.compose import compose_notice, reply_message_id
 from daemon.item import Context, Item
 from daemon.mail.headertext import clean_text
-from daemon.models import Draft, Escalation, Message, MessageParse, Ticket, utcnow
+from daemon.models import Draft, Escalation, Message, MessageParse, Outbox, Ticket, utcnow
 from daemon.outbox import enqueue
 from daemon.records import Escalated, stored_reply_text
 from daemon.store import audit
@@ -76,7 +76,8 @@ def notify_agents(ctx: Context, row: Escalation, details: dict[str, Any]) -> int
         message_id=reply_message_id(ctx.settings, "escalation", row.id),
     )
     queued = enqueue(ctx.session, msg, kind="escalation", ticket_id=row.ticket_id)
-    return queued.id if queued else None
+    # Refused: the escalation stays recorded (`escalations list`) and the refusal audited.
+    return queued.id if isinstance(queued, Outbox) else None
 
 
 def summary_details(session: Session, item: Item, reason: str) -> dict[str, Any]:
