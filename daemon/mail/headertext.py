@@ -29,9 +29,11 @@ ADDR_SPEC = re.compile(rf"{ATEXT}(?:\.{ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)
 def clean_text(value: str, limit: int) -> str:
     """`value` as one safe header line: controls become spaces, whitespace runs one space,
     encoded-word openers broken up, cut to `limit` characters (an ellipsis marks the cut)."""
-    text = " ".join(CONTROLS.sub(" ", value).split())
-    text = ENCODED_WORD_START.sub("= ?", text)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    head = value[: limit * 8]  # bounded work on a hostile megabyte
+    text = ENCODED_WORD_START.sub("= ?", " ".join(CONTROLS.sub(" ", head).split()))
+    if len(text) <= limit and len(head) == len(value):
+        return text
+    return text[: limit - 1].rstrip() + "…"
 
 
 def is_plain_address(addr: str) -> bool:

@@ -21,6 +21,8 @@ MAX_PARSED_IDS = 100
 """References kept from one header (the first and the latest): a thread, not a payload."""
 MAX_REPLY_IDS = 20
 """References written into our reply (RFC 5322 §3.6.4 allows trimming all but the first)."""
+MAX_DEFECTS = 3
+"""Dropped ids of one header named in defects; the rest are counted."""
 
 ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 DOT_ATOM = rf"{ATEXT}(?:\.{ATEXT})*"
@@ -48,13 +50,13 @@ def extract_ids(value: str | None, defects: list[str], header: str) -> list[str]
     found = BRACKETED.findall(value)
     if not found:
         found = [token.strip("<>,") for token in value.split() if "@" in token]
-    ids = []
-    for candidate in found:
-        if is_valid(candidate):
-            ids.append(candidate)
-        else:
-            defects.append(f"{header}: invalid msg-id {shown(candidate)} dropped")
-    if not ids and not found and value.strip():
+    ids = [c for c in found if is_valid(c)]
+    invalid = [c for c in found if not is_valid(c)]
+    for candidate in invalid[:MAX_DEFECTS]:
+        defects.append(f"{header}: invalid msg-id {shown(candidate)} dropped")
+    if len(invalid) > MAX_DEFECTS:
+        defects.append(f"{header}: {len(invalid) - MAX_DEFECTS} more invalid msg-ids dropped")
+    if not found and value.strip():
         defects.append(f"{header}: no msg-id in {shown(value)}")
     return ids
 

@@ -377,3 +377,52 @@ def test_the_smtp_envelope_refuses_an_address_with_a_line_break() -> None:
     with pytest.raises(ConnectorError) as err:
         envelope(mail)
     assert err.value.permanent
+
+
+def test_an_approved_reply_the_outbox_refuses_escalates_the_ticket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import daemon.stages.deliver as deliver_stage
+    from daemon.drafts import approve
+    from daemon.models import Draft
+
+    real = deliver_stage.compose_reply
+
+    def leaky(*args: Any, **kwargs: Any) -> EmailMessage:
+        msg = real(*args, **kwargs)
+        del msg["Subject"]
+        msg["Subject"] = "=?utf-8?q?hi=0D=0A=0D=0A<b>evil</b>?="  # a blank line: a new body
+        return msg
+
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / "mail" / "inbox" / sub).mkdir(parents=True)
+    settings = make_settings(tmp_path)
+    services = build_services(settings)
+    try:
+        deliver(settings, "1", crafted(b"Message-ID: <m1@example.org>"))
+        run_cycle(services)  # the offline drafter holds its draft for an agent
+        with Session(services.engine) as session:
+            draft_id = session.exec(select(Draft.id)).one()
+        assert draft_id is not None
+        monkeypatch.setattr(deliver_stage, "compose_reply", leaky)
+        decision = approve(services, draft_id, "ann")
+        run_cycle(services)
+        state, reason = states(services)["1"]
+        with Session(services.engine) as session:
+            outbox = session.exec(select(Outbox)).all()
+            escalation = session.exec(select(Escalation)).one()
+    finally:
+        services.close()
+    assert decision.status == "escalated"
+    assert state == "escalated" and "refused by the outbox check" in (reason or "")
+    assert escalation.reason == reason and outbox == [] and outbox_files(settings) == []
+
+
+def test_thousands_of_invalid_ids_make_a_bounded_list_of_defects() -> None:
+    from daemon.mail.message import parse_bytes
+
+    refs = b" ".join(b"<bad%d\x00@x>" % i for i in range(2000))
+    parsed = parse_bytes(crafted(b"Message-ID: <m1@example.org>", b"References: " + refs))
+    dropped = [d for d in parsed.defects if d.startswith("References:")]
+    assert parsed.references == () and len(dropped) == 4
+    assert dropped[-1] == "References: 1997 more invalid msg-ids dropped"
