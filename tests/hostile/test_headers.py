@@ -426,3 +426,15 @@ def test_thousands_of_invalid_ids_make_a_bounded_list_of_defects() -> None:
     dropped = [d for d in parsed.defects if d.startswith("References:")]
     assert parsed.references == () and len(dropped) == 4
     assert dropped[-1] == "References: 1997 more invalid msg-ids dropped"
+
+
+def test_our_own_addresses_must_be_plain_to_start(tmp_path: Path) -> None:
+    from daemon.config import check_settings
+
+    settings = make_settings(
+        tmp_path,
+        mail={"from_address": "support@example.com\r\nBcc: victim@evil.example"},
+        escalation={"agents_address": "Agents <agents@example.com>"},
+    )
+    problems = dict(check_settings(settings))
+    assert "mail.from_address" in problems and "escalation.agents_address" not in problems
