@@ -23,6 +23,7 @@ from connectors.maildir import MaildirOutbox, MaildirSource
 from connectors.smtp import open_outbox
 from daemon.config import Settings
 from daemon.llm.pii import PiiMasker, set_log_masker
+from daemon.secret import message_id_secret
 from daemon.stages.draft import Drafter, OfflineDrafter
 from daemon.stages.retrieve import Retriever, open_retriever
 from daemon.stages.route import Router, RuleRouter
@@ -119,6 +120,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         migrate=migrate,
         pool_size=2 * settings.pipeline.workers + 2,  # a step's session + a usage row each
     )
+    message_id_secret(settings)  # read or created now: a missing secret fails the start
     templates = template_env(settings)
     set_log_masker(PiiMasker.from_settings(settings.pii) if settings.pii.mask_logs else None)
     llm = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from daemon.errors import ConfigError
+from daemon.mail.headertext import is_plain_address
 
 ENV_PREFIX = "HELPDESKD_"
 DEFAULT_CONFIG_PATHS = (Path("helpdeskd.toml"), Path("/etc/helpdeskd/helpdeskd.toml"))
@@ -146,7 +148,17 @@ class MailSettings(Section):
         (), description="other addresses that are us (mail from them is never answered)"
     )
     message_id_domain: str = Field(
-        "helpdeskd.invalid", description="right-hand side of our Message-IDs"
+        "helpdeskd.invalid",
+        pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$",
+        description="right-hand side of our Message-IDs",
+    )
+    message_id_secret_env: str = Field(
+        "",
+        description="environment variable with the secret that makes our Message-IDs "
+        "unguessable (empty: <state_dir>/secret, created on first use)",
+    )
+    message_id_secret_credential: str = Field(
+        "", description="systemd credential ($CREDENTIALS_DIRECTORY/<name>) with that secret"
     )
     ticket_tag: str = Field("#", description="subject tag prefix: [#123]")
 
@@ -850,6 +862,7 @@ def check_settings(settings: Settings) -> list[tuple[str, str]]:
     problems += check_mail_servers(settings)
     problems += check_llm(settings)
     problems += check_helpdesks(settings)
+    problems += check_our_addresses(settings)
     for name, intent in settings.intents.items():
         if intent.policy not in settings.policies:
             problems.append(
@@ -864,6 +877,17 @@ def check_settings(settings: Settings) -> list[tuple[str, str]]:
     for i, ks in enumerate(settings.knowledge.sources):
         if not ks.path.exists():
             problems.append((f"knowledge.sources[{i}].path", f"{ks.path} does not exist"))
+    return problems
+
+
+def check_our_addresses(settings: Settings) -> list[tuple[str, str]]:
+    """The addresses we write into headers: plain ASCII addr-specs (compose refuses others)."""
+    problems = []
+    if not is_plain_address(settings.mail.from_address):
+        problems.append(("mail.from_address", "write a plain address: name@example.com"))
+    agents = settings.escalation.agents_address
+    if agents and not is_plain_address(parseaddr(agents)[1]):
+        problems.append(("escalation.agents_address", "write an address: agents@example.com"))
     return problems
 
 

@@ -8,6 +8,9 @@ operator rather than risk a duplicate. Transient errors retry with capped expone
 permanent ones (5xx) fail the row and escalate its ticket; a send whose fate the sink cannot
 tell (`DeliveryUnknown`: a helpdesk may have taken the reply, and its record does not show it)
 parks the row as `unknown` at once, never retried.
+Nothing is queued before its bytes are parsed back and found to say what was composed
+(`daemon.mail.wirecheck`): a mail with an injected header or body is refused, and its caller
+escalates instead.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, col, func, select
 
 from connectors.base import ConnectorError, DeliveryUnknown, MailSink, OutboundMail
+from daemon.mail.wirecheck import wire_problem
 from daemon.metrics import OUTBOX
 from daemon.models import Draft, Outbox, utcnow
 from daemon.store import (
@@ -39,6 +43,13 @@ MAX_BACKOFF = timedelta(hours=1)
 STALE_SENDING = timedelta(minutes=5)
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The mail was not queued: its bytes do not say what was composed (`wire_problem`)."""
+
+    reason: str
+
+
 def enqueue(
     session: Session,
     msg: EmailMessage,
@@ -47,8 +58,12 @@ def enqueue(
     ticket_id: int | None,
     draft_id: int | None = None,
     customer: str | None = None,
-) -> Outbox | None:
-    """Queue `msg`; None when a mail with its Message-ID is already queued (idempotent)."""
+) -> Outbox | Refused | None:
+    """Queue `msg`; None when a mail with its Message-ID is already queued (idempotent);
+    Refused (audited, never queued) when its bytes, parsed back, differ from `msg`."""
+    raw = msg.as_bytes()
+    if problem := wire_problem(msg, raw):
+        return refuse(session, kind, ticket_id, problem)
     message_id = str(msg["Message-ID"]).strip("<>")
     recipients = [addr for _name, addr in getaddresses([str(v) for v in msg.get_all("To", [])])]
     row = Outbox(
@@ -59,7 +74,7 @@ def enqueue(
         sender=str(msg["From"]),
         recipients=recipients,
         customer=customer,
-        raw=msg.as_bytes(),
+        raw=raw,
     )
     if not insert_or_ignore(session, row):
         return None
@@ -74,6 +89,13 @@ def enqueue(
         draft_id=draft_id,
     )
     return row
+
+
+def refuse(session: Session, kind: str, ticket_id: int | None, problem: str) -> Refused:
+    OUTBOX.labels("refused").inc()
+    audit(session, "outbox_refused", ticket_id=ticket_id, mail_kind=kind, reason=problem)
+    log.error("refused to queue a %s on ticket %s: %s", kind, ticket_id, problem)
+    return Refused(f"refused by the outbox check: {problem}")
 
 
 def recent_replies(

@@ -16,13 +16,15 @@ from sqlmodel import Session, col, select
 
 from daemon.compose import compose_notice, reply_message_id
 from daemon.item import Context, Item
-from daemon.models import Draft, Escalation, Message, MessageParse, Ticket, utcnow
+from daemon.mail.headertext import clean_text
+from daemon.models import Draft, Escalation, Message, MessageParse, Outbox, Ticket, utcnow
 from daemon.outbox import enqueue
 from daemon.ownership import HUMAN_QUEUE, give_to_human
 from daemon.records import Escalated, stored_reply_text
 from daemon.store import audit
 
 THREAD_LINES = 10
+ESCALATION_SUBJECT = 150  # characters of the customer's subject in the notice's
 
 
 def record(item: Item, outcome: Escalated, ctx: Context) -> Escalation:
@@ -70,12 +72,14 @@ def notify_agents(ctx: Context, row: Escalation, details: dict[str, Any]) -> int
     msg = compose_notice(
         ctx.settings,
         to=ctx.settings.escalation.agents_address,
-        subject=f"[escalated] {details['subject']} [{ctx.settings.mail.ticket_tag}{row.ticket_id}]",
+        subject=f"[escalated] {clean_text(details['subject'], ESCALATION_SUBJECT)} "
+        f"[{ctx.settings.mail.ticket_tag}{row.ticket_id}]",  # the customer's text, capped
         body=row.summary,
         message_id=reply_message_id(ctx.settings, "escalation", row.id),
     )
     queued = enqueue(ctx.session, msg, kind="escalation", ticket_id=row.ticket_id)
-    return queued.id if queued else None
+    # Refused: the escalation stays recorded (`escalations list`) and the refusal audited.
+    return queued.id if isinstance(queued, Outbox) else None
 
 
 def summary_details(session: Session, item: Item, reason: str) -> dict[str, Any]:
