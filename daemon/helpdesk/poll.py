@@ -33,10 +33,11 @@ from daemon.helpdesk.links import (
     local_ticket,
     pending_draft,
     record_action,
+    sent_reply_ids,
     sent_reply_texts,
     source_of,
 )
-from daemon.helpdesk.sink import reply_text
+from daemon.helpdesk.sink import reply_marker, reply_text
 from daemon.models import AuditEvent, Cursor, Draft, Message
 from daemon.ownership import give_to_human
 from daemon.store import advance_cursor, ingest, session_scope
@@ -108,9 +109,12 @@ def note_agent_replies(
         if local is None or local.id is None:
             return
         ours = frozenset(normalise(reply_text(raw)) for raw in sent_reply_texts(session, local.id))
+        markers = [reply_marker(mid) for mid in sent_reply_ids(session, local.id)]
         seen = seen_agent_replies(session, local.id)
         for entry in entries:
             if entry.kind != "reply" or entry.id in seen or normalise(entry.text) in ours:
+                continue
+            if any(marker in entry.text for marker in markers):
                 continue
             agent = actor_of(entry, cfg.name)
             record_action(session, AGENT_REPLY, local.id, entry=entry.id, agent=agent)
