@@ -34,6 +34,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from connectors.base import FetchedMail
 from daemon.mail.mime import header_message_id
 from daemon.models import Cursor, Message, MessageContent, MessageParse, State, utcnow
+from daemon.private import FILE_MODE, private_dir, private_file, restrict
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -56,7 +57,7 @@ def open_engine(
         "json_deserializer": load_json,
     }
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        private_database(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"timeout": 30}, **common)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -64,6 +65,19 @@ def open_engine(
     if migrate:
         migrate_to_head(engine)
     return engine
+
+
+def private_database(path: Path) -> None:
+    """The SQLite file (raw customer mail) readable by its owner only: created 0600 before
+    SQLite opens it (SQLite gives its -wal and -shm files the database's mode), an existing
+    one and its -wal/-shm made 0600; a folder created for it is 0700."""
+    if not path.parent.is_dir():
+        private_dir(path.parent)
+    if path.name == ":memory:" or not path.name:
+        return
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        restrict(path.with_name(path.name + suffix), FILE_MODE)
 
 
 def dump_json(value: Any) -> str:
