@@ -28,6 +28,7 @@ PRIVATE_FILE = 0o600  # the outbox's modes (daemon.private decides the same for 
 
 def ensure_maildir(path: Path, mode: int = 0o777) -> None:
     """Create the Maildir's folders that are missing (with `mode`, less the umask)."""
+    path.mkdir(mode=mode, parents=True, exist_ok=True)
     for sub in SUBDIRS:
         (path / sub).mkdir(mode=mode, parents=True, exist_ok=True)
 

@@ -385,9 +385,12 @@ MAX_TEXT = 1000
 
 
 def read_message_id(raw: bytes) -> str | None:
-    """The Message-ID the store deduplicates on, as valid text."""
+    """The Message-ID the store deduplicates on, as valid text of at most 998 bytes (the
+    longest header line; PostgreSQL refuses an index entry over ~2,700 bytes)."""
     message_id = header_message_id(raw)
-    return valid_text(message_id) if message_id else None
+    if not message_id:
+        return None
+    return valid_text(message_id).encode()[:998].decode("utf-8", "ignore")
 
 
 INGEST_ERRORS = (SQLAlchemyError, UnicodeError, ValueError, TypeError)
