@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,14 @@ from sqlmodel import col, select
 
 from connectors.base import FetchedMail, OutboundMail
 from connectors.maildir import MaildirOutbox
+from daemon.app import build_services
 from daemon.cli import main
+from daemon.cycle import run_cycle
 from daemon.metrics import REGISTRY
 from daemon.models import Message, MessageContent, Quarantine, State
 from daemon.store import ingest_many, open_engine, session_scope
+from tests.conftest import make_settings
+from tests.peers.mail import Dovecot, imap_settings
 
 ENV: dict[str, str | None] = {"COLUMNS": "200", "HELPDESKD_CONFIG": None, "STATE_DIRECTORY": None}
 
@@ -69,10 +73,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def deliver(home: Path, name: str | bytes, raw: bytes) -> None:
-    folder = os.fsencode(home / "mail" / "inbox" / "new")
-    filename = name if isinstance(name, bytes) else name.encode()
-    with open(os.path.join(folder, filename), "wb") as fh:
-        fh.write(raw)
+    filename = os.fsdecode(name)  # bytes that are not UTF-8 as surrogate escapes, as os does
+    (home / "mail" / "inbox" / "new" / filename).write_bytes(raw)
 
 
 def helpdeskd(*args: str) -> Result:
@@ -80,7 +82,7 @@ def helpdeskd(*args: str) -> Result:
 
 
 @pytest.fixture
-def store(home: Path) -> Iterator[Engine]:
+def store(home: Path) -> Iterator[Callable[[], Engine]]:
     """The database `run --once` wrote (opened after it ran)."""
     engines: list[Engine] = []
 
@@ -88,7 +90,7 @@ def store(home: Path) -> Iterator[Engine]:
         engines.append(open_engine(f"sqlite:///{home / 'state' / 'helpdeskd.db'}"))
         return engines[-1]
 
-    yield opened  # type: ignore[misc]
+    yield opened
     for engine in engines:
         engine.dispose()
 
@@ -110,7 +112,7 @@ def raw_of(engine: Engine, pk: int | None) -> bytes:
 
 @pytest.mark.parametrize("case", list(HOSTILE_IDS))
 def test_a_hostile_message_id_between_good_mail_stops_nothing(
-    home: Path, store: Any, case: str
+    home: Path, store: Callable[[], Engine], case: str
 ) -> None:
     header, kept = HOSTILE_IDS[case]
     hostile = mail(b"eve@attacker.example", header)
@@ -147,8 +149,33 @@ def test_a_hostile_message_id_between_good_mail_stops_nothing(
     assert rows(engine)["4.later"].state == State.awaiting_approval
 
 
+@pytest.mark.peers
+def test_an_imap_mailbox_with_a_hostile_message_id_keeps_flowing(
+    tmp_path: Path, dovecot: Dovecot
+) -> None:
+    """The same through a real Dovecot: every message recorded, the cursor past the last."""
+    user = dovecot.new_user("hostile")
+    hostile = mail(b"eve@attacker.example", HOSTILE_IDS["xff"][0])
+    dovecot.append(user, [GOOD_BEFORE, hostile, GOOD_AFTER])
+    services = build_services(make_settings(tmp_path, sources=[imap_settings(dovecot, user)]))
+    try:
+        report = run_cycle(services)
+        assert [(p.fetched, p.error) for p in report.polls] == [(3, None)]
+        found = sorted(rows(services.engine).values(), key=lambda m: m.source_key)
+        assert [m.message_id for m in found] == [
+            "good.1@customer.example",
+            "\ufffd\ufffd@x",
+            "good.2@customer.example",
+        ]
+        assert {m.state for m in found} == {State.awaiting_approval}
+        dovecot.append(user, [LATER])
+        assert [p.fetched for p in run_cycle(services).polls] == [1]
+    finally:
+        services.close()
+
+
 def test_a_file_name_that_is_not_utf8_is_recorded_under_a_readable_key(
-    home: Path, store: Any
+    home: Path, store: Callable[[], Engine]
 ) -> None:
     deliver(home, b"1.\xff\xfe", GOOD_BEFORE)
     deliver(home, b"2.\xfe\xff", GOOD_AFTER)  # the same with U+FFFD: must stay two keys
@@ -159,7 +186,7 @@ def test_a_file_name_that_is_not_utf8_is_recorded_under_a_readable_key(
     found = rows(store())
     assert sorted(found) == ["1.\\xff\\xfe", "2.\\xfe\\xff"]
     assert {m.state for m in found.values()} == {State.awaiting_approval}
-    cur = sorted(os.listdir(os.fsencode(home / "mail" / "inbox" / "cur")))
+    cur = sorted(os.fsencode(p.name) for p in (home / "mail" / "inbox" / "cur").iterdir())
     assert cur == [b"1.\xff\xfe:2,", b"2.\xfe\xff:2,"]
 
 
@@ -230,7 +257,8 @@ def test_a_batch_that_inserts_fine_is_still_one_insert(tmp_path: Path) -> None:
 def status_of(source: str) -> dict[str, Any]:
     result = helpdeskd("status", "--json")
     assert result.exit_code == 0, result.output
-    found = [s for s in json.loads(result.stdout)["sources"] if s["source"] == source]
+    sources: list[dict[str, Any]] = json.loads(result.stdout)["sources"]
+    found = [s for s in sources if s["source"] == source]
     assert found, result.output
     return found[0]
 
@@ -282,7 +310,9 @@ def test_an_unlistable_maildir_is_a_failing_source_not_a_crash(
     assert failing_metric("inbox") == 1
 
 
-def test_an_unreadable_file_stays_in_new_and_the_rest_flows(home: Path, store: Any) -> None:
+def test_an_unreadable_file_stays_in_new_and_the_rest_flows(
+    home: Path, store: Callable[[], Engine]
+) -> None:
     """A file whose read fails (EIO: a link to /proc/self/mem, which root cannot read either)
     stays in new/; the mail around it is recorded; the source shows failing, naming it."""
     deliver(home, "1.good", GOOD_BEFORE)
@@ -372,7 +402,9 @@ def test_a_library_user_gets_private_files_too(tmp_path: Path, umask: int) -> No
     assert private(modes(tmp_path / "outbox")) == {}
 
 
-def test_open_quarantine_lists_nothing_for_good_mail(home: Path, store: Any) -> None:
+def test_open_quarantine_lists_nothing_for_good_mail(
+    home: Path, store: Callable[[], Engine]
+) -> None:
     """The good path records no quarantine: the fallback is not taken by mistake."""
     deliver(home, "1.good", GOOD_BEFORE)
     assert helpdeskd("run", "--once").exit_code == 0
