@@ -169,8 +169,27 @@ def _valid_text_columns(session: Session, _context: Any, _instances: Any) -> Non
             keys = state.mapper.column_attrs.keys() if new else list(state.committed_state)
             for key in keys:
                 value = state.dict.get(key)
-                if isinstance(value, str) and not is_valid_text(value):
-                    setattr(obj, key, valid_text(value))
+                if not isinstance(value, str):
+                    continue
+                fit = value if is_valid_text(value) else valid_text(value)
+                fit = fit_id(fit) if key == "message_id" else fit
+                if fit is not value:
+                    setattr(obj, key, fit)
+
+
+MAX_ID_BYTES = 998
+"""A Message-ID column holds at most this many bytes: the longest header line, and well under
+what PostgreSQL's index takes (~2,700 bytes; a longer value made the UPDATE fail)."""
+
+
+def fit_id(value: str) -> str:
+    """`value` cut to MAX_ID_BYTES of UTF-8 (the same object when it fits)."""
+    if len(value) * 4 <= MAX_ID_BYTES:
+        return value
+    encoded = value.encode("utf-8", "surrogatepass")  # valid text by now; never raises
+    if len(encoded) <= MAX_ID_BYTES:
+        return value
+    return encoded[:MAX_ID_BYTES].decode("utf-8", "ignore")
 
 
 def is_valid_text(value: str) -> bool:
@@ -388,9 +407,7 @@ def read_message_id(raw: bytes) -> str | None:
     """The Message-ID the store deduplicates on, as valid text of at most 998 bytes (the
     longest header line; PostgreSQL refuses an index entry over ~2,700 bytes)."""
     message_id = header_message_id(raw)
-    if not message_id:
-        return None
-    return valid_text(message_id).encode()[:998].decode("utf-8", "ignore")
+    return fit_id(valid_text(message_id)) if message_id else None
 
 
 INGEST_ERRORS = (SQLAlchemyError, UnicodeError, ValueError, TypeError)
@@ -640,7 +657,7 @@ def remember_message_id(session: Session, message_id: str, ticket_id: int, direc
     """Record which ticket a Message-ID belongs to, unless it is already known (first wins)."""
     dialect = session.get_bind().dialect.name
     values = {
-        "message_id": valid_text(message_id),
+        "message_id": fit_id(valid_text(message_id)),
         "ticket_id": ticket_id,
         "direction": direction,
         "created_at": utcnow(),
