@@ -419,6 +419,10 @@ def insert_messages(
 ) -> list[tuple[int, str]]:
     """Insert the new rows and their raw bytes; (pk, key) of each. One multi-row INSERT;
     when it fails (whatever one row holds) it is rolled back and redone row by row."""
+    if session.get_bind().dialect.name == "sqlite":
+        # pysqlite opens its transaction before a data change only: without a write first the
+        # SAVEPOINT would open it, and its RELEASE would commit the rows on their own
+        session.execute(text("UPDATE cursor SET source = source WHERE 1 = 0"))
     try:
         with session.begin_nested():
             return insert_rows(session, list(fresh.values()), new)

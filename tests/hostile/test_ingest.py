@@ -250,6 +250,17 @@ def test_a_message_id_too_long_for_an_index_flows_on_every_database(
     assert 990 <= len(kept.encode()) <= 998
 
 
+def test_a_batch_is_still_one_transaction_with_its_caller(store_url: str) -> None:
+    """The savepoint around the batch INSERT commits nothing by itself: when the caller's
+    transaction fails after it, no row is left (the source is not acked, and re-reads)."""
+    engine = open_engine(store_url)
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        ingest_many(session, "inbox", [FetchedMail("1", GOOD_BEFORE, cursor="c1")])
+        raise RuntimeError("the commit never comes")
+    assert rows(engine) == {}
+    engine.dispose()
+
+
 def test_a_batch_that_inserts_fine_is_still_one_insert(tmp_path: Path) -> None:
     """The fallback costs nothing on the good path: one INSERT of the rows, one of the bytes."""
     engine = open_engine(f"sqlite:///{tmp_path / 'helpdeskd.db'}")
