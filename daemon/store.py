@@ -6,7 +6,9 @@ always brought to the newest Alembic revision when the store opens, so an empty 
 database both just work. A message is claimed with a conditional UPDATE that only succeeds
 while nobody else holds an unexpired lease (healthchecks' trick): it works on both databases
 and lets several workers or replicas share one queue. Every state change goes through
-`transition`, which writes the audit row in the same transaction.
+`transition`, which writes the audit row in the same transaction. Whatever a message's bytes,
+ingest records it: text columns get valid text (the raw bytes are kept as they came), and a
+row the database still refuses is recorded bare, in quarantine, without sinking its batch.
 """
 
 from __future__ import annotations
@@ -464,6 +466,14 @@ def insert_one(
         session.connection().execute(
             INSERT_QUARANTINE, [quarantine | {"traceback": "", "at": utcnow(), "released_at": None}]
         )
+        audit(
+            session,
+            "transition",
+            message_pk=rows[0][0],
+            from_state=State.received,
+            to_state=State.quarantined,
+            reason=bare["reason"],
+        )
     return rows
 
 
@@ -471,7 +481,7 @@ def new_message_row(
     source: str, mail: FetchedMail, digest: str, message_id: str | None, now: datetime
 ) -> dict[str, Any]:
     """The columns of a `received` message (plain INSERT: every default spelled out, and text
-    scrubbed of NUL for PostgreSQL as the ORM flush hook would)."""
+    already valid, as the ORM flush hook would make it)."""
     return {
         "source": valid_text(source),
         "source_key": mail.key,

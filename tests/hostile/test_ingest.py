@@ -26,7 +26,7 @@ from daemon.app import build_services
 from daemon.cli import main
 from daemon.cycle import run_cycle
 from daemon.metrics import REGISTRY
-from daemon.models import Message, MessageContent, Quarantine, State
+from daemon.models import AuditEvent, Message, MessageContent, Quarantine, State
 from daemon.store import ingest_many, open_engine, session_scope
 from tests.conftest import make_settings
 from tests.peers.mail import Dovecot, imap_settings
@@ -225,6 +225,13 @@ def test_a_row_the_database_refuses_is_quarantined_and_the_batch_is_kept(
     with session_scope(engine) as session:
         entry = session.exec(select(Quarantine).where(Quarantine.message_pk == found["2"].id)).one()
     assert entry.stage == "ingest" and "refuses" in entry.error
+    with session_scope(engine) as session:
+        trail = session.exec(
+            select(AuditEvent.kind, AuditEvent.to_state).where(
+                AuditEvent.message_pk == found["2"].id
+            )
+        ).all()
+    assert sorted(trail) == [("received", "received"), ("transition", "quarantined")]
     engine.dispose()
 
 
