@@ -23,6 +23,7 @@ from connectors.maildir import MaildirOutbox, MaildirSource
 from connectors.smtp import open_outbox
 from daemon.config import Settings
 from daemon.llm.pii import PiiMasker, set_log_masker
+from daemon.private import private_dir
 from daemon.secret import message_id_secret
 from daemon.stages.draft import Drafter, OfflineDrafter
 from daemon.stages.retrieve import Retriever, open_retriever
@@ -114,6 +115,7 @@ def template_env(settings: Settings) -> jinja2.Environment:
 
 
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    private_dir(settings.state_dir)  # raw mail lives here: 0700 whatever the umask
     engine = open_engine(
         settings.database_url,
         echo=settings.store.echo,

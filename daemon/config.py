@@ -57,6 +57,9 @@ class MaildirSource(Section):
     kind: Literal["maildir"] = "maildir"
     name: str = Field(description="unique source name, shown in status and logs")
     path: Path = Field(description="Maildir folder with new/, cur/ and tmp/")
+    alert_after: int = Field(
+        0, ge=0, description="seconds a failing Maildir may fetch nothing before an alert"
+    )
 
 
 TlsMode = Literal["implicit", "starttls", "plain"]

@@ -13,6 +13,7 @@ import click
 from daemon import __version__
 from daemon.cli import backfill, common, demo, knowledge, mail, ops, outbox, review, stats
 from daemon.cli import tickets as tickets_cli
+from daemon.private import restrict_umask
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -20,6 +21,7 @@ from daemon.cli import tickets as tickets_cli
 def main() -> None:
     """helpdeskd answers customer-support email: it reads mail, screens out robots, routes,
     looks things up, drafts, and then sends, holds for an agent, or escalates."""
+    restrict_umask()  # every file it writes (database, index, outbox) is private: 0600/0700
 
 
 for module in (ops, review, outbox, mail, knowledge, demo, stats, backfill, tickets_cli):

@@ -31,10 +31,12 @@ console = Console()
 def run(config_path: Path | None, once: bool) -> None:
     """Poll every source and answer mail until stopped (SIGTERM), or once with --once."""
     from daemon.scheduler import run_forever
+    from daemon.watch import check_alerts
 
     with open_services(config_path) as services:
         if once:
             report = run_cycle(services)
+            check_alerts(services)  # the source-failing metric and ALERT, as the poll job
             for poll in report.polls:
                 status = f"error: {poll.error}" if poll.error else "ok"
                 click.echo(f"source {poll.source}: {poll.fetched} new ({status})")
@@ -155,7 +157,7 @@ def print_status(data: dict[str, object]) -> None:
         table.add_row(state, str(count))
     console.print(table)
     sources = Table(title="sources")
-    for col_name in ("source", "last poll", "last success", "fetched", "error"):
+    for col_name in ("source", "last poll", "last success", "fetched", "failing since", "error"):
         sources.add_column(col_name)
     for s in data["sources"]:  # type: ignore[attr-defined]
         sources.add_row(
@@ -163,6 +165,7 @@ def print_status(data: dict[str, object]) -> None:
             s["last_poll"] or "never",
             s["last_success"] or "never",
             str(s["fetched"]),
+            s["failing_since"] or "",
             s["error"] or "",
         )
     console.print(sources)
