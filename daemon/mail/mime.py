@@ -37,6 +37,9 @@ MAX_CONTAINERS = 200
 the stdlib parser slows down quadratically and overflows the stack past ~1,000 levels."""
 MAX_DEPTH = 30
 """Parts nested deeper than this are not read (a defect is recorded)."""
+MAX_HEADER_CHARS = 16_384
+"""A header value longer than this is read only up to here (a defect is recorded): the longest
+real Subject or address list is a few thousand characters."""
 LIFT_BYTES = 1 << 20
 """Bodies larger than this are hashed straight from the raw bytes, not parsed."""
 LIFT_FILE_BYTES = 4096
@@ -512,8 +515,15 @@ def decode_words(value: str, hint: Hint = (), defects: list[str] | None = None) 
     Lenient like the mail clients people use: encoded words are decoded inside quotes and
     next to other text; the whitespace between two encoded words is dropped; adjacent words
     in one charset are joined before decoding, so a character split across two words survives.
+    Linear in the length of the value, and only its first `MAX_HEADER_CHARS` characters are
+    read (a defect says so): 200,000 encoded words in a Subject take the stdlib's
+    `decode_header` 37 s.
     """
     sink = [] if defects is None else defects
+    if len(value) > MAX_HEADER_CHARS:
+        sink.append(f"header of {len(value)} characters: only the first {MAX_HEADER_CHARS} read")
+        space = value.rfind(" ", 0, MAX_HEADER_CHARS)  # not inside an encoded word
+        value = value[: space if space > MAX_HEADER_CHARS // 2 else MAX_HEADER_CHARS]
     out: list[str] = []
     pending: list[tuple[str, bytes]] = []
     pos = 0
@@ -537,12 +547,16 @@ def word_bytes(kind: str, text: str) -> bytes:
 
 
 def flush_words(pending: list[tuple[str, bytes]], out: list[str], defects: list[str]) -> None:
-    while pending:
-        charset = pending[0][0].lower().split("*", 1)[0]
-        run = b""
-        while pending and pending[0][0].lower().split("*", 1)[0] == charset:
-            run += pending.pop(0)[1]
-        out.append(decode_text(run, charset, defects, "header"))
+    """Decode the pending words, each run of one charset together, and empty the list."""
+    for charset, run in itertools.groupby(pending, key=word_charset):
+        data = b"".join(data for _, data in run)
+        out.append(decode_text(data, charset, defects, "header"))
+    pending.clear()
+
+
+def word_charset(word: tuple[str, bytes]) -> str:
+    """The charset of an encoded word, without an RFC 2231 language suffix."""
+    return word[0].lower().split("*", 1)[0]
 
 
 def decode_raw(text: str, hint: Hint, defects: list[str]) -> str:

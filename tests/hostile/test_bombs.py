@@ -1,0 +1,73 @@
+"""Resource bombs (issue 12, class 6): hostile structure costs linear time and bounded memory.
+
+Every bomb is made in code (tests/hostile/bombs.py). The parse of each runs in a subprocess
+(tests/hostile/bomb_driver.py) and must finish in under 5 s with a clear record of what was cut;
+`run --once` on a Maildir holding it must end in under 10 s with a recorded outcome and under
+400 MB peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.mail.bounce import decode_text
+from daemon.mail.message import parse_bytes
+from daemon.mail.mime import MAX_HEADER_CHARS, decode_words
+from tests.hostile import bombs
+
+REPO = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def run_driver(*args: str, timeout: float = 120) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.hostile.bomb_driver", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env=ENV,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+# --- encoded words -------------------------------------------------------------------------
+
+
+def test_encoded_word_subject_is_read_up_to_the_cap_with_a_defect() -> None:
+    parsed = parse_bytes(bombs.encoded_words(20_000))
+    # the space between encoded words is dropped (RFC 2047); no half word is left at the cut
+    assert parsed.subject == "a" * len(parsed.subject)
+    assert 1000 < len(parsed.subject) <= MAX_HEADER_CHARS
+    assert any("only the first 16384 read" in d for d in parsed.defects)
+
+
+def test_encoded_words_in_one_charset_are_still_joined() -> None:
+    # a character split across two words survives the linear decoder
+    assert decode_words("=?utf-8?q?caf=C3?= =?utf-8?q?=A9?= =?latin-1?q?=E9?=") == "caféé"
+
+
+def test_bounce_reader_decodes_with_the_capped_decoder() -> None:
+    value = " ".join(["=?utf-8?q?a?="] * 20_000)
+    assert decode_text(value) == "a" * len(decode_text(value))
+    assert 1000 < len(decode_text(value)) <= MAX_HEADER_CHARS
+    assert decode_text("=?utf-8?q?R=C3=A9ponse?= automatique") == "Réponse automatique"
+
+
+# --- every bomb parses in under 5 s --------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(bombs.BOMBS))
+def test_bomb_parses_in_under_five_seconds(name: str) -> None:
+    report = run_driver("parse", name)
+    assert report["seconds"] < 5, report
+    assert report["rss_mib"] < 400, report
