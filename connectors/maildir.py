@@ -2,22 +2,33 @@
 
 The source reads `new/` in delivery order and moves a message to `cur/` only when the daemon
 acks it, i.e. after its row is committed; a crash in between leaves it in `new/` and the store's
-(source, key) uniqueness makes the re-read harmless. The outbox writes each mail under a name
-derived from its Message-ID, through `tmp/` with fsync and an atomic rename (the Maildir
-protocol), so writing the same reply twice leaves one file and `was_sent` can tell for sure.
+(source, key) uniqueness makes the re-read harmless. A file over `max_message_bytes` is read
+only up to the end of its header block (at most `HEADER_BYTES`) and handed over as a stub with
+its size, as the IMAP source does: the daemon escalates it, and the whole file stays in `cur/`.
+The outbox writes each mail under a name derived from its Message-ID, through `tmp/` with fsync
+and an atomic rename (the Maildir protocol), so writing the same reply twice leaves one file and
+`was_sent` can tell for sure.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from connectors.base import ConnectorError, FetchedMail, OutboundMail
 
+log = logging.getLogger("helpdeskd.maildir")
+
 SUBDIRS = ("tmp", "new", "cur")
+HEADER_END = re.compile(rb"\r?\n\r?\n")
+HEADER_BYTES = 256 * 1024
+"""The most of an oversized message that is read: its header block, or this much of it."""
+DEFAULT_MAX_BYTES = 25_000_000
 
 
 def ensure_maildir(path: Path) -> None:
@@ -30,12 +41,21 @@ def unique_name(filename: str) -> str:
     return filename.split(":", 1)[0]
 
 
+def read_header_block(data: bytes) -> bytes:
+    """The header block at the start of `data` with its blank line (all of `data` when no
+    blank line ends it; a stub is never empty)."""
+    end = HEADER_END.search(data)
+    head = data[: end.end()] if end else data
+    return head or b"\r\n"
+
+
 class MaildirSource:
     """Reads `new/`; `ack` moves a message to `cur/`."""
 
-    def __init__(self, name: str, path: Path) -> None:
+    def __init__(self, name: str, path: Path, max_message_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.name = name
         self.path = path
+        self.max_message_bytes = max_message_bytes
         self.files: dict[str, str] = {}  # key -> file name in new/, as last fetched
 
     def fetch(self, cursor: str | None) -> Iterator[FetchedMail]:
@@ -46,13 +66,25 @@ class MaildirSource:
             if not entry.is_file() or entry.name.startswith("."):
                 continue
             try:
-                raw = Path(entry.path).read_bytes()
+                mail = self.read(entry)
             except FileNotFoundError:  # another reader acked it meanwhile
                 continue
             except OSError as exc:
                 raise ConnectorError(f"cannot read {entry.path}: {exc}") from exc
-            self.files[unique_name(entry.name)] = entry.name
-            yield FetchedMail(key=unique_name(entry.name), raw=raw)
+            self.files[mail.key] = entry.name
+            yield mail
+
+    def read(self, entry: os.DirEntry[str]) -> FetchedMail:
+        """The whole file, or its headers as a stub when it is over `max_message_bytes`."""
+        key = unique_name(entry.name)
+        with open(entry.path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size <= self.max_message_bytes:
+                return FetchedMail(key=key, raw=fh.read())
+            head = read_header_block(fh.read(HEADER_BYTES))
+        reason = f"{size} bytes, over max_message_bytes ({self.max_message_bytes}): not read"
+        log.warning("source %s: %s kept as headers only: %s", self.name, key, reason)
+        return FetchedMail(key=key, raw=head, stub_reason=reason)
 
     def ack(self, mail: FetchedMail) -> None:
         name = self.files.pop(mail.key, None)

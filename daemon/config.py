@@ -55,6 +55,9 @@ class MaildirSource(Section):
     kind: Literal["maildir"] = "maildir"
     name: str = Field(description="unique source name, shown in status and logs")
     path: Path = Field(description="Maildir folder with new/, cur/ and tmp/")
+    max_message_bytes: int = Field(
+        25_000_000, ge=1024, description="larger messages are kept as headers only (a stub)"
+    )
 
 
 TlsMode = Literal["implicit", "starttls", "plain"]

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from connectors.maildir import HEADER_BYTES, MaildirSource, ensure_maildir
+from daemon.config import Settings
 from daemon.mail.bounce import decode_text
 from daemon.mail.message import parse_bytes
 from daemon.mail.mime import MAX_HEADER_CHARS, decode_words
@@ -71,3 +73,35 @@ def test_bomb_parses_in_under_five_seconds(name: str) -> None:
     report = run_driver("parse", name)
     assert report["seconds"] < 5, report
     assert report["rss_mib"] < 400, report
+
+
+# --- Maildir size cap ----------------------------------------------------------------------
+
+
+def test_maildir_keeps_only_the_headers_of_an_oversized_file(tmp_path: Path) -> None:
+    ensure_maildir(tmp_path)
+    raw = bombs.long_line(200_000)
+    (tmp_path / "new" / "1.big").write_bytes(raw)
+    (tmp_path / "new" / "2.small").write_bytes(bombs.big_text(2_000))
+    source = MaildirSource("in", tmp_path, max_message_bytes=100_000)
+    big, small = list(source.fetch(None))
+    assert big.raw == raw[: raw.index(b"\r\n\r\n") + 4]
+    assert big.stub_reason == f"{len(raw)} bytes, over max_message_bytes (100000): not read"
+    assert small.stub_reason is None and small.raw == bombs.big_text(2_000)
+    source.ack(big)
+    assert (tmp_path / "cur" / "1.big:2,").read_bytes() == raw  # never lost
+
+
+def test_maildir_stub_without_a_blank_line_keeps_the_first_bytes(tmp_path: Path) -> None:
+    ensure_maildir(tmp_path)
+    (tmp_path / "new" / "1.junk").write_bytes(b"x" * 2_000_000)
+    (stub,) = MaildirSource("in", tmp_path, max_message_bytes=1024).fetch(None)
+    assert stub.raw == b"x" * HEADER_BYTES
+    assert stub.stub_reason and stub.stub_reason.startswith("2000000 bytes")
+
+
+def test_maildir_cap_is_a_config_key() -> None:
+    settings = Settings(
+        sources=[{"kind": "maildir", "name": "in", "path": "in", "max_message_bytes": 5000}]
+    )
+    assert settings.sources[0].max_message_bytes == 5000
