@@ -114,7 +114,7 @@ def read_message(raw: bytes) -> Parsed:
         defects.append(f"too many nested parts (over {MAX_CONTAINERS}): headers only")
         return Parsed(parse_headers_only(raw), defects, {})
     try:
-        msg, lifted = parse_lifted(repair_headers(raw, defects))
+        msg, lifted = parse_lifted(repair_headers(raw, defects), defects)
     except (RecursionError, ValueError, TypeError, LookupError, IndexError) as exc:
         defects.append(f"unparseable structure ({type(exc).__name__}): headers only")
         return Parsed(parse_headers_only(raw), defects, {})
@@ -122,8 +122,9 @@ def read_message(raw: bytes) -> Parsed:
     return Parsed(msg, defects, lifted)
 
 
-def parse_lifted(raw: bytes) -> tuple[Message, dict[int, Lifted]]:
-    """The message parsed with the bodies `lift_bodies` found lifted out.
+def parse_lifted(raw: bytes, defects: list[str]) -> tuple[Message, dict[int, Lifted]]:
+    """The message parsed with the bodies `lift_bodies` found lifted out (what lifting cut
+    is added to `defects`).
 
     A lifted body the parser does not find as a part (a broken structure it reads otherwise
     than the boundary scan, or a boundary quoted inside a text part) is left in place and the
@@ -132,11 +133,13 @@ def parse_lifted(raw: bytes) -> tuple[Message, dict[int, Lifted]]:
     skip: set[int] = set()
     for _ in range(3):  # a second round is rare, a third one hostile
         marker = "X-Helpdeskd-Lifted-" + secrets.token_hex(6)
-        prepared, lifted = lift_bodies(raw, marker, skip)
+        cuts: list[str] = []
+        prepared, lifted = lift_bodies(raw, marker, skip, cuts)
         msg = email.message_from_bytes(prepared, policy=email.policy.compat32)
         claimed, found = claim_lifted(msg, marker, lifted) if lifted else ({}, set())
         unclaimed = {int(key) for key in lifted if key not in found}
         if not unclaimed:
+            defects.extend(cuts)
             return msg, claimed
         skip |= unclaimed
     return email.message_from_bytes(raw, policy=email.policy.compat32), {}
@@ -226,11 +229,15 @@ PART_CTE = re.compile(rb"(?im)^content-transfer-encoding:[ \t]*([a-z0-9_-]+)")
 
 
 def lift_bodies(
-    raw: bytes, marker: str, skip: set[int] | frozenset[int] = frozenset()
+    raw: bytes,
+    marker: str,
+    skip: set[int] | frozenset[int] = frozenset(),
+    cuts: list[str] | None = None,
 ) -> tuple[bytes, dict[str, Lifted | bytes]]:
     """Hash message/* bodies (their exact bytes), large bodies and files (then drop them) from
-    `raw`, and cut out long text bodies (kept as bytes, to be given back), except the parts
-    starting at an offset in `skip`.
+    `raw`, and cut out long text bodies (kept as bytes, to be given back; a body text over
+    `LIFT_BYTES` only up to there, said in `cuts`), except the parts starting at an offset in
+    `skip`.
 
     Each lifted part gets a header `<marker>: <offset>` so the parsed part can find its
     hashes or its text; the marker is random per parse, so a sender cannot forge one.
@@ -250,10 +257,11 @@ def lift_bodies(
         key = str(start)
         # a part without Content-Type is text/plain, except in a multipart/digest: only the
         # top-level body is taken for text without one
-        if long_text(ctype, end - body_start) and (kind is not None or start == 0):
+        is_text = kind is not None or start == 0
+        if is_text and long_text(ctype, end - body_start, head):
             at = after_mbox_line(raw, start)
             pieces += [raw[pos:at], f"{marker}: {key}\r\n".encode(), raw[at:body_start]]
-            lifted[key] = raw[body_start:end]
+            lifted[key] = cut_text(raw[body_start:end], cuts)
             pos = end
             continue
         if start == 0 and len(raw) <= LIFT_BYTES:
@@ -279,9 +287,27 @@ def lift_bodies(
     return b"".join(pieces), lifted
 
 
-def long_text(ctype: bytes, size: int) -> bool:
-    """A text body that is cut out before parsing and given back to its part after."""
-    return ctype.startswith(b"text/") and LIFT_TEXT_BYTES < size <= LIFT_BYTES
+ATTACHED = re.compile(rb"(?im)^content-disposition:[ \t]*attachment|;[ \t]*(?:file)?name\*?[ \t]*=")
+
+
+def long_text(ctype: bytes, size: int, head: bytes = b"") -> bool:
+    """A text body that is cut out before parsing and given back to its part after: any up to
+    `LIFT_BYTES`, a larger one only when it is body text, not an attached file (whose hashes
+    must be those of the whole file)."""
+    if not ctype.startswith(b"text/") or size <= LIFT_TEXT_BYTES:
+        return False
+    return size <= LIFT_BYTES or ATTACHED.search(head) is None
+
+
+def cut_text(body: bytes, cuts: list[str] | None) -> bytes:
+    """A text body, cut at the last line break before `LIFT_BYTES` when it is longer (the
+    rest is never read: a reply to 50 MB of text would not use more than its start)."""
+    if len(body) <= LIFT_BYTES:
+        return body
+    end = body.rfind(b"\n", 0, LIFT_BYTES) + 1 or LIFT_BYTES
+    if cuts is not None:
+        cuts.append(f"text body of {len(body)} bytes cut at {end} bytes")
+    return body[:end]
 
 
 def droppable(ctype: bytes, size: int) -> bool:

@@ -8,6 +8,8 @@ Every bomb is made in code (tests/hostile/bombs.py). The parse of each runs in a
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -21,7 +23,7 @@ from connectors.maildir import HEADER_BYTES, MaildirSource, ensure_maildir
 from daemon.config import Settings
 from daemon.mail.bounce import decode_text
 from daemon.mail.message import parse_bytes
-from daemon.mail.mime import MAX_HEADER_CHARS, decode_words
+from daemon.mail.mime import LIFT_BYTES, MAX_HEADER_CHARS, decode_words
 from tests.hostile import bombs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,3 +107,47 @@ def test_maildir_cap_is_a_config_key() -> None:
         sources=[{"kind": "maildir", "name": "in", "path": "in", "max_message_bytes": 5000}]
     )
     assert settings.sources[0].max_message_bytes == 5000
+
+
+# --- oversized text ------------------------------------------------------------------------
+
+
+def test_text_body_over_a_megabyte_is_cut_with_a_defect_not_dropped() -> None:
+    raw = bombs.big_text(3_000_000)
+    parsed = parse_bytes(raw)
+    assert parsed.attachments == ()
+    assert parsed.text.startswith("Where is my order 1234?")
+    assert 900_000 < len(parsed.text) <= LIFT_BYTES
+    body = len(raw) - raw.index(b"\r\n\r\n") - 4
+    assert f"text body of {body} bytes cut at" in " ".join(parsed.defects)
+
+
+def test_base64_text_over_a_megabyte_is_cut_on_a_line_and_decoded() -> None:
+    text = b"Ma commande n'est pas arriv\xc3\xa9e.\n" * 80_000
+    raw = bombs.mail(
+        b"b64text@evil.example",
+        b"Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: base64\r\n",
+        base64.encodebytes(text),
+    )
+    parsed = parse_bytes(raw)
+    assert parsed.text.startswith("Ma commande n'est pas arrivée.")
+    assert 700_000 < len(parsed.text) < 800_000
+    assert any(d.startswith("text body of") for d in parsed.defects)
+
+
+def test_attached_text_file_over_a_megabyte_keeps_its_hashes() -> None:
+    data = b"log line\n" * 200_000
+    raw = bombs.mail(
+        b"log@evil.example",
+        b'Subject: log\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n',
+        b"--b\r\nContent-Type: text/plain\r\n\r\nSee the log.\r\n"
+        b'--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename="a.log"\r\n'
+        b"\r\n" + data + b"\r\n--b--\r\n",
+    )
+    parsed = parse_bytes(raw)
+    assert parsed.text == "See the log."
+    (log,) = parsed.attachments
+    assert (log.filename, log.size) == ("a.log", len(data))
+    assert log.sha256 == hashlib.sha256(data).hexdigest()
+    assert not any(d.startswith("text body of") for d in parsed.defects)
