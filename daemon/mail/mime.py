@@ -110,7 +110,10 @@ class Parsed:
 def read_message(raw: bytes) -> Parsed:
     """Parse `raw` into a compat32 `Message`; never raises."""
     defects: list[str] = []
-    if count_containers(raw) > MAX_CONTAINERS:
+    if (
+        count_containers(raw) > MAX_DEPTH
+        and count_containers(raw := cut_deep_nesting(raw, defects)) > MAX_CONTAINERS
+    ):
         defects.append(f"too many nested parts (over {MAX_CONTAINERS}): headers only")
         return Parsed(parse_headers_only(raw), defects, {})
     try:
@@ -120,6 +123,17 @@ def read_message(raw: bytes) -> Parsed:
         return Parsed(parse_headers_only(raw), defects, {})
     defects.extend(stdlib_defects(msg))
     return Parsed(msg, defects, lifted)
+
+
+def parseable(raw: bytes) -> bytes:
+    """`raw` bounded as `read_message` bounds it (deep nesting cut, headers only past
+    `MAX_CONTAINERS`): what another reader of the raw bytes (the injection scan, the image
+    extractor, both on `policy.default`) may hand to the stdlib parser without a
+    RecursionError."""
+    if count_containers(raw) <= MAX_DEPTH:
+        return raw
+    cut = cut_deep_nesting(raw, [])
+    return cut if count_containers(cut) <= MAX_CONTAINERS else parse_headers_only(raw).as_bytes()
 
 
 def parse_lifted(raw: bytes, defects: list[str]) -> tuple[Message, dict[int, Lifted]]:
@@ -198,6 +212,89 @@ def count_containers(raw: bytes) -> int:
     where a case-insensitive regex takes seconds)."""
     lowered = raw.lower()
     return lowered.count(b"boundary") + lowered.count(b"message/rfc822")
+
+
+# --- nesting ------------------------------------------------------------------------------
+
+
+DEEP_TYPE = b"x-deepcut/"
+"""Written over `multipart/` in the Content-Type of the outermost part nested too deep (same
+length, so no offset moves): the stdlib parser reads that part as one leaf, an attachment."""
+DEEP_PARAM = b"deep-cut"
+"""Written over `boundary` in every part nested too deep, so no scan looks for its lines."""
+
+
+def cut_deep_nesting(raw: bytes, defects: list[str]) -> bytes:
+    """`raw` with every multipart nested deeper than `MAX_DEPTH` made opaque, found in one
+    linear scan of the boundary lines; the stdlib parser recurses once per level (a
+    RecursionError past ~1,000) and checks each line against every open boundary."""
+    lowered = raw.lower()
+    deep = deep_declarations(raw, lowered)
+    if not deep:
+        return raw
+    defects.append(f"nesting deeper than {MAX_DEPTH}: {len(deep)} inner multiparts not read")
+    cut = bytearray(raw)
+    for at in deep:
+        cut[at : at + len(DEEP_PARAM)] = DEEP_PARAM
+        near = max(0, at - 2000)  # a Content-Type header is shorter: a bounded look back
+        header_start = max(lowered.rfind(b"\n\n", near, at), lowered.rfind(b"\n\r\n", near, at))
+        kind = lowered.rfind(b"multipart/", max(header_start, near), at)
+        if kind >= 0:
+            cut[kind : kind + len(DEEP_TYPE)] = DEEP_TYPE
+    return bytes(cut)
+
+
+def deep_declarations(raw: bytes, lowered: bytes) -> list[int]:
+    """Offsets of the `boundary` parameters declared deeper than `MAX_DEPTH`.
+
+    Declarations and boundary lines are taken in the order they stand: a declaration opens
+    a level, a boundary line closes every level opened after its own (a closing line its
+    own too). Levels past `MAX_DEPTH` are never opened, so their lines are ignored.
+    """
+    names = declared_boundaries(raw, lowered)
+    events = sorted([*((at, name, None) for at, name in names), *boundary_lines(raw, names)])
+    open_names: list[bytes] = []
+    deep: list[int] = []
+    for at, name, closing in events:
+        if closing is None:
+            if len(open_names) >= MAX_DEPTH:
+                deep.append(at)
+            else:
+                open_names.append(name)
+        elif name in open_names:
+            level = len(open_names) - 1 - open_names[::-1].index(name)
+            del open_names[level + (0 if closing else 1) :]
+    return deep
+
+
+def declared_boundaries(raw: bytes, lowered: bytes) -> list[tuple[int, bytes]]:
+    """(offset, name) of every boundary parameter."""
+    found: list[tuple[int, bytes]] = []
+    pos = 0
+    while (pos := lowered.find(b"boundary", pos)) >= 0:
+        value = BOUNDARY_VALUE.match(raw, pos + len(b"boundary"))
+        name = value.group(1).strip(b"\"' \t") if value else b""
+        if name:
+            found.append((pos, name))
+        pos += len(b"boundary")
+    return found
+
+
+def boundary_lines(
+    raw: bytes, declared: list[tuple[int, bytes]]
+) -> Iterator[tuple[int, bytes, bool]]:
+    """(offset, name, is closing) of every line that is a declared boundary's delimiter."""
+    names = {name for _, name in declared}
+    pos = 0 if raw.startswith(b"--") else raw.find(b"\n--")
+    while pos >= 0:
+        start = pos if pos == 0 and raw.startswith(b"--") else pos + 1
+        end = raw.find(b"\n", start)
+        token = raw[start + 2 : len(raw) if end < 0 else end].rstrip(b" \t\r")
+        if token in names:
+            yield start, token, False
+        elif token.endswith(b"--") and token[:-2] in names:
+            yield start, token[:-2], True
+        pos = -1 if end < 0 else raw.find(b"\n--", end)
 
 
 def stdlib_defects(msg: Message) -> list[str]:

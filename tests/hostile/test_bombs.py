@@ -9,6 +9,8 @@ Every bomb is made in code (tests/hostile/bombs.py). The parse of each runs in a
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import hashlib
 import json
 import os
@@ -23,8 +25,11 @@ from connectors.maildir import HEADER_BYTES, MaildirSource, ensure_maildir
 from daemon.config import Settings
 from daemon.mail.bounce import decode_text
 from daemon.mail.message import parse_bytes
-from daemon.mail.mime import LIFT_BYTES, MAX_HEADER_CHARS, decode_words
+from daemon.mail.mime import LIFT_BYTES, MAX_HEADER_CHARS, decode_words, parseable
 from tests.hostile import bombs
+from tests.llm.conftest import ToolService
+from tests.llm.helpers import deliver, llm_settings, start_services
+from tests.llm.scripted_server import ScriptedLLM
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -151,3 +156,43 @@ def test_attached_text_file_over_a_megabyte_keeps_its_hashes() -> None:
     assert (log.filename, log.size) == ("a.log", len(data))
     assert log.sha256 == hashlib.sha256(data).hexdigest()
     assert not any(d.startswith("text body of") for d in parsed.defects)
+
+
+# --- nesting -------------------------------------------------------------------------------
+
+
+def test_deep_nesting_is_cut_in_one_pass_and_the_readable_text_kept() -> None:
+    parsed = parse_bytes(bombs.nested(2_000))
+    assert parsed.text == "Please read me."
+    assert parsed.subject == "nested" and parsed.sender is not None
+    assert parsed.defects == ("nesting deeper than 30: 1972 inner multiparts not read",)
+    (opaque,) = parsed.attachments
+    assert opaque.content_type == "x-deepcut/mixed"
+
+
+def test_nesting_within_the_cap_is_read_whole() -> None:
+    parsed = parse_bytes(bombs.nested(20))
+    assert parsed.text == "Please read me.\ndeep"
+    assert parsed.attachments == () and parsed.defects == ()
+
+
+def test_other_readers_get_the_structure_the_parser_read() -> None:
+    bounded = parseable(bombs.nested(2_000))
+    msg = email.message_from_bytes(bounded, policy=email.policy.default)  # no RecursionError
+    assert sum(1 for _ in msg.walk()) < 40
+    assert parseable(bombs.big_text(10_000)) == bombs.big_text(10_000)
+
+
+def test_deep_nesting_with_a_model_is_drafted_not_quarantined(
+    tmp_path: Path, llm_server: ScriptedLLM, tool_service: ToolService
+) -> None:
+    # The injection scan and the image extractor read the raw mail with policy.default:
+    # on main, three RecursionErrors in the draft stage, then quarantine.
+    services = start_services(llm_settings(tmp_path, llm_server.url, tool_service.url))
+    try:
+        (row,) = deliver(services, bombs.nested(2_000))
+    finally:
+        services.close()
+    assert row.state not in ("quarantined", "received", "parsed")
+    assert row.failures == 0 and row.last_error is None
+    assert any("Please read me." in str(r) for r in llm_server.requests)
