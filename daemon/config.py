@@ -49,6 +49,12 @@ class PipelineSettings(Section):
     parse_processes: int = Field(
         1, ge=0, le=64, description="worker processes parsing a backfill ahead (0: none)"
     )
+    stage_seconds: float = Field(
+        60.0, gt=0, description="seconds one stage may work on one message, then quarantine"
+    )
+    model_stage_seconds: float = Field(
+        600.0, gt=0, description="the same for the steps that wait on the LLM (route, draft)"
+    )
 
 
 class MaildirSource(Section):
