@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import Session, col, select
 
 from connectors.maildir import HEADER_BYTES, MaildirSource, ensure_maildir
 from daemon.config import Settings
 from daemon.mail.bounce import decode_text
 from daemon.mail.message import parse_bytes
 from daemon.mail.mime import LIFT_BYTES, MAX_HEADER_CHARS, decode_words, parseable
+from daemon.models import Message, MessageParse, Quarantine
+from daemon.store import open_engine
 from tests.hostile import bombs
 from tests.llm.conftest import ToolService
 from tests.llm.helpers import deliver, llm_settings, start_services
@@ -196,3 +199,98 @@ def test_deep_nesting_with_a_model_is_drafted_not_quarantined(
     assert row.state not in ("quarantined", "received", "parsed")
     assert row.failures == 0 and row.last_error is None
     assert any("Please read me." in str(r) for r in llm_server.requests)
+
+
+# --- run --once on a Maildir holding each bomb ---------------------------------------------
+
+
+def write_setup(base: Path, raws: dict[str, bytes], **pipeline: float) -> Path:
+    """A Maildir holding `raws` (file name -> bytes) and a config with absolute paths."""
+    inbox = base / "mail" / "inbox"
+    ensure_maildir(inbox)
+    for name, raw in raws.items():
+        (inbox / "new" / name).write_bytes(raw)
+    lines = [
+        f'state_dir = "{base / "state"}"',
+        "[[sources]]",
+        'kind = "maildir"',
+        'name = "inbox"',
+        f'path = "{inbox}"',
+        "[outbox]",
+        'kind = "maildir"',
+        f'path = "{base / "mail" / "outbox"}"',
+        "[escalation]",
+        'agents_address = "agents@example.com"',
+        "[logging]",
+        'level = "ERROR"',
+        "[pipeline]",
+        *(f"{key} = {value}" for key, value in pipeline.items()),
+    ]
+    config = base / "helpdeskd.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def driver_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "tests.hostile.bomb_driver", "run", *args]
+
+
+def stored(config: Path) -> list[dict[str, Any]]:
+    """Every message row, with its parse record and quarantine error."""
+    engine = open_engine(f"sqlite:///{config.parent / 'state' / 'helpdeskd.db'}")
+    try:
+        with Session(engine) as session:
+            rows = session.exec(select(Message).order_by(col(Message.id))).all()
+            found = []
+            for row in rows:
+                parse = session.get(MessageParse, row.id)
+                errors = session.exec(select(Quarantine).where(Quarantine.message_pk == row.id))
+                found.append(
+                    {
+                        "key": row.source_key,
+                        "state": row.state,
+                        "reason": row.reason,
+                        "stub_reason": row.stub_reason,
+                        "defects": (parse.parsed.get("defects", []) if parse else []),
+                        "quarantine": [q.error for q in errors],
+                    }
+                )
+            return found
+    finally:
+        engine.dispose()
+
+
+OUTCOMES = {
+    "encoded_words": ("awaiting_approval", "header of 2799999 characters: only the first 16384"),
+    "long_line": ("escalated", "kept as headers only: 50000168 bytes, over max_message_bytes"),
+    "base64_part": ("escalated", "kept as headers only: 40000368 bytes, over max_message_bytes"),
+    "nested": ("awaiting_approval", "nesting deeper than 30: 1972 inner multiparts not read"),
+    "big_text": ("awaiting_approval", "text body of 1999998 bytes cut at 1048506 bytes"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(bombs.BOMBS))
+def test_run_once_on_a_bomb_ends_with_an_outcome_in_bounded_time_and_memory(
+    tmp_path: Path, name: str
+) -> None:
+    plain = bombs.big_text(2_000).replace(b"text@evil", b"plain@evil")
+    config = write_setup(tmp_path, {f"1.{name}": bombs.BOMBS[name](), "2.plain": plain})
+    done = subprocess.run(
+        driver_command("run", "--once", "--config", str(config)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env=ENV,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    usage = json.loads(done.stdout.splitlines()[-1])
+    bomb, other = stored(config)
+    state, reason = OUTCOMES[name]
+    assert bomb["state"] == state, bomb
+    assert reason in f"{bomb['reason']} {' '.join(bomb['defects'])}", bomb
+    assert other["state"] == "awaiting_approval", other  # the next message flows
+    assert (tmp_path / "mail" / "inbox" / "cur" / f"1.{name}:2,").stat().st_size > 100_000
+    assert usage["rss_mib"] < 400, usage
+    assert usage["cpu_seconds"] < 10, usage  # CPU, not wall time: the machine is shared
