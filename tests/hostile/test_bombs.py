@@ -14,8 +14,11 @@ import email.policy
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +26,20 @@ import pytest
 from sqlmodel import Session, col, select
 
 from connectors.maildir import HEADER_BYTES, MaildirSource, ensure_maildir
+from daemon import pipeline
+from daemon.app import Services, build_services
 from daemon.config import Settings
+from daemon.cycle import run_cycle
+from daemon.item import Context, Item
 from daemon.mail.bounce import decode_text
 from daemon.mail.message import parse_bytes
 from daemon.mail.mime import LIFT_BYTES, MAX_HEADER_CHARS, decode_words, parseable
-from daemon.models import Message, MessageParse, Quarantine
+from daemon.models import Message, MessageParse, Quarantine, State
+from daemon.pipeline import StageFn
+from daemon.records import Outcome
+from daemon.stages import parse, route
 from daemon.store import open_engine
+from tests.conftest import make_settings
 from tests.hostile import bombs
 from tests.llm.conftest import ToolService
 from tests.llm.helpers import deliver, llm_settings, start_services
@@ -294,3 +305,134 @@ def test_run_once_on_a_bomb_ends_with_an_outcome_in_bounded_time_and_memory(
     assert (tmp_path / "mail" / "inbox" / "cur" / f"1.{name}:2,").stat().st_size > 100_000
     assert usage["rss_mib"] < 400, usage
     assert usage["cpu_seconds"] < 10, usage  # CPU, not wall time: the machine is shared
+
+
+# --- the time budget per stage ---------------------------------------------------------------
+
+
+def dawdling(stage: StageFn, limit: float = 20.0) -> StageFn:
+    """`stage`, but working `limit` seconds first on mail with an `X-Slow` header (short
+    sleeps in Python: what a parse stuck on hostile structure looks like to the thread)."""
+
+    def run(item: Item, ctx: Context) -> Item | Outcome:
+        if b"X-Slow:" in item.raw:
+            until = time.monotonic() + limit
+            while time.monotonic() < until:
+                time.sleep(0.01)
+        return stage(item, ctx)
+
+    return run
+
+
+def slow_mail(n: int) -> bytes:
+    return bombs.mail(b"slow%d@evil.example" % n, b"Subject: slow\r\nX-Slow: 1\r\n", b"Hi\r\n")
+
+
+def plain_mail(n: int) -> bytes:
+    return bombs.mail(b"plain%d@x.example" % n, b"Subject: Where is my order 1234?\r\n", b"Hi\r\n")
+
+
+def states(services: Services) -> dict[str, tuple[str, str | None]]:
+    with Session(services.engine) as session:
+        rows = session.exec(select(Message).order_by(col(Message.id))).all()
+        return {str(r.message_id): (r.state, r.reason) for r in rows}
+
+
+def test_a_stuck_parse_on_the_main_thread_is_quarantined_and_the_others_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = pipeline.STEPS[State.received]
+    monkeypatch.setitem(
+        pipeline.STEPS, State.received, replace(step, stages=(dawdling(parse.run),))
+    )
+    services = build_services(inbox_settings(tmp_path, pipeline={"stage_seconds": 1}))
+    inbox = tmp_path / "mail" / "inbox" / "new"
+    for name, raw in (("1.a", plain_mail(1)), ("2.slow", slow_mail(2)), ("3.b", plain_mail(3))):
+        (inbox / name).write_bytes(raw)
+    try:
+        run_cycle(services)  # pytest runs tests on the main thread: SIGALRM
+        found = states(services)
+    finally:
+        services.close()
+    assert found["slow2@evil.example"] == ("quarantined", "parse: stage parse exceeded 1 s")
+    assert found["plain1@x.example"][0] == "awaiting_approval"
+    assert found["plain3@x.example"][0] == "awaiting_approval"
+
+
+def test_a_stuck_stage_in_a_worker_thread_is_quarantined_and_the_others_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = pipeline.STEPS[State.screened]  # route: runs on the worker pool
+    monkeypatch.setitem(
+        pipeline.STEPS, State.screened, replace(step, stages=(dawdling(route.run),))
+    )
+    settings = inbox_settings(tmp_path, pipeline={"workers": 3, "model_stage_seconds": 1})
+    services = build_services(settings)
+    inbox = tmp_path / "mail" / "inbox" / "new"
+    for name, raw in (("1.a", plain_mail(1)), ("2.slow", slow_mail(2)), ("3.b", plain_mail(3))):
+        (inbox / name).write_bytes(raw)
+    try:
+        run_cycle(services)
+        found = states(services)
+    finally:
+        services.close()
+    assert found["slow2@evil.example"] == ("quarantined", "route: stage route exceeded 1 s")
+    assert found["plain1@x.example"][0] == "awaiting_approval"
+    assert found["plain3@x.example"][0] == "awaiting_approval"
+
+
+def inbox_settings(base: Path, **overrides: Any) -> Settings:
+    ensure_maildir(base / "mail" / "inbox")
+    return make_settings(base, **overrides)
+
+
+# --- SIGTERM ---------------------------------------------------------------------------------
+
+
+def start_run(config: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        driver_command(*args, "run", "--config", str(config)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=ENV,
+    )
+
+
+def stop_within(proc: subprocess.Popen[str], seconds: float) -> float:
+    """SIGTERM `proc`; how long it took to exit (fails the test past `seconds`)."""
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"helpdeskd run still running {seconds} s after SIGTERM")
+    return time.monotonic() - started
+
+
+def test_sigterm_ends_run_within_ten_seconds_during_a_stuck_parse(tmp_path: Path) -> None:
+    config = write_setup(tmp_path, {"1.slow": slow_mail(1)})
+    proc = start_run(config, "--slow")
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "parsing slowly"  # the stage is running now
+    took = stop_within(proc, 10)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    (row,) = stored(config)
+    assert row["state"] == "received" and row["quarantine"] == []  # taken up at the next start
+    assert took < 10
+
+
+def test_sigterm_ends_run_within_ten_seconds_with_a_bomb_in_the_maildir(tmp_path: Path) -> None:
+    config = write_setup(tmp_path, {"1.words": bombs.encoded_words()})
+    proc = start_run(config)
+    db = tmp_path / "state" / "helpdeskd.db"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (db.exists() and stored(config)):
+        time.sleep(0.2)  # recorded: the pipeline job parses it now, or soon
+    stop_within(proc, 10)
+    assert proc.returncode == 0
+    (row,) = stored(config)
+    assert row["state"] in ("received", "parsed", "screened", "awaiting_approval"), row
