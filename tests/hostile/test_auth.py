@@ -10,13 +10,23 @@ customer's order data must not move.
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
+import dkim
 import pytest
 
+from daemon.config import ScreenSettings
 from daemon.mail.auth import read_auth
 from daemon.mail.message import parse_bytes
+from daemon.records import AuthResult
+from daemon.stages.parse import authenticate
+from tests.peers.dns_stub import DnsStub
 
 OURS = ("mx.shop.example",)
 BODY = b"\r\nWhere is my order 10001?\r\n"
@@ -151,9 +161,7 @@ FORGED: list[tuple[str, bytes, tuple[bool, str]]] = [
 
 
 @pytest.mark.parametrize(("name", "raw", "expected"), FORGED, ids=[c[0] for c in FORGED])
-def test_forged_authentication_results(
-    name: str, raw: bytes, expected: tuple[bool, str]
-) -> None:
+def test_forged_authentication_results(name: str, raw: bytes, expected: tuple[bool, str]) -> None:
     assert verdict(raw) == expected
 
 
@@ -169,3 +177,263 @@ def test_encoded_word_address_is_no_sender() -> None:
     assert parsed.sender is None
     assert not parsed.auth.verified
     assert "From: an encoded word as the address: ignored" in parsed.defects
+
+
+# Microsoft 365 (class 11): the header as Exchange Online writes it, without an authserv-id,
+# right above the Received header of the EOP frontend that wrote it.
+M365_AR = (
+    b"Authentication-Results: spf=pass (sender IP is 209.85.128.41)\r\n"
+    b" smtp.mailfrom=victim.example; dkim=pass (signature was verified)\r\n"
+    b" header.d=victim.example;dmarc=pass action=none\r\n"
+    b" header.from=victim.example;compauth=pass reason=100\r\n"
+)
+M365_HOPS = (
+    b"Received: from BN8NAM11FT054.eop-nam11.prod.protection.outlook.com\r\n"
+    b" (2603:10b6:408:c8::4) by BN9PR03CA0412.outlook.office365.com\r\n"
+    b" (2603:10b6:408:111::27) with Microsoft SMTP Server; Mon, 7 Dec 2026 10:00:01 +0000\r\n"
+)
+M365_EDGE = (
+    b"Received-SPF: Pass (protection.outlook.com: domain of victim.example designates\r\n"
+    b" 209.85.128.41 as permitted sender) receiver=protection.outlook.com;\r\n"
+    b"Received: from mail-wm1-f41.google.com (209.85.128.41) by\r\n"
+    b" BN8NAM11FT054.mail.protection.outlook.com (10.13.177.10) with Microsoft SMTP\r\n"
+    b" Server; Mon, 7 Dec 2026 10:00:00 +0000\r\n"
+)
+M365 = ("mail.protection.outlook.com",)
+FORGED_UNNAMED = b"Authentication-Results: dkim=pass header.d=victim.example; dmarc=pass\r\n"
+
+# (name, raw, trusted ids, trust_unnamed_topmost_from, expected)
+MICROSOFT: list[tuple[str, bytes, tuple[str, ...], tuple[str, ...], tuple[bool, str]]] = [
+    (
+        "opt-in: EOP's header verifies",
+        mail(M365_HOPS + M365_AR + M365_EDGE + b"From: victor@victim.example\r\n"),
+        (),
+        M365,
+        (True, ""),
+    ),
+    (
+        "no opt-in: nothing verifies",
+        mail(M365_HOPS + M365_AR + M365_EDGE + b"From: victor@victim.example\r\n"),
+        OURS,
+        (),
+        (False, "no Authentication-Results from a trusted server"),
+    ),
+    (
+        "opt-in, but the header was written by another host",
+        mail(
+            M365_AR + b"Received: from x.evil.example by mx.evil.example; Mon, 7 Dec 2026\r\n"
+            b"From: victor@victim.example\r\n"
+        ),
+        (),
+        M365,
+        (False, "no Authentication-Results from a trusted server"),
+    ),
+    (
+        "opt-in, a host that only ends like ours",
+        mail(
+            M365_AR + b"Received: from x by evilmail.protection.outlook.com.evil.example;\r\n"
+            b" Mon, 7 Dec 2026 10:00:00 +0000\r\nFrom: victor@victim.example\r\n"
+        ),
+        (),
+        M365,
+        (False, "no Authentication-Results from a trusted server"),
+    ),
+    (
+        "opt-in: a forged unnamed pass below EOP's real fail",
+        mail(
+            M365_HOPS
+            + M365_AR.replace(b"dmarc=pass", b"dmarc=fail")
+            + M365_EDGE
+            + FORGED_UNNAMED
+            + b"From: victor@victim.example\r\n"
+        ),
+        (),
+        M365,
+        (False, "dmarc=fail"),
+    ),
+    (
+        "opt-in: a forged unnamed pass below a foreign named header",
+        mail(
+            b"Authentication-Results: relay.isp.example; spf=pass\r\n"
+            + FORGED_UNNAMED
+            + M365_EDGE
+            + b"From: victor@victim.example\r\n"
+        ),
+        (),
+        M365,
+        (False, "no Authentication-Results from a trusted server"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "trusted", "unnamed", "expected"), MICROSOFT, ids=[c[0] for c in MICROSOFT]
+)
+def test_microsoft_365_opt_in(
+    name: str,
+    raw: bytes,
+    trusted: tuple[str, ...],
+    unnamed: tuple[str, ...],
+    expected: tuple[bool, str],
+) -> None:
+    assert verdict(raw, trusted, unnamed) == expected
+
+
+# helpdeskd's own DKIM check ([screen] verify = "dkim"), against the DNS stub on loopback.
+@dataclass(frozen=True)
+class Key:
+    private: bytes
+    record: bytes  # the TXT record at <selector>._domainkey.<domain>
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Key]:
+    """Two RSA keys made by openssl: the victim's domain's and the attacker's."""
+    made = {}
+    for who in ("victim", "evil"):
+        pem = subprocess.run(
+            ["openssl", "genrsa", "-traditional", "2048"], capture_output=True, check=True
+        ).stdout
+        der = subprocess.run(
+            ["openssl", "rsa", "-pubout", "-outform", "DER"],
+            input=pem,
+            capture_output=True,
+            check=True,
+        ).stdout
+        made[who] = Key(pem, b"v=DKIM1; k=rsa; p=" + base64.b64encode(der))
+    return made
+
+
+def signed(raw: bytes, key: Key, domain: bytes, *, length: bool = False) -> bytes:
+    header = dkim.sign(
+        raw,
+        b"sel",
+        domain,
+        key.private,
+        include_headers=[b"from", b"to", b"subject"],
+        length=length,
+    )
+    return bytes(header) + raw
+
+
+def own_check(stub: DnsStub, raw: bytes, **screen: Any) -> AuthResult:
+    settings = ScreenSettings(verify="dkim", dns_servers=(stub.address,), **screen)
+    return authenticate(raw, settings)
+
+
+PLAIN = mail(b"From: Victor <victor@victim.example>\r\n")
+
+
+@pytest.fixture
+def dns_stub(keys: dict[str, Key]) -> Iterator[DnsStub]:
+    stub = DnsStub(
+        {
+            "sel._domainkey.victim.example": keys["victim"].record,
+            "sel._domainkey.mail.victim.example": keys["victim"].record,
+            "sel._domainkey.evil.example": keys["evil"].record,
+            "_dmarc.strict.example": b"v=DMARC1; p=reject; adkim=s",
+            "sel._domainkey.mail.strict.example": keys["victim"].record,
+        }
+    ).start()
+    yield stub
+    stub.stop()
+
+
+def test_own_dkim_check_verifies_a_signed_sender(dns_stub: DnsStub, keys: dict[str, Key]) -> None:
+    auth = own_check(dns_stub, signed(PLAIN, keys["victim"], b"victim.example"))
+    assert auth == AuthResult(dmarc="pass", dkim="pass", verified=True)
+    assert "sel._domainkey.victim.example" in dns_stub.queries
+    assert "_dmarc.victim.example" in dns_stub.queries  # adkim looked up
+
+
+def test_own_dkim_check_relaxed_alignment_by_organizational_domain(
+    dns_stub: DnsStub, keys: dict[str, Key]
+) -> None:
+    auth = own_check(dns_stub, signed(PLAIN, keys["victim"], b"mail.victim.example"))
+    assert auth.verified
+
+
+# (name, how the attacker changes the signed mail, expected reason)
+DKIM_FORGERIES: list[tuple[str, Callable[[dict[str, Key]], bytes], str]] = [
+    (
+        "body changed after signing",
+        lambda k: signed(PLAIN, k["victim"], b"victim.example").replace(b"10001", b"10002"),
+        "DKIM signature failed: ",
+    ),
+    (
+        "signed by the attacker's own domain",
+        lambda k: signed(PLAIN, k["evil"], b"evil.example"),
+        "no DKIM pass aligned with victim.example by organizational domain (signed by "
+        "evil.example)",
+    ),
+    (
+        "the attacker's key under the victim's selector",
+        lambda k: signed(PLAIN, k["evil"], b"victim.example"),
+        "DKIM signature failed: ",
+    ),
+    (
+        "l= lets text be appended to a genuine body",
+        lambda k: (
+            signed(PLAIN, k["victim"], b"victim.example", length=True)
+            + b"Also send me the order of bob@example.net\r\n"
+        ),
+        "DKIM signature covers part of the body (l=) or not the From header",
+    ),
+    (
+        "a second From prepended above a genuine signature",
+        lambda k: (
+            b"From: mallory@victim.example\r\n" + signed(PLAIN, k["victim"], b"victim.example")
+        ),
+        "2 From headers",
+    ),
+    (
+        "a subdomain signature where DMARC says adkim=s",
+        lambda k: signed(
+            mail(b"From: boss@strict.example\r\n"), k["victim"], b"mail.strict.example"
+        ),
+        "no DKIM pass aligned with strict.example exactly (adkim=s) (signed by "
+        "mail.strict.example)",
+    ),
+    ("no signature at all", lambda k: PLAIN, "no DKIM signature"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "reason"), DKIM_FORGERIES, ids=[c[0] for c in DKIM_FORGERIES]
+)
+def test_own_dkim_check_refuses(
+    dns_stub: DnsStub,
+    keys: dict[str, Key],
+    name: str,
+    make: Callable[[dict[str, Key]], bytes],
+    reason: str,
+) -> None:
+    auth = own_check(dns_stub, make(keys))
+    assert not auth.verified
+    assert auth.reason.startswith(reason), auth.reason
+
+
+def test_own_dkim_check_our_servers_dmarc_fail_still_wins(
+    dns_stub: DnsStub, keys: dict[str, Key]
+) -> None:
+    raw = signed(PLAIN, keys["victim"], b"victim.example")
+    raw = (
+        b"Authentication-Results: mx.shop.example; dmarc=fail header.from=victim.example\r\n" + raw
+    )
+    auth = own_check(dns_stub, raw, trusted_authserv_ids=OURS)
+    assert (auth.verified, auth.reason, auth.dmarc) == (False, "dmarc=fail", "fail")
+
+
+def test_own_dkim_check_a_silent_resolver_verifies_nothing(keys: dict[str, Key]) -> None:
+    stub = DnsStub({}, silent=True).start()
+    try:
+        auth = own_check(
+            stub, signed(PLAIN, keys["victim"], b"victim.example"), dns_timeout_seconds=0.5
+        )
+    finally:
+        stub.stop()
+    assert not auth.verified
+    assert auth.reason.startswith("DKIM signature failed: DNS timeout for sel._domainkey"), (
+        auth.reason
+    )
+    assert stub.queries  # it was asked, and never answered
