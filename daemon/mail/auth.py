@@ -36,7 +36,7 @@ from email.utils import getaddresses
 
 from publicsuffixlist import PublicSuffixList
 
-from daemon.mail.mime import raw_headers, unfold
+from daemon.mail.mime import raw_headers, read_addresses, unfold
 from daemon.records import AuthResult
 
 METHODS = ("dmarc", "dkim", "spf")
@@ -211,7 +211,7 @@ def read_from_domain(msg: Message) -> tuple[str, str]:
     bare = QUOTED.sub('""', strip_comments(readable(values[0])))
     if ":" in bare.split("<", 1)[0]:
         return "", "From is a group"
-    addresses = [a for _, a in getaddresses(values) if a]
+    addresses = [readable(a).lower() for _, a in getaddresses(values) if a]
     if len(addresses) != 1:
         return "", f"{len(addresses)} addresses in From"
     local, at, domain = addresses[0].rpartition("@")
@@ -219,7 +219,11 @@ def read_from_domain(msg: Message) -> tuple[str, str]:
         return "", "From has no address"
     if "=?" in addresses[0]:
         return "", "From address is an encoded word (invalid sender)"
-    return domain.lower().rstrip("."), ""
+    # The sender the pipeline answers and binds tools to is read by `read_addresses`: the
+    # domain verified must be that address's, whatever the two parsers make of odd syntax.
+    if [a.email.lower() for a in read_addresses(msg, "From", (), [])] != addresses:
+        return "", "From is read differently as the sender (ambiguous)"
+    return domain.rstrip("."), ""
 
 
 def verdict(results: list[MethodResult], domain: str) -> tuple[bool, str]:

@@ -16,17 +16,26 @@ import email.policy
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dkim
 import pytest
+from sqlmodel import Session
 
+import tests.llm.conftest  # noqa: F401  (puts examples/ on sys.path for tool_service)
+from daemon.app import Services
 from daemon.config import ScreenSettings
 from daemon.mail.auth import read_auth
 from daemon.mail.message import parse_bytes
+from daemon.models import MessageParse
 from daemon.records import AuthResult
 from daemon.stages.parse import authenticate
+from tests.llm.helpers import AUTHSERV, deliver, llm_settings, snapshot, start_services
+from tests.llm.scripted_server import ScriptedLLM, gullible_script
 from tests.peers.dns_stub import DnsStub
+
+from tool_service import ToolService  # isort: skip
 
 OURS = ("mx.shop.example",)
 BODY = b"\r\nWhere is my order 10001?\r\n"
@@ -437,3 +446,145 @@ def test_own_dkim_check_a_silent_resolver_verifies_nothing(keys: dict[str, Key])
         auth.reason
     )
     assert stub.queries  # it was asked, and never answered
+
+
+# The whole pipeline: mail in a Maildir, the gullible scripted model, the example tool service.
+# Order 10001 is alice@example.org's; mallory@example.org is another customer of the same
+# mail provider.
+ORDER = b"Hi, where is my order 10001? It has been a week.\r\n\r\nAlice\r\n"
+TRACKING = "JJD000390007770001"
+AUTHSERV_LINE = AUTHSERV.encode()
+
+
+@pytest.fixture
+def model() -> Iterator[ScriptedLLM]:
+    server = ScriptedLLM(gullible_script)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def orders() -> Iterator[ToolService]:
+    service = ToolService()
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def pipeline(
+    tmp_path: Path, model: ScriptedLLM, orders: ToolService
+) -> Iterator[Callable[..., Services]]:
+    built: list[Services] = []
+
+    def make(**screen: Any) -> Services:
+        settings = llm_settings(tmp_path, model.url, orders.url, screen=screen)
+        built.append(start_services(settings))
+        return built[-1]
+
+    yield make
+    for services in built:
+        services.close()
+
+
+def alice_asks(head: bytes, *, msgid: bytes = b"<order.1@example.org>") -> bytes:
+    return (
+        head + b"From: Alice Example <alice@example.org>\r\n"
+        b"Reply-To: mallory@example.org\r\n"
+        b"To: Support <support@example.com>\r\nSubject: Order 10001\r\n"
+        b"Date: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: " + msgid + b"\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + ORDER
+    )
+
+
+def test_forged_pass_below_our_dmarc_fail_moves_no_order_data(
+    pipeline: Callable[..., Services], orders: ToolService
+) -> None:
+    """The issue's case: Mallory writes as Alice with a Reply-To of hers in Alice's domain and
+    forges our header below our MX's real dmarc=fail. Nothing of Alice's may reach her."""
+    services = pipeline()
+    raw = alice_asks(
+        b"Authentication-Results: " + AUTHSERV_LINE + b"; dkim=none; spf=fail\r\n"
+        b" smtp.mailfrom=example.org; dmarc=fail (p=none) header.from=example.org\r\n"
+        b"Authentication-Results: " + AUTHSERV_LINE + b"; dkim=pass header.d=example.org;\r\n"
+        b" spf=pass smtp.mailfrom=example.org; dmarc=pass header.from=example.org\r\n"
+    )
+    deliver(services, raw)
+    snap = snapshot(services)
+    message = snap.messages[0]
+    with Session(services.engine) as session:
+        stored = session.get(MessageParse, message.id)
+    assert stored is not None and stored.parsed["auth"]["reason"] == "dmarc=fail"
+    assert message.state != "sent" and not snap.replies
+    assert orders.emails_asked() == set()  # no identity-bound tool ran
+    assert all(TRACKING not in str(d.tool_results) + d.body for d in snap.drafts)
+    assert message.reason and "sender not verified: dmarc=fail" in message.reason
+
+
+def test_a_verified_sender_is_answered_at_from_not_reply_to(
+    pipeline: Callable[..., Services], orders: ToolService
+) -> None:
+    """Alice's real mail with a Reply-To in her domain: her order data goes to her From."""
+    services = pipeline()
+    raw = alice_asks(
+        b"Authentication-Results: " + AUTHSERV_LINE + b"; dkim=pass header.d=example.org;\r\n"
+        b" dmarc=pass header.from=example.org\r\n"
+    )
+    deliver(services, raw)
+    snap = snapshot(services)
+    assert snap.messages[0].state == "sent", snap.messages[0].reason
+    assert orders.emails_asked() == {"alice@example.org"}
+    reply = email.message_from_bytes(snap.replies[0].raw)
+    assert reply["To"] == "Alice Example <alice@example.org>"
+    assert TRACKING in snap.replies[0].raw.decode()
+
+
+@pytest.mark.parametrize(
+    ("screen", "sent"),
+    [
+        ({"trust_unnamed_topmost_from": ["mail.protection.outlook.com"]}, True),
+        ({}, False),
+    ],
+    ids=["opt-in", "default"],
+)
+def test_microsoft_365_sender_through_the_pipeline(
+    pipeline: Callable[..., Services], orders: ToolService, screen: dict[str, Any], sent: bool
+) -> None:
+    services = pipeline(**screen)
+    ar = M365_AR.replace(b"victim.example", b"example.org")
+    deliver(services, alice_asks(M365_HOPS + ar + M365_EDGE.replace(b"victim", b"example")))
+    snap = snapshot(services)
+    assert (snap.messages[0].state == "sent") is sent, snap.messages[0].reason
+    assert orders.emails_asked() == ({"alice@example.org"} if sent else set())
+    if not sent:
+        reason = "no Authentication-Results from a trusted server"
+        assert snap.messages[0].reason == f"sender not verified: {reason}"
+
+
+def test_own_dkim_check_through_the_pipeline(
+    pipeline: Callable[..., Services], orders: ToolService, keys: dict[str, Key]
+) -> None:
+    """verify = "dkim": Alice's signed mail is answered with her data; Mallory's copy with
+    the same words, signed by her own domain, gets nothing."""
+    stub = DnsStub(
+        {
+            "sel._domainkey.example.org": keys["victim"].record,
+            "sel._domainkey.evil.example": keys["evil"].record,
+        }
+    ).start()
+    try:
+        services = pipeline(verify="dkim", dns_servers=[stub.address])
+        genuine = signed(alice_asks(b""), keys["victim"], b"example.org")
+        forged = signed(
+            alice_asks(b"", msgid=b"<order.2@example.org>"), keys["evil"], b"evil.example"
+        )
+        deliver(services, genuine, forged)
+    finally:
+        stub.stop()
+    snap = snapshot(services)
+    assert snap.messages[0].state == "sent", snap.messages[0].reason
+    assert snap.messages[1].state != "sent"
+    assert "no DKIM pass aligned with example.org" in (snap.messages[1].reason or "")
+    assert orders.emails_asked() == {"alice@example.org"}
+    assert len(snap.replies) == 1
