@@ -44,6 +44,11 @@ RESULT = re.compile(r"^\s*([a-z0-9_-]+)(?:\s*/\s*\d+)?\s*=\s*([a-z0-9_-]+)(.*)$"
 PROPERTY = re.compile(r"([a-z0-9_-]+)\.([a-z0-9_.-]+)\s*=\s*(\"(?:[^\"\\]|\\.)*\"|[^\s;]+)", re.I)
 RECEIVED_BY = re.compile(r"\bby\s+([a-z0-9.-]+)", re.I)
 QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+MAX_HEADERS = 50
+"""Authentication-Results read from the top: a receiving chain writes a handful; the rest of a
+message with thousands (a forger's, below ours) is never parsed."""
+MAX_VALUE = 16_384
+"""Longer header values (real ones are under 2 KB) are not read for results or addresses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +93,17 @@ def summarize(results: list[MethodResult], verified: bool, reason: str) -> AuthR
 
 
 def read_headers(msg: Message) -> list[Header]:
-    """Every Authentication-Results header, top first, each with the host that wrote it."""
+    """The topmost `MAX_HEADERS` Authentication-Results headers, top first; the first one with
+    the host that wrote it (only the topmost can count without an authserv-id)."""
     try:
-        items = [(k.lower(), unfold(str(v))) for k, v in msg.raw_items()]
+        items = [(k.lower(), v) for k, v in msg.raw_items()]
     except Exception:  # the stdlib header parser raises assorted errors on hostile input
         return []
-    headers = []
-    for i, (name, value) in enumerate(items):
-        if name == "authentication-results":
-            below = next((v for k, v in items[i + 1 :] if k == "received"), "")
-            headers.append(replace_by(parse_header(readable(value)), received_by(below)))
+    found = [i for i, (k, _) in enumerate(items) if k == "authentication-results"]
+    headers = [parse_header(readable(unfold(str(items[i][1])))) for i in found[:MAX_HEADERS]]
+    if headers:
+        below = (str(v) for k, v in items[found[0] + 1 :] if k == "received")
+        headers[0] = replace_by(headers[0], received_by(unfold(next(below, ""))))
     return headers
 
 
@@ -110,7 +116,7 @@ def replace_by(header: Header, host: str) -> Header:
 
 
 def received_by(value: str) -> str:
-    match = RECEIVED_BY.search(strip_comments(readable(value)))
+    match = RECEIVED_BY.search(strip_comments(readable(value[:MAX_VALUE])))
     return match[1].lower().rstrip(".") if match else ""
 
 
@@ -136,6 +142,8 @@ def in_domain(host: str, domain: str) -> bool:
 
 def parse_header(value: str) -> Header:
     """One Authentication-Results value; an unreadable one yields no results, never an error."""
+    if len(value) > MAX_VALUE:  # unreadable: its id (if any) still stops or starts a run
+        return Header(value[:256].split(";", 1)[0].strip().split(" ", 1)[0], ())
     parts = split_outside_quotes(strip_comments(value), ";")
     first = parts[0].split()[0] if parts[0].split() else ""
     if "=" in first:  # Microsoft 365 starts with a result: no authserv-id, never trusted by id
@@ -208,6 +216,8 @@ def read_from_domain(msg: Message) -> tuple[str, str]:
         values = []
     if len(values) != 1:
         return "", f"{len(values)} From headers" if values else "no From header"
+    if len(values[0]) > MAX_VALUE:
+        return "", "From header too long"
     bare = QUOTED.sub('""', strip_comments(readable(values[0])))
     if ":" in bare.split("<", 1)[0]:
         return "", "From is a group"

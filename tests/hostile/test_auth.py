@@ -372,7 +372,7 @@ DKIM_FORGERIES: list[tuple[str, Callable[[dict[str, Key]], bytes], str]] = [
     (
         "signed by the attacker's own domain",
         lambda k: signed(PLAIN, k["evil"], b"evil.example"),
-        "no DKIM pass aligned with victim.example by organizational domain (signed by "
+        "no DKIM signature aligned with victim.example by organizational domain (signed by "
         "evil.example)",
     ),
     (
@@ -400,7 +400,7 @@ DKIM_FORGERIES: list[tuple[str, Callable[[dict[str, Key]], bytes], str]] = [
         lambda k: signed(
             mail(b"From: boss@strict.example\r\n"), k["victim"], b"mail.strict.example"
         ),
-        "no DKIM pass aligned with strict.example exactly (adkim=s) (signed by "
+        "no DKIM signature aligned with strict.example exactly (adkim=s) (signed by "
         "mail.strict.example)",
     ),
     ("no signature at all", lambda k: PLAIN, "no DKIM signature"),
@@ -442,9 +442,7 @@ def test_own_dkim_check_a_silent_resolver_verifies_nothing(keys: dict[str, Key])
     finally:
         stub.stop()
     assert not auth.verified
-    assert auth.reason.startswith("DKIM signature failed: DNS timeout for sel._domainkey"), (
-        auth.reason
-    )
+    assert auth.reason.startswith("DKIM signature failed: DNS "), auth.reason
     assert stub.queries  # it was asked, and never answered
 
 
@@ -513,13 +511,13 @@ def test_forged_pass_below_our_dmarc_fail_moves_no_order_data(
     deliver(services, raw)
     snap = snapshot(services)
     message = snap.messages[0]
+    assert orders.emails_asked() == set()  # no identity-bound tool ran
+    assert message.state != "sent" and not snap.replies
+    assert all(TRACKING not in str(d.tool_results) + d.body for d in snap.drafts)
+    assert message.reason and "sender not verified: dmarc=fail" in message.reason
     with Session(services.engine) as session:
         stored = session.get(MessageParse, message.id)
     assert stored is not None and stored.parsed["auth"]["reason"] == "dmarc=fail"
-    assert message.state != "sent" and not snap.replies
-    assert orders.emails_asked() == set()  # no identity-bound tool ran
-    assert all(TRACKING not in str(d.tool_results) + d.body for d in snap.drafts)
-    assert message.reason and "sender not verified: dmarc=fail" in message.reason
 
 
 def test_a_verified_sender_is_answered_at_from_not_reply_to(
@@ -585,6 +583,15 @@ def test_own_dkim_check_through_the_pipeline(
     snap = snapshot(services)
     assert snap.messages[0].state == "sent", snap.messages[0].reason
     assert snap.messages[1].state != "sent"
-    assert "no DKIM pass aligned with example.org" in (snap.messages[1].reason or "")
+    assert "no DKIM signature aligned with example.org" in (snap.messages[1].reason or "")
     assert orders.emails_asked() == {"alice@example.org"}
     assert len(snap.replies) == 1
+
+
+def test_own_dkim_check_a_huge_message_is_held_not_hashed(dns_stub: DnsStub) -> None:
+    raw = mail(b"From: victor@victim.example\r\n", b"\r\n" + b"x" * 76 + b"\r\n")
+    raw += (b"y" * 998 + b"\r\n") * 11_000  # 11 MB: over the 10 MB the check hashes
+    auth = own_check(dns_stub, raw)
+    assert not auth.verified
+    assert auth.reason == f"too large for helpdeskd's own DKIM check ({len(raw)} bytes)"
+    assert dns_stub.queries == []  # nothing looked up, nothing hashed
