@@ -62,8 +62,7 @@ def check_dkim(raw: bytes, msg: Message, lookup: TxtLookup) -> AuthResult:
         return AuthResult(reason=f"too large for helpdeskd's own DKIM check ({len(raw)} bytes)")
     strict = dmarc_strict(domain, lookup)
     signers = signing_domains(raw)
-    tried = [verify(raw, i, lookup) for i, d in signers if aligns(d, domain, strict)]
-    tried = tried[:MAX_SIGNATURES]
+    tried = verify_aligned([i for i, d in signers if aligns(d, domain, strict)], raw, lookup)
     result = "pass" if any(s.passed for s in tried) else ("fail" if tried else None)
     if any(counts(s) for s in tried):
         return AuthResult(dmarc="pass", dkim=result, verified=True)
@@ -73,6 +72,16 @@ def check_dkim(raw: bytes, msg: Message, lookup: TxtLookup) -> AuthResult:
         reason = f"no DKIM signature aligned with {domain} {how} (signed by {others})"
         return AuthResult(reason=reason if signers else "no DKIM signature")
     return AuthResult(dkim=result, reason=explain(tried, lookup))
+
+
+def verify_aligned(indexes: list[int], raw: bytes, lookup: TxtLookup) -> list[Signature]:
+    """The first `MAX_SIGNATURES` aligned signatures, in order, up to the first that counts."""
+    tried: list[Signature] = []
+    for idx in indexes[:MAX_SIGNATURES]:
+        tried.append(verify(raw, idx, lookup))
+        if counts(tried[-1]):
+            break
+    return tried
 
 
 def signing_domains(raw: bytes) -> list[tuple[int, str]]:

@@ -595,3 +595,19 @@ def test_own_dkim_check_a_huge_message_is_held_not_hashed(dns_stub: DnsStub) -> 
     assert not auth.verified
     assert auth.reason == f"too large for helpdeskd's own DKIM check ({len(raw)} bytes)"
     assert dns_stub.queries == []  # nothing looked up, nothing hashed
+
+
+def test_own_dkim_check_verifies_at_most_two_aligned_signatures(
+    dns_stub: DnsStub, keys: dict[str, Key]
+) -> None:
+    """A thousand bogus signatures in the victim's name cost two key lookups, not a thousand
+    hashes of the body."""
+    bogus = b"".join(
+        b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=victim.example; s=sel;\r\n"
+        b" h=from:to:subject; bh=%s; b=%s\r\n"
+        % (base64.b64encode(i.to_bytes(32)), base64.b64encode(i.to_bytes(256)))
+        for i in range(1000)
+    )
+    auth = own_check(dns_stub, bogus + PLAIN)
+    assert not auth.verified and auth.reason.startswith("DKIM signature failed: ")
+    assert dns_stub.queries.count("sel._domainkey.victim.example") == 2
