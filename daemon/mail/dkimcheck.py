@@ -64,7 +64,7 @@ def check_dkim(raw: bytes, msg: Message, lookup: TxtLookup) -> AuthResult:
     signers = signing_domains(raw)
     tried = verify_aligned([i for i, d in signers if aligns(d, domain, strict)], raw, lookup)
     result = "pass" if any(s.passed for s in tried) else ("fail" if tried else None)
-    if any(counts(s) for s in tried):
+    if any(counts(s) and aligns(s.domain, domain, strict) for s in tried):  # d= as verified
         return AuthResult(dmarc="pass", dkim=result, verified=True)
     how = "exactly (adkim=s)" if strict else "by organizational domain"
     if not tried:
@@ -85,9 +85,14 @@ def verify_aligned(indexes: list[int], raw: bytes, lookup: TxtLookup) -> list[Si
 
 
 def signing_domains(raw: bytes) -> list[tuple[int, str]]:
-    """(index, d=) of each DKIM-Signature, read without verifying anything."""
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    values = re.findall(rb"(?im)^dkim-signature[ \t]*:((?:.*)(?:\r?\n[ \t].*)*)", head)
+    """(index, d=) of each DKIM-Signature, read without verifying anything, numbered as
+    dkimpy numbers them (its own header parser, on the header block only)."""
+    end = re.search(rb"\r?\n\r?\n", raw)
+    try:
+        headers, _ = dkim.rfc822_parse(raw[: end.start()] if end else raw)
+    except Exception:  # dkimpy's parser raises on a malformed header block
+        return []
+    values = [bytes(v) for k, v in headers if bytes(k).lower() == b"dkim-signature"]
     return [(i, d) for i, d in enumerate(map(signer_of, values)) if d]
 
 
@@ -108,7 +113,7 @@ def verify(raw: bytes, idx: int, lookup: TxtLookup) -> Signature:
         return Signature("", False, False, False, f"{type(exc).__name__}: {exc}"[:200])
     fields = getattr(checker, "signature_fields", None) or {}
     signed = tuple(getattr(checker, "include_headers", ()) or ())
-    domain = bytes(fields.get(b"d", b"")).decode("ascii", "replace").lower()
+    domain = bytes(fields.get(b"d", b"")).decode("ascii", "replace").lower().rstrip(".")
     return Signature(domain, passed, b"l" not in fields, b"from" in signed, error)
 
 
