@@ -188,6 +188,20 @@ def test_encoded_word_address_is_no_sender() -> None:
     assert "From: an encoded word as the address: ignored" in parsed.defects
 
 
+def test_encoded_word_reply_to_is_no_address() -> None:
+    """Nor does one become a Reply-To to answer: the sender is the From, with a defect."""
+    parsed = parse_bytes(
+        mail(
+            b"From: Victor <victor@victim.example>\r\n"
+            b"Reply-To: =?utf-8?q?mallory?=@victim.example, team@victim.example\r\n"
+        ),
+        OURS,
+    )
+    assert parsed.sender is not None and parsed.sender.email == "victor@victim.example"
+    assert [a.email for a in parsed.reply_to] == ["team@victim.example"]
+    assert "Reply-To: an encoded word as the address: ignored" in parsed.defects
+
+
 # Microsoft 365 (class 11): the header as Exchange Online writes it, without an authserv-id,
 # right above the Received header of the EOP frontend that wrote it.
 M365_AR = (
