@@ -3,12 +3,13 @@
 Decides the headers of everything we send. Replies carry In-Reply-To and References so mail
 clients thread them, the ticket tag in the subject, a deterministic Message-ID (so a resend is
 recognisably the same mail) and, when no human approved it, `Auto-Submitted: auto-replied`
-(RFC 3834) so other robots do not answer us. A reply goes to the From address; Reply-To is
-honoured only within the sender's own domain, so a forged Reply-To cannot redirect account data.
-Nothing from the customer's headers is copied unchecked: ids must be valid msg-ids
-(`daemon.mail.msgid`) and are written raw, text and names go through `daemon.mail.headertext`.
-Our Message-IDs carry an HMAC of their deterministic part (`daemon.secret`), so nobody can
-guess the id of someone else's reply and thread into that ticket.
+(RFC 3834) so other robots do not answer us. A reply goes to the From address. Account data
+only ever goes to the verified From: a verified sender (the only one tools give data for) is
+answered at From whatever Reply-To says; an unverified sender's Reply-To is honoured only within
+the From domain. Nothing from the customer's headers is copied unchecked: ids must be valid
+msg-ids (`daemon.mail.msgid`) and are written raw, text and names go through
+`daemon.mail.headertext`. Our Message-IDs carry an HMAC of their deterministic part
+(`daemon.secret`), so nobody can guess the id of someone else's reply and thread into that ticket.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def reply_message_id(settings: Settings, kind: str, *ids: int) -> str:
 
 def reply_recipient(mail: ParsedMail) -> Address | None:
     sender = mail.sender
-    if sender is None:
-        return None
+    if sender is None or mail.auth.verified:
+        return sender  # a verified sender's reply may carry account data: From only
     domain = sender.email.rsplit("@", 1)[-1].lower()
     for alt in mail.reply_to:
         if alt.email.rsplit("@", 1)[-1].lower() == domain:

@@ -193,6 +193,25 @@ class ScreenSettings(Section):
         (),
         description="authserv-ids of the receiving servers whose Authentication-Results we trust",
     )
+    trust_unnamed_topmost_from: tuple[str, ...] = Field(
+        (),
+        description="hosts (and their subdomains) whose Authentication-Results carry no "
+        "authserv-id (Microsoft 365: mail.protection.outlook.com): the topmost such header counts "
+        "when the Received header right below it was received by one of them",
+    )
+    verify: Literal["headers", "dkim"] = Field(
+        "headers",
+        description="headers: Authentication-Results of trusted servers verify a sender; dkim: "
+        "helpdeskd checks DKIM signatures itself (DNS) and an aligned pass verifies",
+    )
+    dns_servers: tuple[str, ...] = Field(
+        (),
+        description="resolvers for verify = 'dkim' as host or host:port ([v6]:port); "
+        "empty: the system's (/etc/resolv.conf)",
+    )
+    dns_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="how long the DKIM/DMARC DNS lookups of one message may take"
+    )
 
 
 class IntentSettings(Section):
@@ -918,7 +937,10 @@ def check_helpdesks(settings: Settings) -> list[tuple[str, str]]:
 def config_warnings(settings: Settings) -> list[str]:
     """What is valid but probably not what the operator wants (printed by check-config)."""
     warnings = []
-    if not settings.screen.trusted_authserv_ids:
+    screen = settings.screen
+    if screen.verify == "headers" and not (
+        screen.trusted_authserv_ids or screen.trust_unnamed_topmost_from
+    ):
         relying = [
             n for n, p in settings.policies.items() if p.auto_send and p.require_verified_sender
         ]

@@ -710,12 +710,15 @@ def read_addresses(
 ) -> list[Address]:
     """Every address in every `name` header; names decoded after the list is split, so an
     encoded comma never splits an address. Addresses without a domain (MAILER-DAEMON) are
-    kept only when `local` is set."""
+    kept only when `local` is set; an encoded word as the address is no address (a defect)."""
     words: list[str] = []
     values = [ENCODED_WORD.sub(lambda m: keep_word(m, words), v) for v in raw_headers(msg, name)]
     found = []
     for display, addr in split_addresses(values):
         email_addr = clean_address(decode_raw(addr, hint, defects))
+        if words and re.search(r"EncWord\d+X", email_addr):  # RFC 2047 §5: never in an addr-spec
+            defects.append(f"{name}: an encoded word as the address: ignored")
+            continue
         if "@" in email_addr or (local and re.fullmatch(r"[\w.+-]+", email_addr)):
             display = re.sub(r"EncWord(\d+)X", lambda m: words[int(m.group(1))], display)
             found.append(Address(clean_name(decode_words(display, hint, defects)), email_addr))
