@@ -299,3 +299,137 @@ def test_the_link_is_shown_to_agents(
     shown = CliRunner().invoke(drafts_show, ["--config", str(config), str(draft.id)])
     assert shown.exit_code == 0, shown.output
     assert f"linked ticket: {alice.ticket_id}" in shown.output
+
+
+# --- class 7: a robot answering from a new address each time ------------------------------------
+
+ROBOT_WORDS = ("invoice", "shipment", "warranty", "account", "catalogue", "brochure", "visit")
+
+
+def robot(n: int, domain: bytes = b"robots.example") -> bytes:
+    """A robot's answer: a new address, a new subject and a new text every time."""
+    word = ROBOT_WORDS[n % len(ROBOT_WORDS)].encode()
+    address = b"case-" + str(4711 + n).encode() + b"@" + domain
+    return raw(
+        b"Case System <" + address + b">",
+        b"robot-" + str(n).encode() + b"@" + domain,
+        b"Your " + word + b" question (case " + str(n).encode() + b")",
+        b"Hello, we received your message about the " + word + b" and opened a case. "
+        b"Reply to this mail to add information.",
+    )
+
+
+def run_cycles(services: Services, mails: list[bytes]) -> list[Message]:
+    """One mail per cycle, as a robot answering each of our replies would send them."""
+    for mail in mails:
+        deliver(services, mail)
+    return [m for m in rows(services) if m.source == "inbox"]
+
+
+def outcomes(messages: list[Message]) -> list[tuple[str, str]]:
+    return [(m.state, (m.reason or "").split(":")[0]) for m in messages]
+
+
+SENT = ("sent", "auto-send allowed by policy 'standard' for intent 'general'")
+
+
+def test_rotating_address_robot_is_held_after_the_domain_cap(
+    daemon: Callable[..., Services],
+) -> None:
+    """With the default caps: ten replies an hour to one company domain, then every draft
+    for it is held for an agent with the reason (on main, a reply every cycle)."""
+    services = daemon()
+    robots = run_cycles(services, [robot(n) for n in range(12)])
+    question = b"Hello, can I pick up the goods at your shop on Saturday morning instead?"
+    customer_mail = raw(
+        b"Carla <carla@customer.example>", b"c1@customer.example", b"Pickup", question
+    )
+    customer = deliver(services, customer_mail)[-1]
+    assert outcomes(robots) == [SENT] * 10 + [("awaiting_approval", "domain reply cap")] * 2
+    assert robots[10].reason == (
+        "domain reply cap: 10 replies to @robots.example in the last hour (robot guard): "
+        "held for an agent"
+    )
+    assert len({m.ticket_id for m in robots}) == 12  # a new ticket each time: no ticket cap
+    assert customer.state == "sent", customer.reason  # another domain is answered
+    snap = snapshot(services)
+    assert len(snap.replies) == 11
+    assert {d.status for d in snap.drafts if d.message_pk in (robots[10].id, robots[11].id)} == {
+        "pending"
+    }
+
+
+@pytest.mark.parametrize(
+    ("screen", "domains", "expected"),
+    [
+        # the global cap: every reply counts, whatever the domain
+        ({"replies_per_hour": 2}, [b"a.example", b"b.example", b"c.example"], 2),
+        # a shared free-mail domain gets its own, higher cap...
+        ({"replies_per_domain_per_hour": 1}, [b"gmail.com"] * 3, 3),
+        (
+            {"replies_per_domain_per_hour": 1, "replies_per_shared_domain_per_hour": 2},
+            [b"gmail.com"] * 3,
+            2,
+        ),
+        # ...or none (0), and a company domain is capped
+        (
+            {"replies_per_domain_per_hour": 1, "replies_per_shared_domain_per_hour": 0},
+            [b"gmail.com"] * 3,
+            3,
+        ),
+        ({"replies_per_domain_per_hour": 1}, [b"robots.example"] * 3, 1),
+    ],
+    ids=["global", "shared-default", "shared-capped", "shared-exempt", "company-domain"],
+)
+def test_global_and_shared_domain_caps(
+    daemon: Callable[..., Services], screen: dict[str, Any], domains: list[bytes], expected: int
+) -> None:
+    services = daemon(screen=screen)
+    robots = run_cycles(services, [robot(n, d) for n, d in enumerate(domains)])
+    assert outcomes(robots)[:expected] == [SENT] * expected
+    held = robots[expected:]
+    assert [m.state for m in held] == ["awaiting_approval"] * len(held)
+    cap = "global reply cap" if "replies_per_hour" in screen else "domain reply cap"
+    assert all((m.reason or "").startswith(cap) for m in held), [m.reason for m in held]
+
+
+def campaign(n: int, domain: str, text: bytes) -> bytes:
+    return raw(
+        f"Sender {n} <s{n}@{domain}>".encode(),
+        f"c{n}.{next(SEQ)}@{domain}".encode(),
+        f"Subject {n}".encode(),
+        text,
+    )
+
+
+SAME = b"Dear team, your service number %d is broken.  Fix it NOW or we cancel!"
+
+
+def test_identical_bodies_from_different_senders_are_screened_out(tmp_path: Path) -> None:
+    """Offline drafter (every draft held): two senders' mail is drafted, the third and fourth
+    sender's same text (another number, spacing, case) is ignored as a robot or campaign, in a
+    later cycle and within one batch alike; short texts and one sender's repeats never count."""
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / "mail" / "inbox" / sub).mkdir(parents=True)
+    services = build_services(make_settings(tmp_path))
+    try:
+        deliver(services, campaign(1, "a.example", SAME % 1), campaign(1, "a.example", SAME % 1))
+        deliver(services, campaign(2, "b.example", (SAME % 22).upper().replace(b"  ", b"\r\n")))
+        deliver(services, campaign(3, "c.example", SAME % 333), campaign(4, "d.example", SAME % 4))
+        for n, domain in enumerate(("e.example", "f.example", "g.example")):
+            deliver(services, campaign(10 + n, domain, b"Thanks, that helped!"))
+        with Session(services.engine) as session:
+            events = session.exec(select(AuditEvent).where(AuditEvent.kind == "identical_body"))
+            counted = [e.detail["senders"] for e in events]
+    finally:
+        services.close()
+    got = outcomes([m for m in rows(services) if m.source == "inbox"])
+    held = ("awaiting_approval", "offline drafter")
+    same = ("ignored", "identical body")
+    assert got == [held] * 3 + [same] * 2 + [held] * 3, got
+    assert counted == [3, 4]
+    reasons = [m.reason for m in rows(services) if m.state == "ignored"]
+    assert reasons[0] == (
+        "identical body: the same text from 3 different senders within 60 minutes "
+        "(robot or campaign)"
+    )
