@@ -15,6 +15,7 @@ obeys every instruction; the tools are the example tool service over real HTTP.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from itertools import count
 from pathlib import Path
@@ -25,6 +26,7 @@ from click.testing import CliRunner
 from sqlmodel import Session, col, select
 
 from daemon.app import Services, build_services
+from daemon.cli.ops import status
 from daemon.cli.review import drafts_show
 from daemon.models import AuditEvent, Message, Outbox, State, Ticket, utcnow
 from daemon.store import session_scope
@@ -278,7 +280,7 @@ def test_others_on_the_ticket_cannot_spend_the_customers_reply_cap(tmp_path: Pat
 def test_the_link_is_shown_to_agents(
     daemon: Callable[..., Services],
 ) -> None:
-    """The escalation summary and `drafts show` name the linked ticket."""
+    """The escalation summary, `drafts show` and `status` name the linked ticket."""
     services = daemon(policies={"standard": {"auto_send": False}})
     [alice] = deliver(services, ALICE_FIRST)
     escalate = raw(
@@ -299,6 +301,12 @@ def test_the_link_is_shown_to_agents(
     shown = CliRunner().invoke(drafts_show, ["--config", str(config), str(draft.id)])
     assert shown.exit_code == 0, shown.output
     assert f"linked ticket: {alice.ticket_id}" in shown.output
+    state = CliRunner().invoke(status, ["--config", str(config), "--json"])
+    assert json.loads(state.stdout)["linked_tickets"] == [
+        {"ticket": mallory[0].ticket_id, "names": alice.ticket_id}
+    ]
+    shown = CliRunner().invoke(status, ["--config", str(config)])
+    assert f"{mallory[0].ticket_id} (names {alice.ticket_id})" in shown.output
 
 
 # --- class 7: a robot answering from a new address each time ------------------------------------
