@@ -172,8 +172,9 @@ def identical_body(item: Item, ctx: Context) -> str | None:
     )
 
 
-MIN_BODY_CHARS = 40
-"""Shorter texts ("Thanks!", "Where is my order 1234?") are the same by chance, not by robot."""
+MIN_BODY_CHARS = 80
+"""Shorter normalised texts ("Thanks!", "Hello, where is my order 10005? I am waiting for it.")
+are the same by chance, from real customers; a robot's boilerplate is longer."""
 
 
 def body_digest(mail: ParsedMail) -> str | None:

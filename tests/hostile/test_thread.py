@@ -410,7 +410,10 @@ def campaign(n: int, domain: str, text: bytes) -> bytes:
     )
 
 
-SAME = b"Dear team, your service number %d is broken.  Fix it NOW or we cancel!"
+SAME = (
+    b"Dear team, your service number %d has been broken since Monday.  Fix it NOW, "
+    b"or we cancel the contract and tell everyone!"
+)
 
 
 def test_identical_bodies_from_different_senders_are_screened_out(tmp_path: Path) -> None:
