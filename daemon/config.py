@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from daemon.errors import ConfigError
+from daemon.mail.headertext import is_plain_address
 
 ENV_PREFIX = "HELPDESKD_"
 DEFAULT_CONFIG_PATHS = (Path("helpdeskd.toml"), Path("/etc/helpdeskd/helpdeskd.toml"))
@@ -55,6 +57,9 @@ class MaildirSource(Section):
     kind: Literal["maildir"] = "maildir"
     name: str = Field(description="unique source name, shown in status and logs")
     path: Path = Field(description="Maildir folder with new/, cur/ and tmp/")
+    alert_after: int = Field(
+        0, ge=0, description="seconds a failing Maildir may fetch nothing before an alert"
+    )
 
 
 TlsMode = Literal["implicit", "starttls", "plain"]
@@ -146,7 +151,17 @@ class MailSettings(Section):
         (), description="other addresses that are us (mail from them is never answered)"
     )
     message_id_domain: str = Field(
-        "helpdeskd.invalid", description="right-hand side of our Message-IDs"
+        "helpdeskd.invalid",
+        pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$",
+        description="right-hand side of our Message-IDs",
+    )
+    message_id_secret_env: str = Field(
+        "",
+        description="environment variable with the secret that makes our Message-IDs "
+        "unguessable (empty: <state_dir>/secret, created on first use)",
+    )
+    message_id_secret_credential: str = Field(
+        "", description="systemd credential ($CREDENTIALS_DIRECTORY/<name>) with that secret"
     )
     ticket_tag: str = Field("#", description="subject tag prefix: [#123]")
 
@@ -346,6 +361,19 @@ class ReplySettings(Section):
 
 class EscalationSettings(Section):
     agents_address: str = Field("", description="mail escalation summaries here; empty: only store")
+
+
+class OwnershipSettings(Section):
+    enabled: bool = Field(
+        True,
+        description="an escalated ticket, or one an agent answered personally, stays with the "
+        "humans (follow-ups are escalated, never drafted) until an agent hands it back",
+    )
+    agent_addresses: tuple[str, ...] = Field(
+        (),
+        description="agents' own addresses (or @domain): their mail on a ticket is a personal "
+        "reply that gives the ticket to them (our From and our_addresses always count)",
+    )
 
 
 class MetricsSettings(Section):
@@ -696,6 +724,7 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = KnowledgeSettings()
     reply: ReplySettings = ReplySettings()
     escalation: EscalationSettings = EscalationSettings()
+    ownership: OwnershipSettings = OwnershipSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     helpdesks: tuple[HelpdeskSettings, ...] = Field((), description="[[helpdesks]] to work in")
@@ -886,6 +915,7 @@ def check_settings(settings: Settings) -> list[tuple[str, str]]:
     problems += check_mail_servers(settings)
     problems += check_llm(settings)
     problems += check_helpdesks(settings)
+    problems += check_our_addresses(settings)
     for name, intent in settings.intents.items():
         if intent.policy not in settings.policies:
             problems.append(
@@ -900,6 +930,17 @@ def check_settings(settings: Settings) -> list[tuple[str, str]]:
     for i, ks in enumerate(settings.knowledge.sources):
         if not ks.path.exists():
             problems.append((f"knowledge.sources[{i}].path", f"{ks.path} does not exist"))
+    return problems
+
+
+def check_our_addresses(settings: Settings) -> list[tuple[str, str]]:
+    """The addresses we write into headers: plain ASCII addr-specs (compose refuses others)."""
+    problems = []
+    if not is_plain_address(settings.mail.from_address):
+        problems.append(("mail.from_address", "write a plain address: name@example.com"))
+    agents = settings.escalation.agents_address
+    if agents and not is_plain_address(parseaddr(agents)[1]):
+        problems.append(("escalation.agents_address", "write an address: agents@example.com"))
     return problems
 
 

@@ -1,7 +1,8 @@
 """The tables: what helpdeskd remembers, and nothing it could derive.
 
 Decides the schema. Every inbound message keeps its raw bytes (`MessageContent`) and moves
-through `State`; tickets group messages into threads; drafts, the outbox and escalations record
+through `State`; tickets group messages into threads and say who owns them (the model, or a human
+until an agent hands the ticket back); drafts, the outbox and escalations record
 what was done for the customer; the audit trail records every state change and decision;
 usage records what each LLM request and tool call cost; cursors record how far each source was
 read; quarantine records what broke. Times are timezone-aware UTC (SQLModel's UTCDateTime
@@ -109,6 +110,11 @@ class Ticket(SQLModel, table=True):
     summary_upto: int | None = None
     helpdesk: str | None = None
     helpdesk_ticket_id: str | None = Field(default=None, index=True)
+    owner: str | None = Field(default=None, index=True)
+    """Who answers this ticket when a human does (`daemon/ownership.py`): an agent's name, or
+    the human queue after an escalation; None while the model may answer."""
+    owned_since: datetime | None = None
+    owner_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

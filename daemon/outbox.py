@@ -5,7 +5,12 @@ Decides when a queued mail is handed to the sink and what a failure means. A row
 row found in `sending` is checked with the sink (`was_sent`: the Maildir file, the Sent folder)
 before anything is resent — when the sink cannot tell, the row is parked as `unknown` for an
 operator rather than risk a duplicate. Transient errors retry with capped exponential backoff;
-permanent ones (5xx) fail the row and escalate its ticket.
+permanent ones (5xx) fail the row and escalate its ticket; a send whose fate the sink cannot
+tell (`DeliveryUnknown`: a helpdesk may have taken the reply, and its record does not show it)
+parks the row as `unknown` at once, never retried.
+Nothing is queued before its bytes are parsed back and found to say what was composed
+(`daemon.mail.wirecheck`): a mail with an injected header or body is refused, and its caller
+escalates instead.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from email.utils import getaddresses
 from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, col, func, select
 
-from connectors.base import ConnectorError, MailSink, OutboundMail
+from connectors.base import ConnectorError, DeliveryUnknown, MailSink, OutboundMail
+from daemon.mail.wirecheck import wire_problem
 from daemon.metrics import OUTBOX
 from daemon.models import Draft, Outbox, utcnow
 from daemon.store import (
@@ -37,6 +43,13 @@ MAX_BACKOFF = timedelta(hours=1)
 STALE_SENDING = timedelta(minutes=5)
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The mail was not queued: its bytes do not say what was composed (`wire_problem`)."""
+
+    reason: str
+
+
 def enqueue(
     session: Session,
     msg: EmailMessage,
@@ -45,8 +58,12 @@ def enqueue(
     ticket_id: int | None,
     draft_id: int | None = None,
     customer: str | None = None,
-) -> Outbox | None:
-    """Queue `msg`; None when a mail with its Message-ID is already queued (idempotent)."""
+) -> Outbox | Refused | None:
+    """Queue `msg`; None when a mail with its Message-ID is already queued (idempotent);
+    Refused (audited, never queued) when its bytes, parsed back, differ from `msg`."""
+    raw = msg.as_bytes()
+    if problem := wire_problem(msg, raw):
+        return refuse(session, kind, ticket_id, problem)
     message_id = str(msg["Message-ID"]).strip("<>")
     recipients = [addr for _name, addr in getaddresses([str(v) for v in msg.get_all("To", [])])]
     row = Outbox(
@@ -57,7 +74,7 @@ def enqueue(
         sender=str(msg["From"]),
         recipients=recipients,
         customer=customer,
-        raw=msg.as_bytes(),
+        raw=raw,
     )
     if not insert_or_ignore(session, row):
         return None
@@ -72,6 +89,13 @@ def enqueue(
         draft_id=draft_id,
     )
     return row
+
+
+def refuse(session: Session, kind: str, ticket_id: int | None, problem: str) -> Refused:
+    OUTBOX.labels("refused").inc()
+    audit(session, "outbox_refused", ticket_id=ticket_id, mail_kind=kind, reason=problem)
+    log.error("refused to queue a %s on ticket %s: %s", kind, ticket_id, problem)
+    return Refused(f"refused by the outbox check: {problem}")
 
 
 def recent_replies(
@@ -151,6 +175,7 @@ def flush_outbox(engine: Engine, sink: MailSink, *, limit: int = 500) -> FlushRe
         sent += outcome == "sent"
         retried += outcome == "queued"
         failed += outcome == "failed"
+        unknown += outcome == "unknown"
     return FlushReport(sent, retried, failed, unknown)
 
 
@@ -174,6 +199,8 @@ def deliver_one(engine: Engine, sink: MailSink, pk: int) -> str:
         mail = OutboundMail(row.message_id, row.sender, tuple(row.recipients), row.raw)
     try:
         response = sink.send(mail)
+    except DeliveryUnknown as exc:
+        return park_unknown(engine, pk, exc)
     except ConnectorError as exc:
         return record_error(engine, pk, exc)
     with session_scope(engine) as session:
@@ -231,6 +258,26 @@ def record_error(engine: Engine, pk: int, exc: ConnectorError) -> str:
             exc,
         )
         return row.state
+
+
+def park_unknown(engine: Engine, pk: int, exc: DeliveryUnknown) -> str:
+    """The sink cannot tell whether the mail went out: an operator decides, nothing is resent."""
+    with session_scope(engine) as session:
+        row = session.get(Outbox, pk)
+        assert row is not None
+        row.state = "unknown"
+        row.last_response = str(exc)[:1000]
+        session.add(row)
+        OUTBOX.labels("unknown").inc()
+        audit(
+            session,
+            "outbox_unknown",
+            ticket_id=row.ticket_id,
+            message_id=row.message_id,
+            error=row.last_response,
+        )
+    log.warning("sending %s: delivery unknown, parked for an operator: %s", row.message_id, exc)
+    return "unknown"
 
 
 def backoff(attempts: int) -> timedelta:

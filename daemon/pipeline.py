@@ -40,6 +40,7 @@ from daemon.stages import (
     deliver,
     draft,
     escalate,
+    owned,
     parse,
     retrieve,
     route,
@@ -79,13 +80,18 @@ STEPS: dict[State, Step] = {
     for s in (
         Step(State.received, "parse", (parse.run,), State.parsed),
         Step(
-            State.parsed, "screen", (thread.run, screen.run, thread.ensure_ticket), State.screened
+            State.parsed,
+            "screen",
+            (thread.run, owned.agent_reply, screen.run, thread.ensure_ticket),
+            State.screened,
         ),
-        Step(State.screened, "route", (route.run,), State.routed),
-        Step(State.routed, "retrieve", (retrieve.run,), State.retrieved),
-        Step(State.retrieved, "draft", (draft.run,), State.drafted),
-        Step(State.drafted, "decide", (decide.run,), State.decided),
-        Step(State.decided, "deliver", (deliver.run,), State.decided),
+        # owned.run: a ticket a human owns is escalated before any model sees the message,
+        # and again at each later step (an agent may take it while it is drafted)
+        Step(State.screened, "route", (owned.run, route.run), State.routed),
+        Step(State.routed, "retrieve", (owned.run, retrieve.run), State.retrieved),
+        Step(State.retrieved, "draft", (owned.run, draft.run), State.drafted),
+        Step(State.drafted, "decide", (owned.run, decide.run), State.decided),
+        Step(State.decided, "deliver", (owned.run, deliver.run), State.decided),
     )
 }
 

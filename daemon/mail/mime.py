@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.message import Message
 from email.utils import getaddresses, parsedate_tz
 
+from daemon.mail.msgid import extract_ids
 from daemon.records import Address, Attachment
 
 MAX_CONTAINERS = 200
@@ -639,15 +640,14 @@ MESSAGE_ID_HEADER = re.compile(rb"^message-id[ \t]*:([^\r\n]*(?:\r?\n[ \t][^\r\n
 def header_message_id(raw: bytes) -> str | None:
     """The Message-ID of raw mail without parsing it (what the store deduplicates and a
     helpdesk is asked about before the parse): the first Message-ID header of the header
-    block, read as the parser reads it (`read_msgids`), so both agree."""
+    block, read as the parser reads it (`daemon.mail.msgid`), so both agree."""
     end = HEAD_END.search(raw)
     head = raw[: end.start()] if end else raw[:65536]
     match = MESSAGE_ID_HEADER.search(head)
     if match is None:
         return None
     value = unfold(match.group(1).decode("ascii", "surrogateescape"))
-    found = first(read_msgids(value.strip()))
-    return found[:998] if found else None
+    return first(extract_ids(value.strip(), [], "Message-ID"))  # valid ids only, as the parse
 
 
 def first(items: list[str]) -> str | None:

@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from daemon.app import Services, build_services
 from daemon.cli.ops import status
 from daemon.cli.review import drafts_show
+from daemon.cli.tickets import tickets_show
 from daemon.models import AuditEvent, Message, Outbox, State, Ticket, utcnow
 from daemon.store import session_scope
 from tests.conftest import make_settings
@@ -280,7 +281,7 @@ def test_others_on_the_ticket_cannot_spend_the_customers_reply_cap(tmp_path: Pat
 def test_the_link_is_shown_to_agents(
     daemon: Callable[..., Services],
 ) -> None:
-    """The escalation summary, `drafts show` and `status` name the linked ticket."""
+    """The escalation summary, `tickets show`, `drafts show` and `status` name the linked ticket."""
     services = daemon(policies={"standard": {"auto_send": False}})
     [alice] = deliver(services, ALICE_FIRST)
     escalate = raw(
@@ -307,6 +308,8 @@ def test_the_link_is_shown_to_agents(
     ]
     shown = CliRunner().invoke(status, ["--config", str(config)])
     assert f"{mallory[0].ticket_id} (names {alice.ticket_id})" in shown.output
+    shown = CliRunner().invoke(tickets_show, ["--config", str(config), str(mallory[0].ticket_id)])
+    assert f"linked ticket: {alice.ticket_id} (" in shown.output
 
 
 # --- class 7: a robot answering from a new address each time ------------------------------------

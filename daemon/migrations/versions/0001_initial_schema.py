@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 23:13:59.371815
+Create Date: 2026-12-08 00:07:04.835162
 """
 
 from collections.abc import Sequence
@@ -62,6 +62,9 @@ def upgrade() -> None:
         sa.Column("summary_upto", sa.Integer(), nullable=True),
         sa.Column("helpdesk", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("helpdesk_ticket_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("owner", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("owned_since", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("owner_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -80,6 +83,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_ticket_linked_ticket_id"), ["linked_ticket_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_ticket_owner"), ["owner"], unique=False)
 
     op.create_table(
         "usage",
@@ -348,6 +352,7 @@ def downgrade() -> None:
 
     op.drop_table("usage")
     with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ticket_owner"))
         batch_op.drop_index(batch_op.f("ix_ticket_linked_ticket_id"))
         batch_op.drop_index(batch_op.f("ix_ticket_helpdesk_ticket_id"))
         batch_op.drop_index(batch_op.f("ix_ticket_customer_email"))
