@@ -40,7 +40,7 @@ SHIPPED_TEMPLATES = (
 )
 
 SOURCE_KINDS: dict[str, Callable[[Any], MailSource]] = {
-    "maildir": lambda cfg: MaildirSource(cfg.name, cfg.path),
+    "maildir": lambda cfg: MaildirSource(cfg.name, cfg.path, cfg.max_message_bytes),
     "imap": ImapMailbox,
 }
 SINK_KINDS: dict[str, Callable[[Any, Settings], MailSink]] = {

@@ -51,6 +51,12 @@ class PipelineSettings(Section):
     parse_processes: int = Field(
         1, ge=0, le=64, description="worker processes parsing a backfill ahead (0: none)"
     )
+    stage_seconds: float = Field(
+        60.0, gt=0, description="seconds one stage may work on one message, then quarantine"
+    )
+    model_stage_seconds: float = Field(
+        600.0, gt=0, description="the same for the steps that wait on the LLM (route, draft)"
+    )
 
 
 class MaildirSource(Section):
@@ -59,6 +65,9 @@ class MaildirSource(Section):
     path: Path = Field(description="Maildir folder with new/, cur/ and tmp/")
     alert_after: int = Field(
         0, ge=0, description="seconds a failing Maildir may fetch nothing before an alert"
+    )
+    max_message_bytes: int = Field(
+        25_000_000, ge=1024, description="larger messages are kept as headers only (a stub)"
     )
 
 
