@@ -175,9 +175,59 @@ class MailSettings(Section):
     ticket_tag: str = Field("#", description="subject tag prefix: [#123]")
 
 
+SHARED_DOMAINS = (
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "t-online.de",
+    "orange.fr",
+    "free.fr",
+    "libero.it",
+    "mail.ru",
+    "yandex.ru",
+    "qq.com",
+    "163.com",
+)
+"""Big free-mail domains: many unrelated customers write from each (`[screen] shared_domains`)."""
+
+
 class ScreenSettings(Section):
     replies_per_sender_per_hour: int = Field(5, ge=0, description="answers to one sender an hour")
-    replies_per_ticket_per_hour: int = Field(3, ge=0, description="answers on one ticket an hour")
+    replies_per_ticket_per_hour: int = Field(
+        3, ge=0, description="answers on one ticket to one sender an hour"
+    )
+    replies_per_hour: int = Field(
+        100, ge=0, description="answers to anyone an hour, all senders together; 0: no cap"
+    )
+    replies_per_domain_per_hour: int = Field(
+        10, ge=0, description="answers to the addresses of one sender domain an hour; 0: no cap"
+    )
+    shared_domains: tuple[str, ...] = Field(
+        SHARED_DOMAINS,
+        description="free-mail domains shared by unrelated customers: their own domain cap",
+    )
+    replies_per_shared_domain_per_hour: int = Field(
+        50, ge=0, description="answers to one of the shared_domains an hour; 0: no cap"
+    )
+    identical_body_senders: int = Field(
+        3,
+        ge=0,
+        description="mail whose text this many different senders sent within "
+        "identical_body_minutes is a robot or a campaign: never answered; 0: off",
+    )
+    identical_body_minutes: int = Field(60, ge=1, description="window of identical_body_senders")
     burst_messages: int = Field(
         10, ge=1, description="inbound messages one sender may send in burst_minutes"
     )

@@ -61,6 +61,8 @@ class Message(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     sender: str | None = Field(default=None, index=True)
     subject: str | None = None
+    body_hash: str | None = Field(default=None, index=True)
+    """Hash of the normalised new text, for spotting one body from many senders (screen)."""
     route: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     passages: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     draft_id: int | None = None
@@ -98,6 +100,9 @@ class Ticket(SQLModel, table=True):
     subject: str = ""
     customer_email: str | None = Field(default=None, index=True)
     customer_name: str | None = None
+    linked_ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    """The ticket this one's first mail referenced by Message-ID when its sender was no
+    participant there (`daemon/stages/thread.py`): shown to agents, never to the model."""
     status: str = "open"
     intent: str | None = None
     language: str | None = None
@@ -158,7 +163,7 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     last_response: str | None = None
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, index=True)  # the global reply cap
     sent_at: datetime | None = None
 
 

@@ -101,13 +101,18 @@ def refuse(session: Session, kind: str, ticket_id: int | None, problem: str) -> 
 def recent_replies(
     session: Session, since: datetime, *, customer: str | None = None, ticket_id: int | None = None
 ) -> int:
-    """Replies queued since `since` to one customer or on one ticket (the loop guard's count)."""
-    statement, who = (
-        (RECENT_TO_CUSTOMER, customer) if customer is not None else (RECENT_ON_TICKET, ticket_id)
-    )
+    """Replies queued since `since` to one customer, on one ticket, or (both given) to one
+    customer on one ticket (the loop guard's counts)."""
+    params: dict[str, object] = {"since": since, "who": customer, "ticket": ticket_id}
+    if customer is not None and ticket_id is not None:
+        statement = RECENT_ON_TICKET_TO
+    elif customer is not None:
+        statement = RECENT_TO_CUSTOMER
+    else:
+        statement, params["who"] = RECENT_ON_TICKET, ticket_id
     # On the connection, not the session: a session query would first flush every pending row
     # of the caller's batch, one by one (replies are written by other transactions).
-    return int(session.connection().execute(statement, {"since": since, "who": who}).scalar_one())
+    return int(session.connection().execute(statement, params).scalar_one())
 
 
 def replies_to_customers(
@@ -132,6 +137,7 @@ _RECENT = (
 )
 RECENT_TO_CUSTOMER = _RECENT.where(Outbox.customer == bindparam("who"))
 RECENT_ON_TICKET = _RECENT.where(Outbox.ticket_id == bindparam("who"))
+RECENT_ON_TICKET_TO = RECENT_TO_CUSTOMER.where(Outbox.ticket_id == bindparam("ticket"))
 RECENT_BY_CUSTOMER = (
     select(Outbox.customer, func.count())
     .where(

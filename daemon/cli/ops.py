@@ -17,7 +17,7 @@ from daemon.config import Settings, config_warnings, load_settings
 from daemon.cycle import run_cycle
 from daemon.errors import ConfigError
 from daemon.llm.describe import describe_models
-from daemon.models import Cursor, Escalation, Message, Outbox, Quarantine
+from daemon.models import Cursor, Escalation, Message, Outbox, Quarantine, Ticket
 from daemon.ownership import owned_tickets
 from daemon.pipeline import requeue
 from daemon.store import session_scope
@@ -108,6 +108,11 @@ def status(config_path: Path | None, as_json: bool) -> None:
             .order_by(col(Quarantine.id))
         ).all()
         cursors = session.exec(select(Cursor).order_by(col(Cursor.source))).all()
+        linked = session.exec(
+            select(Ticket.id, Ticket.linked_ticket_id)
+            .where(col(Ticket.linked_ticket_id).is_not(None), Ticket.status != "closed")
+            .order_by(col(Ticket.id))
+        ).all()
         owned = owned_tickets(session)
     data: dict[str, object] = {
         "states": states,
@@ -127,6 +132,8 @@ def status(config_path: Path | None, as_json: bool) -> None:
             }
             for c in cursors
         ],
+        # tickets a stranger opened by naming another ticket's Message-ID (daemon/stages/thread.py)
+        "linked_tickets": [{"ticket": t, "names": other} for t, other in linked],
         "ownership": "on" if services.settings.ownership.enabled else "off (recorded only)",
         "owned_tickets": [
             {"ticket": o.ticket_id, "owner": o.owner, "since": iso(o.since), "reason": o.reason}
@@ -181,6 +188,7 @@ def print_status(data: dict[str, object]) -> None:
         console.print(q)
         console.print("release with: helpdeskd requeue MESSAGE_ID...")
     print_owned(data)
+    print_linked(data["linked_tickets"])
 
 
 def print_owned(data: dict[str, object]) -> None:
@@ -198,6 +206,16 @@ def print_owned(data: dict[str, object]) -> None:
         )
     console.print(table)
     console.print("hand back with: helpdeskd tickets handback TICKET_ID")
+
+
+def print_linked(linked: object) -> None:
+    assert isinstance(linked, list)
+    if linked:
+        pairs = ", ".join(f"{x['ticket']} (names {x['names']})" for x in linked[:20])
+        more = f" and {len(linked) - 20} more" if len(linked) > 20 else ""
+        console.print(
+            f"tickets opened by naming another customer's ticket ({len(linked)}): {pairs}{more}"
+        )
 
 
 @click.group()

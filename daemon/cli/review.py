@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from daemon.cli.common import config_option, open_services
 from daemon.drafts import DraftError, approve, reject
-from daemon.models import Draft, Message, MessageParse
+from daemon.models import Draft, Message, MessageParse, Ticket
 from daemon.outbox import flush_outbox
 from daemon.ownership import owner_of, owners_of
 from daemon.records import stored_reply_text
@@ -66,6 +66,7 @@ def drafts_show(config_path: Path | None, draft_id: int) -> None:
         m = session.get(Message, d.message_pk) if d else None
         parse = session.get(MessageParse, d.message_pk) if d else None
         owner = owner_of(session, d.ticket_id) if d else None
+        ticket = session.get(Ticket, d.ticket_id) if d else None
     if d is None or m is None:
         click.echo(f"no draft {draft_id}", err=True)
         sys.exit(1)
@@ -76,6 +77,11 @@ def drafts_show(config_path: Path | None, draft_id: int) -> None:
     click.echo(f"customer: {m.sender}   subject: {m.subject}")
     click.echo(f"held because: {m.reason}")
     click.echo(f"ticket owner: {owner or 'model'}")
+    if ticket is not None and ticket.linked_ticket_id:
+        click.echo(
+            f"linked ticket: {ticket.linked_ticket_id} (named by this ticket's first mail; "
+            "its customer is someone else)"
+        )
     click.echo(f"citations: {', '.join(d.citations) or 'none'}")
     click.echo("--- customer wrote ---")
     parsed = parse.parsed if parse else {}

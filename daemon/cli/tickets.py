@@ -69,6 +69,7 @@ def ticket_data(t: Ticket) -> dict[str, object]:
         "owned_since": t.owned_since.isoformat(timespec="seconds") if t.owned_since else None,
         "owner_reason": t.owner_reason,
         "customer": t.customer_email,
+        "linked_ticket": t.linked_ticket_id,  # named by a stranger's mail (daemon/stages/thread.py)
         "subject": t.subject,
         "updated": t.updated_at.strftime("%Y-%m-%d %H:%M"),
     }
@@ -97,8 +98,13 @@ def show_lines(session: Session, t: Ticket) -> list[str]:
         f"ticket {t.id}: {t.subject}",
         f"customer: {t.customer_email or '?'}   status: {t.status}",
         f"owner: {owner}",
-        "--- messages ---",
     ]
+    if t.linked_ticket_id:
+        lines.append(
+            f"linked ticket: {t.linked_ticket_id} (its Message-ID was named by this ticket's "
+            "first mail, whose sender is not its customer: kept apart)"
+        )
+    lines.append("--- messages ---")
     messages = session.exec(
         select(Message).where(Message.ticket_id == t.id).order_by(col(Message.id))
     ).all()

@@ -16,6 +16,7 @@ from daemon.item import Context, Item
 from daemon.models import Draft, Ticket, utcnow
 from daemon.outbox import Refused, enqueue, recent_replies
 from daemon.records import Escalated, Held, Outcome, Sent
+from daemon.replycaps import over_rate_caps
 from daemon.store import serialize
 
 
@@ -40,13 +41,14 @@ def over_reply_cap(item: Item, ctx: Context) -> str | None:
     cfg = ctx.settings.screen
     since = ctx.now - timedelta(hours=1)
     sender = item.mail.sender.email.lower() if item.mail.sender else None
+    if robots := over_rate_caps(ctx.session, cfg, sender or "", since):  # takes its locks first
+        return robots
     serialize(ctx.session, f"reply-cap:{sender}")
     if recent_replies(ctx.session, since, customer=sender) >= cfg.replies_per_sender_per_hour:
         return "reply cap reached for this sender in the last hour: held for an agent"
-    if (
-        recent_replies(ctx.session, since, ticket_id=item.ticket_id)
-        >= cfg.replies_per_ticket_per_hour
-    ):
+    # per ticket and sender: nobody else's mail can spend a customer's cap on their ticket
+    on_ticket = recent_replies(ctx.session, since, customer=sender, ticket_id=item.ticket_id)
+    if on_ticket >= cfg.replies_per_ticket_per_hour:
         return "reply cap reached on this ticket in the last hour: held for an agent"
     return None
 

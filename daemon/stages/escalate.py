@@ -107,6 +107,7 @@ def summary_details(session: Session, item: Item, reason: str) -> dict[str, Any]
         "reason": reason,
         "next_step": next_step(reason, route.intent if route else None),
         "stub": item.stub_reason,
+        "linked_ticket": ticket.linked_ticket_id if ticket else None,
     }
 
 
