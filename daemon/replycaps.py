@@ -2,7 +2,9 @@
 
 Decides the caps that a robot answering from a new address each time (and a new subject, so a
 new ticket) cannot dodge: `[screen] replies_per_hour` over all our replies, and
-`[screen] replies_per_domain_per_hour` over the replies to one sender domain. Big free-mail
+`[screen] replies_per_domain_per_hour` over the replies to one sender domain — its registrable
+domain (public-suffix list), so a robot rotating subdomains (x1.evil.example, x2.…) shares one
+count. Big free-mail
 domains (`[screen] shared_domains`) are shared by unrelated customers, so they get their own,
 higher cap (`replies_per_shared_domain_per_hour`). A cap of 0 is off. The counts are Outbox
 replies of the last hour; the deliver stage checks them under a lock at the moment of sending
@@ -18,6 +20,7 @@ from sqlalchemy import bindparam, func, select
 from sqlmodel import Session, col
 
 from daemon.config import ScreenSettings
+from daemon.mail.auth import organizational_domain
 from daemon.models import Outbox
 from daemon.store import serialize
 
@@ -25,8 +28,10 @@ GLOBAL_LOCK = "reply-cap:*"
 
 
 def domain_of(address: str) -> str:
-    """The domain of an address, lower-cased ('' when there is none)."""
-    return address.rpartition("@")[2].lower() if "@" in address else ""
+    """The registrable domain of an address, lower-cased ('' when there is none): subdomains
+    count with their organisation."""
+    domain = address.rpartition("@")[2].lower() if "@" in address else ""
+    return (organizational_domain(domain) or domain) if domain else ""
 
 
 def domain_cap(cfg: ScreenSettings, domain: str) -> int:
@@ -66,7 +71,7 @@ def count_replies(session: Session, since: datetime, domain: str | None = None) 
     statement = ALL_RECENT
     if domain is not None:
         escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement, params["pattern"] = DOMAIN_RECENT, f"%@{escaped}"
+        statement, params["pattern"], params["sub"] = DOMAIN_RECENT, f"%@{escaped}", f"%.{escaped}"
     # On the connection: a session query would flush the caller's pending rows one by one.
     return int(session.connection().execute(statement, params).scalar_one())
 
@@ -76,4 +81,7 @@ ALL_RECENT = (
     .select_from(Outbox)
     .where(col(Outbox.created_at) >= bindparam("since"), col(Outbox.kind) == "reply")
 )
-DOMAIN_RECENT = ALL_RECENT.where(col(Outbox.customer).like(bindparam("pattern"), escape="\\"))
+DOMAIN_RECENT = ALL_RECENT.where(
+    col(Outbox.customer).like(bindparam("pattern"), escape="\\")
+    | col(Outbox.customer).like(bindparam("sub"), escape="\\")
+)

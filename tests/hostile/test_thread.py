@@ -389,8 +389,24 @@ def test_rotating_address_robot_is_held_after_the_domain_cap(
             3,
         ),
         ({"replies_per_domain_per_hour": 1}, [b"robots.example"] * 3, 1),
+        # subdomains count with their registrable domain (public-suffix list)...
+        (
+            {"replies_per_domain_per_hour": 2},
+            [b"x1.robots.example", b"x2.robots.example", b"robots.example", b"x3.robots.example"],
+            2,
+        ),
+        # ...but two registrants under one public suffix are two domains
+        ({"replies_per_domain_per_hour": 1}, [b"shop-a.co.uk", b"shop-b.co.uk"], 2),
     ],
-    ids=["global", "shared-default", "shared-capped", "shared-exempt", "company-domain"],
+    ids=[
+        "global",
+        "shared-default",
+        "shared-capped",
+        "shared-exempt",
+        "company-domain",
+        "rotating-subdomains",
+        "public-suffix",
+    ],
 )
 def test_global_and_shared_domain_caps(
     daemon: Callable[..., Services], screen: dict[str, Any], domains: list[bytes], expected: int
