@@ -22,6 +22,13 @@ class ConnectorError(Exception):
         self.permanent = permanent
 
 
+class DeliveryUnknown(ConnectorError):
+    """A write whose fate nobody can tell: the request may have reached the server (a read
+    timeout, a connection dropped after sending, a 5xx) and the server's record does not show it
+    (or could not be read). Sending again could duplicate it, so it is never retried: the outbox
+    parks the row as `unknown` for an operator."""
+
+
 @dataclass(frozen=True, slots=True)
 class FetchedMail:
     """One message as a source hands it over.

@@ -6,7 +6,8 @@ while it was used within `reuse_seconds`, so a flush of many mails costs one TLS
 one AUTH. Certificates are always checked (a private CA through `ca_file`); TLS is implicit,
 STARTTLS, or plain only when the operator allowed it. A 5xx answer is permanent (the outbox
 fails the row and escalates the ticket); a 4xx, a dropped or refused connection, a timeout or a
-refused login is transient (retried with backoff: a wrong password must not fail the mail).
+refused login is transient (retried with backoff: a wrong password must not fail the mail); an
+envelope address that is not a plain addr-spec is permanent (nothing is sent).
 With `sent_folder` set, a copy goes to that IMAP folder first and is marked sent after the
 250, which is how `was_sent` answers after a crash (see `connectors.imap.SentFolder`); while
 that folder cannot be reached nothing is sent (the mail waits in the outbox). Without it
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from email.utils import getaddresses, parseaddr
 
@@ -28,8 +30,10 @@ from connectors.oauth2 import TokenSource, account_password
 from daemon.config import ImapSource as ImapSettings
 from daemon.config import Settings
 from daemon.config import SmtpSink as SmtpSettings
+from daemon.mail.headertext import is_plain_address
 
 log = logging.getLogger("helpdeskd.smtp")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def classify(exc: aiosmtplib.SMTPException) -> ConnectorError:
@@ -49,9 +53,24 @@ def classify(exc: aiosmtplib.SMTPException) -> ConnectorError:
 
 
 def envelope(mail: OutboundMail) -> tuple[str, list[str]]:
-    """Bare addresses for MAIL FROM and RCPT TO from the header-style fields."""
+    """Bare addresses for MAIL FROM and RCPT TO from the header-style fields. An address that
+    is not a plain addr-spec (a CR/LF would start another SMTP command) fails the mail for good:
+    the outbox escalates its ticket rather than send it anywhere."""
+    for field in (mail.sender, *mail.recipients):
+        if CONTROL.search(field):  # getaddresses would split it into more recipients
+            raise ConnectorError(
+                f"refused: {field[:80]!a} holds a control character", permanent=True
+            )
     sender = parseaddr(mail.sender)[1] or mail.sender
     recipients = [addr for _, addr in getaddresses(list(mail.recipients)) if addr]
+    for addr in (sender, *recipients):
+        if not is_plain_address(addr):
+            raise ConnectorError(
+                f"refused: {addr[:80]!a} is not a plain address for the SMTP envelope",
+                permanent=True,
+            )
+    if not recipients:
+        raise ConnectorError("refused: the mail has no recipient", permanent=True)
     return sender, recipients
 
 
@@ -69,6 +88,7 @@ class SmtpOutbox:
 
     # -- MailSink -----------------------------------------------------------------------
     def send(self, mail: OutboundMail) -> str:
+        envelope(mail)  # a bad address fails before a Sent copy is staged
         if self.sent is not None:
             self.sent.stage(mail.message_id, mail.raw)  # fails before sending: nothing lost
         try:

@@ -23,6 +23,8 @@ from connectors.maildir import MaildirOutbox, MaildirSource
 from connectors.smtp import open_outbox
 from daemon.config import Settings
 from daemon.llm.pii import PiiMasker, set_log_masker
+from daemon.private import private_dir
+from daemon.secret import message_id_secret
 from daemon.stages.draft import Drafter, OfflineDrafter
 from daemon.stages.retrieve import Retriever, open_retriever
 from daemon.stages.route import Router, RuleRouter
@@ -38,7 +40,7 @@ SHIPPED_TEMPLATES = (
 )
 
 SOURCE_KINDS: dict[str, Callable[[Any], MailSource]] = {
-    "maildir": lambda cfg: MaildirSource(cfg.name, cfg.path),
+    "maildir": lambda cfg: MaildirSource(cfg.name, cfg.path, cfg.max_message_bytes),
     "imap": ImapMailbox,
 }
 SINK_KINDS: dict[str, Callable[[Any, Settings], MailSink]] = {
@@ -113,12 +115,14 @@ def template_env(settings: Settings) -> jinja2.Environment:
 
 
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    private_dir(settings.state_dir)  # raw mail lives here: 0700 whatever the umask
     engine = open_engine(
         settings.database_url,
         echo=settings.store.echo,
         migrate=migrate,
         pool_size=2 * settings.pipeline.workers + 2,  # a step's session + a usage row each
     )
+    message_id_secret(settings)  # read or created now: a missing secret fails the start
     templates = template_env(settings)
     set_log_masker(PiiMasker.from_settings(settings.pii) if settings.pii.mask_logs else None)
     llm = None

@@ -16,6 +16,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from daemon.errors import ConfigError
+from daemon.mail.headertext import is_plain_address
 
 ENV_PREFIX = "HELPDESKD_"
 DEFAULT_CONFIG_PATHS = (Path("helpdeskd.toml"), Path("/etc/helpdeskd/helpdeskd.toml"))
@@ -50,12 +52,24 @@ class PipelineSettings(Section):
     parse_processes: int = Field(
         1, ge=0, le=64, description="worker processes parsing a backfill ahead (0: none)"
     )
+    stage_seconds: float = Field(
+        60.0, gt=0, description="seconds one stage may work on one message, then quarantine"
+    )
+    model_stage_seconds: float = Field(
+        600.0, gt=0, description="the same for the steps that wait on the LLM (route, draft)"
+    )
 
 
 class MaildirSource(Section):
     kind: Literal["maildir"] = "maildir"
     name: str = Field(description="unique source name, shown in status and logs")
     path: Path = Field(description="Maildir folder with new/, cur/ and tmp/")
+    alert_after: int = Field(
+        0, ge=0, description="seconds a failing Maildir may fetch nothing before an alert"
+    )
+    max_message_bytes: int = Field(
+        25_000_000, ge=1024, description="larger messages are kept as headers only (a stub)"
+    )
 
 
 TlsMode = Literal["implicit", "starttls", "plain"]
@@ -147,14 +161,74 @@ class MailSettings(Section):
         (), description="other addresses that are us (mail from them is never answered)"
     )
     message_id_domain: str = Field(
-        "helpdeskd.invalid", description="right-hand side of our Message-IDs"
+        "helpdeskd.invalid",
+        pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$",
+        description="right-hand side of our Message-IDs",
+    )
+    message_id_secret_env: str = Field(
+        "",
+        description="environment variable with the secret that makes our Message-IDs "
+        "unguessable (empty: <state_dir>/secret, created on first use)",
+    )
+    message_id_secret_credential: str = Field(
+        "", description="systemd credential ($CREDENTIALS_DIRECTORY/<name>) with that secret"
     )
     ticket_tag: str = Field("#", description="subject tag prefix: [#123]")
 
 
+SHARED_DOMAINS = (
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "t-online.de",
+    "orange.fr",
+    "free.fr",
+    "libero.it",
+    "mail.ru",
+    "yandex.ru",
+    "qq.com",
+    "163.com",
+)
+"""Big free-mail domains: many unrelated customers write from each (`[screen] shared_domains`)."""
+
+
 class ScreenSettings(Section):
     replies_per_sender_per_hour: int = Field(5, ge=0, description="answers to one sender an hour")
-    replies_per_ticket_per_hour: int = Field(3, ge=0, description="answers on one ticket an hour")
+    replies_per_ticket_per_hour: int = Field(
+        3, ge=0, description="answers on one ticket to one sender an hour"
+    )
+    replies_per_hour: int = Field(
+        100, ge=0, description="answers to anyone an hour, all senders together; 0: no cap"
+    )
+    replies_per_domain_per_hour: int = Field(
+        10, ge=0, description="answers to the addresses of one sender domain an hour; 0: no cap"
+    )
+    shared_domains: tuple[str, ...] = Field(
+        SHARED_DOMAINS,
+        description="free-mail domains shared by unrelated customers: their own domain cap",
+    )
+    replies_per_shared_domain_per_hour: int = Field(
+        50, ge=0, description="answers to one of the shared_domains an hour; 0: no cap"
+    )
+    identical_body_senders: int = Field(
+        3,
+        ge=0,
+        description="mail whose text this many different senders sent within "
+        "identical_body_minutes is a robot or a campaign: never answered; 0: off",
+    )
+    identical_body_minutes: int = Field(60, ge=1, description="window of identical_body_senders")
     burst_messages: int = Field(
         10, ge=1, description="inbound messages one sender may send in burst_minutes"
     )
@@ -169,6 +243,25 @@ class ScreenSettings(Section):
     trusted_authserv_ids: tuple[str, ...] = Field(
         (),
         description="authserv-ids of the receiving servers whose Authentication-Results we trust",
+    )
+    trust_unnamed_topmost_from: tuple[str, ...] = Field(
+        (),
+        description="hosts (and their subdomains) whose Authentication-Results carry no "
+        "authserv-id (Microsoft 365: mail.protection.outlook.com): the topmost such header counts "
+        "when the Received header right below it was received by one of them",
+    )
+    verify: Literal["headers", "dkim"] = Field(
+        "headers",
+        description="headers: Authentication-Results of trusted servers verify a sender; dkim: "
+        "helpdeskd checks DKIM signatures itself (DNS) and an aligned pass verifies",
+    )
+    dns_servers: tuple[str, ...] = Field(
+        (),
+        description="resolvers for verify = 'dkim' as host or host:port ([v6]:port); "
+        "empty: the system's (/etc/resolv.conf)",
+    )
+    dns_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="how long the DKIM/DMARC DNS lookups of one message may take"
     )
 
 
@@ -297,6 +390,19 @@ class ReplySettings(Section):
 
 class EscalationSettings(Section):
     agents_address: str = Field("", description="mail escalation summaries here; empty: only store")
+
+
+class OwnershipSettings(Section):
+    enabled: bool = Field(
+        True,
+        description="an escalated ticket, or one an agent answered personally, stays with the "
+        "humans (follow-ups are escalated, never drafted) until an agent hands it back",
+    )
+    agent_addresses: tuple[str, ...] = Field(
+        (),
+        description="agents' own addresses (or @domain): their mail on a ticket is a personal "
+        "reply that gives the ticket to them (our From and our_addresses always count)",
+    )
 
 
 class MetricsSettings(Section):
@@ -700,6 +806,7 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = KnowledgeSettings()
     reply: ReplySettings = ReplySettings()
     escalation: EscalationSettings = EscalationSettings()
+    ownership: OwnershipSettings = OwnershipSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     helpdesks: tuple[HelpdeskSettings, ...] = Field((), description="[[helpdesks]] to work in")
@@ -891,6 +998,7 @@ def check_settings(settings: Settings) -> list[tuple[str, str]]:
     problems += check_mail_servers(settings)
     problems += check_llm(settings)
     problems += check_helpdesks(settings)
+    problems += check_our_addresses(settings)
     for name, intent in settings.intents.items():
         if intent.policy not in settings.policies:
             problems.append(
@@ -905,6 +1013,17 @@ def check_settings(settings: Settings) -> list[tuple[str, str]]:
     for i, ks in enumerate(settings.knowledge.sources):
         if not ks.path.exists():
             problems.append((f"knowledge.sources[{i}].path", f"{ks.path} does not exist"))
+    return problems
+
+
+def check_our_addresses(settings: Settings) -> list[tuple[str, str]]:
+    """The addresses we write into headers: plain ASCII addr-specs (compose refuses others)."""
+    problems = []
+    if not is_plain_address(settings.mail.from_address):
+        problems.append(("mail.from_address", "write a plain address: name@example.com"))
+    agents = settings.escalation.agents_address
+    if agents and not is_plain_address(parseaddr(agents)[1]):
+        problems.append(("escalation.agents_address", "write an address: agents@example.com"))
     return problems
 
 
@@ -923,7 +1042,10 @@ def check_helpdesks(settings: Settings) -> list[tuple[str, str]]:
 def config_warnings(settings: Settings) -> list[str]:
     """What is valid but probably not what the operator wants (printed by check-config)."""
     warnings = []
-    if not settings.screen.trusted_authserv_ids:
+    screen = settings.screen
+    if screen.verify == "headers" and not (
+        screen.trusted_authserv_ids or screen.trust_unnamed_topmost_from
+    ):
         relying = [
             n for n, p in settings.policies.items() if p.auto_send and p.require_verified_sender
         ]

@@ -2,11 +2,11 @@
 
 Decides the order of a cycle and how a source's health is recorded. Each fetched message is
 committed (row + cursor) before the source is told (`ack`), so a crash between the two re-reads
-the message and the store's uniqueness drops the copy. A source that fails is recorded on its
-cursor row (`last_error`, `failing_since`) for `status` and the alert, and the cycle goes on
-with the others: one broken mailbox never stops the rest. Each source is polled by one process
-at a time (a PostgreSQL advisory lock across replicas, a file lock on one host); another poller
-skips it.
+the message and the store's uniqueness drops the copy. A source that fails, with whatever
+exception, is recorded on its cursor row (`last_error`, `failing_since`) for `status` and the
+alert, and the cycle goes on with the others: one broken mailbox never stops the rest. Each
+source is polled by one process at a time (a PostgreSQL advisory lock across replicas, a file
+lock on one host); another poller skips it.
 """
 
 from __future__ import annotations
@@ -92,27 +92,47 @@ def poll_lock(services: Services, name: str) -> Iterator[bool]:
 
 
 def poll_locked(services: Services, source: MailSource) -> PollReport:
-    fetched = duplicates = 0
+    """Fetch and record in batches. Any failure (the connector's, or anything a message or
+    the folder made the code raise) ends this poll with the error recorded on the source,
+    after what was fetched before it has been recorded: never raised, so one source or one
+    message cannot stop the cycle, and every poll that fails shows in `status`."""
     with session_scope(services.engine) as session:
         cursor = session.get(Cursor, source.name)
         position = cursor.value if cursor else None
+    counts = [0, 0]  # new, duplicates
     batch: list[FetchedMail] = []
+    error = None
     try:
         for mail in source.fetch(position):
             batch.append(mail)
             if len(batch) >= INGEST_BATCH or sum(len(m.raw) for m in batch) > INGEST_BATCH_BYTES:
-                new, dup = record_batch(services, source, batch)
-                fetched, duplicates, batch = fetched + new, duplicates + dup, []
-        new, dup = record_batch(services, source, batch)
-        fetched, duplicates = fetched + new, duplicates + dup
-    except ConnectorError as exc:
-        record_poll(services, source.name, error=str(exc))
-        log.warning("source %s failed after %d messages: %s", source.name, fetched, exc)
-        return PollReport(source.name, fetched, duplicates, str(exc))
-    record_poll(services, source.name, error=None)
-    if fetched:
-        log.info("source %s: %d new messages", source.name, fetched)
-    return PollReport(source.name, fetched, duplicates)
+                add_counts(counts, record_batch(services, source, batch))
+                batch = []
+    except Exception as exc:  # recorded as the source's error: see the docstring
+        error = poll_error(source.name, exc, counts[0])
+    try:
+        add_counts(counts, record_batch(services, source, batch))
+    except Exception as exc:  # the batch stays at the source for the next poll
+        error = error or poll_error(source.name, exc, counts[0])
+    record_poll(services, source.name, error=error)
+    if counts[0]:
+        log.info("source %s: %d new messages", source.name, counts[0])
+    return PollReport(source.name, counts[0], counts[1], error)
+
+
+def add_counts(counts: list[int], added: tuple[int, int]) -> None:
+    counts[0] += added[0]
+    counts[1] += added[1]
+
+
+def poll_error(name: str, exc: Exception, fetched: int) -> str:
+    """The error a failed poll records: a connector's text as it is (it names the cause), an
+    unexpected exception with its type, logged with its traceback."""
+    if isinstance(exc, ConnectorError):
+        log.warning("source %s failed after %d messages: %s", name, fetched, exc)
+        return str(exc)
+    log.exception("source %s failed after %d messages", name, fetched)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def record_batch(

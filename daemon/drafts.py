@@ -3,8 +3,11 @@
 Decides the effects of an agent's decision, wherever it was taken (the CLI, a helpdesk): an
 approval queues the reply in the outbox — the edited text when the agent edited it — and moves
 the message to `sent`; a rejection records the reason (it feeds `stats`) and moves the message
-to `rejected`, leaving the customer to the agent. Both are audited with the agent's name, and
-both refuse a draft that is no longer pending, so a double click sends nothing twice.
+to `rejected`, leaving the customer to the agent: the ticket is the agent's from then on
+(`daemon/ownership.py`; an approval, edited or not, leaves it with the model). Both are
+audited with the agent's name, and both refuse a draft that is no longer pending, so a double
+click sends nothing twice. An approved reply the outbox refuses (its bytes would not say what
+was composed) escalates.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from sqlmodel import Session
 from daemon.app import Services
 from daemon.item import Item
 from daemon.models import Draft, Message, State, utcnow
+from daemon.ownership import give_to_human
 from daemon.pipeline import load_draft, make_context
 from daemon.stages.deliver import queue_draft, set_ticket_status
+from daemon.stages.escalate import escalate_ticket
 from daemon.store import audit, message_content, session_scope, transition
 
 
@@ -52,9 +57,11 @@ def approve(services: Services, draft_id: int, actor: str, body: str | None = No
         ctx = make_context(services, session, message)
         content = message_content(session, draft.message_pk)
         item = Item.from_row(message, content, load_draft(session, message))
-        queue_draft(
+        refused = queue_draft(
             ctx, item, draft, body=draft.edited_body or draft.body, automatic=False, actor=actor
         )
+        if refused:
+            return escalate_refused(session, message, draft, refused, actor)
         transition(
             session,
             message,
@@ -74,6 +81,21 @@ def approve(services: Services, draft_id: int, actor: str, body: str | None = No
         return Decision(draft_id, "approved")
 
 
+def escalate_refused(
+    session: Session, message: Message, draft: Draft, reason: str, actor: str
+) -> Decision:
+    """An approved reply that cannot be sent (the outbox refused it): the ticket goes to the
+    human queue with the reason, and nothing is queued."""
+    assert draft.id is not None
+    draft.status = "escalated"
+    session.add(draft)
+    if message.ticket_id is not None:
+        escalate_ticket(session, message.ticket_id, reason)
+    transition(session, message, State.escalated, reason=reason, draft_id=draft.id)
+    audit(session, "draft_approved", message=message, actor=actor, draft_id=draft.id, sent=False)
+    return Decision(draft.id, "escalated")
+
+
 def reject(services: Services, draft_id: int, actor: str, reason: str) -> Decision:
     if not reason.strip():
         raise DraftError("a rejection needs a reason")
@@ -86,6 +108,9 @@ def reject(services: Services, draft_id: int, actor: str, reason: str) -> Decisi
         session.add(draft)
         ctx = make_context(services, session, message)
         set_ticket_status(ctx, message.ticket_id, "open")
+        give_to_human(
+            session, message.ticket_id, actor, f"draft {draft_id} rejected by {actor}", actor=actor
+        )
         transition(
             session,
             message,

@@ -1,7 +1,8 @@
 """The tables: what helpdeskd remembers, and nothing it could derive.
 
 Decides the schema. Every inbound message keeps its raw bytes (`MessageContent`) and moves
-through `State`; tickets group messages into threads; drafts, the outbox and escalations record
+through `State`; tickets group messages into threads and say who owns them (the model, or a human
+until an agent hands the ticket back); drafts, the outbox and escalations record
 what was done for the customer; the audit trail records every state change and decision;
 usage records what each LLM request and tool call cost; cursors record how far each source was
 read; quarantine records what broke. Times are timezone-aware UTC (SQLModel's UTCDateTime
@@ -60,6 +61,8 @@ class Message(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     sender: str | None = Field(default=None, index=True)
     subject: str | None = None
+    body_hash: str | None = Field(default=None, index=True)
+    """Hash of the normalised new text, for spotting one body from many senders (screen)."""
     route: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     passages: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     draft_id: int | None = None
@@ -97,6 +100,9 @@ class Ticket(SQLModel, table=True):
     subject: str = ""
     customer_email: str | None = Field(default=None, index=True)
     customer_name: str | None = None
+    linked_ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    """The ticket this one's first mail referenced by Message-ID when its sender was no
+    participant there (`daemon/stages/thread.py`): shown to agents, never to the model."""
     status: str = "open"
     intent: str | None = None
     language: str | None = None
@@ -104,6 +110,11 @@ class Ticket(SQLModel, table=True):
     summary_upto: int | None = None
     helpdesk: str | None = None
     helpdesk_ticket_id: str | None = Field(default=None, index=True)
+    owner: str | None = Field(default=None, index=True)
+    """Who answers this ticket when a human does (`daemon/ownership.py`): an agent's name, or
+    the human queue after an escalation; None while the model may answer."""
+    owned_since: datetime | None = None
+    owner_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -152,7 +163,7 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     last_response: str | None = None
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, index=True)  # the global reply cap
     sent_at: datetime | None = None
 
 

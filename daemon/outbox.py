@@ -5,7 +5,12 @@ Decides when a queued mail is handed to the sink and what a failure means. A row
 row found in `sending` is checked with the sink (`was_sent`: the Maildir file, the Sent folder)
 before anything is resent — when the sink cannot tell, the row is parked as `unknown` for an
 operator rather than risk a duplicate. Transient errors retry with capped exponential backoff;
-permanent ones (5xx) fail the row and escalate its ticket.
+permanent ones (5xx) fail the row and escalate its ticket; a send whose fate the sink cannot
+tell (`DeliveryUnknown`: a helpdesk may have taken the reply, and its record does not show it)
+parks the row as `unknown` at once, never retried.
+Nothing is queued before its bytes are parsed back and found to say what was composed
+(`daemon.mail.wirecheck`): a mail with an injected header or body is refused, and its caller
+escalates instead.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from email.utils import getaddresses
 from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, col, func, select
 
-from connectors.base import ConnectorError, MailSink, OutboundMail
+from connectors.base import ConnectorError, DeliveryUnknown, MailSink, OutboundMail
+from daemon.mail.wirecheck import wire_problem
 from daemon.metrics import OUTBOX
 from daemon.models import Draft, Outbox, utcnow
 from daemon.store import (
@@ -37,6 +43,13 @@ MAX_BACKOFF = timedelta(hours=1)
 STALE_SENDING = timedelta(minutes=5)
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The mail was not queued: its bytes do not say what was composed (`wire_problem`)."""
+
+    reason: str
+
+
 def enqueue(
     session: Session,
     msg: EmailMessage,
@@ -45,8 +58,12 @@ def enqueue(
     ticket_id: int | None,
     draft_id: int | None = None,
     customer: str | None = None,
-) -> Outbox | None:
-    """Queue `msg`; None when a mail with its Message-ID is already queued (idempotent)."""
+) -> Outbox | Refused | None:
+    """Queue `msg`; None when a mail with its Message-ID is already queued (idempotent);
+    Refused (audited, never queued) when its bytes, parsed back, differ from `msg`."""
+    raw = msg.as_bytes()
+    if problem := wire_problem(msg, raw):
+        return refuse(session, kind, ticket_id, problem)
     message_id = str(msg["Message-ID"]).strip("<>")
     recipients = [addr for _name, addr in getaddresses([str(v) for v in msg.get_all("To", [])])]
     row = Outbox(
@@ -57,7 +74,7 @@ def enqueue(
         sender=str(msg["From"]),
         recipients=recipients,
         customer=customer,
-        raw=msg.as_bytes(),
+        raw=raw,
     )
     if not insert_or_ignore(session, row):
         return None
@@ -74,16 +91,28 @@ def enqueue(
     return row
 
 
+def refuse(session: Session, kind: str, ticket_id: int | None, problem: str) -> Refused:
+    OUTBOX.labels("refused").inc()
+    audit(session, "outbox_refused", ticket_id=ticket_id, mail_kind=kind, reason=problem)
+    log.error("refused to queue a %s on ticket %s: %s", kind, ticket_id, problem)
+    return Refused(f"refused by the outbox check: {problem}")
+
+
 def recent_replies(
     session: Session, since: datetime, *, customer: str | None = None, ticket_id: int | None = None
 ) -> int:
-    """Replies queued since `since` to one customer or on one ticket (the loop guard's count)."""
-    statement, who = (
-        (RECENT_TO_CUSTOMER, customer) if customer is not None else (RECENT_ON_TICKET, ticket_id)
-    )
+    """Replies queued since `since` to one customer, on one ticket, or (both given) to one
+    customer on one ticket (the loop guard's counts)."""
+    params: dict[str, object] = {"since": since, "who": customer, "ticket": ticket_id}
+    if customer is not None and ticket_id is not None:
+        statement = RECENT_ON_TICKET_TO
+    elif customer is not None:
+        statement = RECENT_TO_CUSTOMER
+    else:
+        statement, params["who"] = RECENT_ON_TICKET, ticket_id
     # On the connection, not the session: a session query would first flush every pending row
     # of the caller's batch, one by one (replies are written by other transactions).
-    return int(session.connection().execute(statement, {"since": since, "who": who}).scalar_one())
+    return int(session.connection().execute(statement, params).scalar_one())
 
 
 def replies_to_customers(
@@ -108,6 +137,7 @@ _RECENT = (
 )
 RECENT_TO_CUSTOMER = _RECENT.where(Outbox.customer == bindparam("who"))
 RECENT_ON_TICKET = _RECENT.where(Outbox.ticket_id == bindparam("who"))
+RECENT_ON_TICKET_TO = RECENT_TO_CUSTOMER.where(Outbox.ticket_id == bindparam("ticket"))
 RECENT_BY_CUSTOMER = (
     select(Outbox.customer, func.count())
     .where(
@@ -145,6 +175,7 @@ def flush_outbox(engine: Engine, sink: MailSink, *, limit: int = 500) -> FlushRe
         sent += outcome == "sent"
         retried += outcome == "queued"
         failed += outcome == "failed"
+        unknown += outcome == "unknown"
     return FlushReport(sent, retried, failed, unknown)
 
 
@@ -168,6 +199,8 @@ def deliver_one(engine: Engine, sink: MailSink, pk: int) -> str:
         mail = OutboundMail(row.message_id, row.sender, tuple(row.recipients), row.raw)
     try:
         response = sink.send(mail)
+    except DeliveryUnknown as exc:
+        return park_unknown(engine, pk, exc)
     except ConnectorError as exc:
         return record_error(engine, pk, exc)
     with session_scope(engine) as session:
@@ -225,6 +258,26 @@ def record_error(engine: Engine, pk: int, exc: ConnectorError) -> str:
             exc,
         )
         return row.state
+
+
+def park_unknown(engine: Engine, pk: int, exc: DeliveryUnknown) -> str:
+    """The sink cannot tell whether the mail went out: an operator decides, nothing is resent."""
+    with session_scope(engine) as session:
+        row = session.get(Outbox, pk)
+        assert row is not None
+        row.state = "unknown"
+        row.last_response = str(exc)[:1000]
+        session.add(row)
+        OUTBOX.labels("unknown").inc()
+        audit(
+            session,
+            "outbox_unknown",
+            ticket_id=row.ticket_id,
+            message_id=row.message_id,
+            error=row.last_response,
+        )
+    log.warning("sending %s: delivery unknown, parked for an operator: %s", row.message_id, exc)
+    return "unknown"
 
 
 def backoff(attempts: int) -> timedelta:

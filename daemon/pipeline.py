@@ -8,6 +8,10 @@ transaction it was in. A stage returns either a new `Item` or an
 outcome (`Ignored`, `Held`, `Escalated`, `Sent`); outcomes end the flow through `finish`.
 A message whose step raises `max_failures` times, or on which the process died `max_crashes`
 times, is quarantined with its error; its raw bytes stay in the store and `status` shows it.
+A stage that runs past its budget (`stage_seconds`, `model_stage_seconds` for the steps that
+wait on a model) is abandoned (`daemon.deadline`) and its message quarantined at once, with
+"stage X exceeded N s"; the other messages go on. A stop request abandons the running stages
+(their transactions roll back) and starts no further step.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from daemon.app import Services
+from daemon.deadline import StageTimeout, stage_deadline, stopping
 from daemon.item import Context, Item
 from daemon.metrics import QUARANTINED
 from daemon.models import TERMINAL, Draft, Message, Quarantine, State, utcnow
@@ -41,6 +46,7 @@ from daemon.stages import (
     draft,
     escalate,
     guard,
+    owned,
     parse,
     retrieve,
     route,
@@ -73,6 +79,8 @@ class Step:
     name: str
     stages: tuple[StageFn, ...]
     end: State
+    model: bool = False
+    """It waits on the LLM: its budget is `model_stage_seconds`, not `stage_seconds`."""
 
 
 STEPS: dict[State, Step] = {
@@ -80,13 +88,20 @@ STEPS: dict[State, Step] = {
     for s in (
         Step(State.received, "parse", (parse.run,), State.parsed),
         Step(
-            State.parsed, "screen", (thread.run, screen.run, thread.ensure_ticket), State.screened
+            State.parsed,
+            "screen",
+            (thread.run, owned.agent_reply, screen.run, thread.ensure_ticket),
+            State.screened,
         ),
-        Step(State.screened, "route", (route.run,), State.routed),
-        Step(State.routed, "retrieve", (retrieve.run,), State.retrieved),
-        Step(State.retrieved, "draft", (draft.run, guard.run), State.drafted),
-        Step(State.drafted, "decide", (decide.run,), State.decided),
-        Step(State.decided, "deliver", (deliver.run,), State.decided),
+        # owned.run: a ticket a human owns is escalated before any model sees the message,
+        # and again at each later step (an agent may take it while it is drafted)
+        Step(State.screened, "route", (owned.run, route.run), State.routed, model=True),
+        Step(State.routed, "retrieve", (owned.run, retrieve.run), State.retrieved),
+        Step(
+            State.retrieved, "draft", (owned.run, draft.run, guard.run), State.drafted, model=True
+        ),
+        Step(State.drafted, "decide", (owned.run, decide.run), State.decided),
+        Step(State.decided, "deliver", (owned.run, deliver.run), State.decided),
     )
 }
 
@@ -134,6 +149,8 @@ def process_pending(services: Services, *, limit: int | None = None) -> int:
     early = [pk for pk, state in rows if state in THREADING]
     later = [pk for pk, state in rows if state not in THREADING]
     for start in range(0, len(early), BATCH):
+        if stopping():
+            return len(rows)
         later += run_threading(services, early[start : start + BATCH], owner)
     run_rest(services, sorted(later), owner)
     return len(rows)
@@ -203,17 +220,28 @@ def run_batch(
                             batch=rows,
                         )
                 session.flush()  # what the next step's queries read (the senders, for bursts)
+    except StageTimeout as exc:
+        record_timeout(services, exc)
+        run_one_by_one(services, pks, steps)
     except Exception:
         names = "+".join(step.name for step in steps)
         log.info("a %s batch of %d failed: one message at a time", names, len(pks))
-        starts = frozenset(step.start for step in steps)
-        for pk in pks:
-            try:
-                for _step in steps:
-                    if run_step(services, pk, within=starts) is None:
-                        break
-            except Exception as exc:
-                record_failure(services, pk, exc)
+        run_one_by_one(services, pks, steps)
+
+
+def run_one_by_one(services: Services, pks: list[int], steps: Sequence[Step]) -> None:
+    """The steps of a batch that failed, one message and one step at a time, so a failure
+    or a stage past its budget is recorded on the one message it belongs to."""
+    starts = frozenset(step.start for step in steps)
+    for pk in pks:
+        try:
+            for _step in steps:
+                if run_step(services, pk, within=starts) is None:
+                    break
+        except StageTimeout as exc:
+            record_timeout(services, exc)
+        except Exception as exc:
+            record_failure(services, pk, exc)
 
 
 def run_rest(services: Services, ids: list[int], owner: str) -> None:
@@ -234,16 +262,19 @@ def advance(
     state, None when its step failed or another worker holds it."""
     lease = timedelta(seconds=services.settings.pipeline.lease_seconds)
     state: State | None = None
-    while True:
+    while not stopping():
         with session_scope(services.engine) as session:
             if not claim(session, pk, owner, lease):
                 return state
         try:
             state = run_step(services, pk)
+        except StageTimeout as exc:  # stuck on this message: it would be stuck again
+            state = record_timeout(services, exc)
         except Exception as exc:  # a broken stage: recorded, retried, then quarantined
             state = record_failure(services, pk, exc)
         if state is None or state in WAITING or (within is not None and state not in within):
             return state
+    return state
 
 
 def run_step(
@@ -279,13 +310,29 @@ def run_loaded(
     ctx = make_context(services, session, row, ahead, batch)
     content = content or message_content(session, row.id or 0)
     before = Item.from_row(row, content, load_draft(session, row))
-    result: Item | Outcome = before
+    try:
+        with stage_deadline(step.name, stage_budget(services, step)):
+            result = run_stages(step, before, ctx)
+    except StageTimeout as exc:
+        exc.pk = row.id
+        raise
+    return apply(ctx, row, content, step, result, before, keep_lease=keep_lease)
+
+
+def run_stages(step: Step, item: Item, ctx: Context) -> Item | Outcome:
+    """The step's stage functions in order, until one returns an outcome."""
+    result: Item | Outcome = item
     for stage in step.stages:
         assert isinstance(result, Item)
         result = stage(result, ctx)
         if not isinstance(result, Item):
             break
-    return apply(ctx, row, content, step, result, before, keep_lease=keep_lease)
+    return result
+
+
+def stage_budget(services: Services, step: Step) -> float:
+    pipeline = services.settings.pipeline
+    return pipeline.model_stage_seconds if step.model else pipeline.stage_seconds
 
 
 def apply(
@@ -394,6 +441,17 @@ def fail(services: Services, session: Session, row: Message, exc: Exception) -> 
     release(session, row)
     session.add(row)
     return None
+
+
+def record_timeout(services: Services, exc: StageTimeout) -> State | None:
+    """Quarantine the message whose stage ran past its budget (a new transaction: the step's
+    own was rolled back). No retry: the same bytes would take as long again."""
+    with session_scope(services.engine) as session:
+        row = session.get(Message, exc.pk) if exc.pk is not None else None
+        if row is None or State(row.state) in TERMINAL:
+            return None
+        row.last_error = str(exc)
+        return quarantine(session, row, exc.stage, str(exc))
 
 
 def quarantine(session: Session, row: Message, stage: str, error: str, tb: str = "") -> State:

@@ -59,6 +59,8 @@ class AuthResult:
     dkim: str | None = None
     spf: str | None = None
     verified: bool = False
+    reason: str = ""
+    """Why the sender is not verified (empty when it is, or when there was nothing to read)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 Decides only *when* work runs. Polling, the pipeline and the outbox are separate APScheduler
 jobs (each never overlapping itself), so a slow LLM call in the pipeline never delays fetching
-mail. SIGTERM and SIGINT only set a flag; running jobs finish their current message and the
-process exits 0. With `Type=notify` systemd is told when we are ready and when we stop.
+mail. SIGTERM and SIGINT set a flag and abandon the stages in progress (`daemon.deadline`:
+their transactions roll back, the messages are taken up again at the next start), so a hostile
+message in the middle of its parse never holds up the exit; the process exits 0. With
+`Type=notify` systemd is told when we are ready and when we stop.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from daemon.app import Services
 from daemon.cycle import poll_all
+from daemon.deadline import Stopping, stop_stages
+from daemon.deadline import reset as reset_stop
 from daemon.helpdesk import add_helpdesk_jobs
 from daemon.knowledge.job import add_index_job
 from daemon.metrics import serve_metrics
@@ -51,6 +55,8 @@ def guarded(name: str, func: Callable[[], Any]) -> Callable[[], None]:
     def job() -> None:
         try:
             func()
+        except Stopping:
+            log.info("job %s stopped: the process is stopping", name)
         except Exception:
             log.exception("job %s failed; it runs again at its next time", name)
 
@@ -59,8 +65,14 @@ def guarded(name: str, func: Callable[[], Any]) -> Callable[[], None]:
 
 def run_forever(services: Services, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
+    reset_stop()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+        stop_stages()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     every = services.settings.pipeline.poll_seconds
     scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
     scheduler.add_job(

@@ -6,7 +6,9 @@ always brought to the newest Alembic revision when the store opens, so an empty 
 database both just work. A message is claimed with a conditional UPDATE that only succeeds
 while nobody else holds an unexpired lease (healthchecks' trick): it works on both databases
 and lets several workers or replicas share one queue. Every state change goes through
-`transition`, which writes the audit row in the same transaction.
+`transition`, which writes the audit row in the same transaction. Whatever a message's bytes,
+ingest records it: text columns get valid text (the raw bytes are kept as they came), and a
+row the database still refuses is recorded bare, in quarantine, without sinking its batch.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 import socket
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,12 +30,13 @@ from sqlalchemy import ColumnElement, Engine, event, insert, inspect, or_, text,
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from connectors.base import FetchedMail
 from daemon.mail.mime import header_message_id
 from daemon.models import Cursor, Message, MessageContent, MessageParse, State, utcnow
+from daemon.private import FILE_MODE, private_dir, private_file, restrict
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -56,7 +59,7 @@ def open_engine(
         "json_deserializer": load_json,
     }
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        private_database(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"timeout": 30}, **common)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -64,6 +67,19 @@ def open_engine(
     if migrate:
         migrate_to_head(engine)
     return engine
+
+
+def private_database(path: Path) -> None:
+    """The SQLite file (raw customer mail) readable by its owner only: created 0600 before
+    SQLite opens it (SQLite gives its -wal and -shm files the database's mode), an existing
+    one and its -wal/-shm made 0600; a folder created for it is 0700."""
+    if not path.parent.is_dir():
+        private_dir(path.parent)
+    if path.name == ":memory:" or not path.name:
+        return
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        restrict(path.with_name(path.name + suffix), FILE_MODE)
 
 
 def dump_json(value: Any) -> str:
@@ -142,24 +158,57 @@ def transactional_sqlite_engine(engine: Engine) -> Engine:
 
 
 @event.listens_for(Session, "before_flush")
-def _replace_nul_in_text(session: Session, _context: Any, _instances: Any) -> None:
-    """PostgreSQL text cannot hold NUL (0x00) and mail can (a broken Subject, a body quoted into
-    a summary): without this a stage fails on PostgreSQL and works on SQLite. Text columns get
+def _valid_text_columns(session: Session, _context: Any, _instances: Any) -> None:
+    """Text columns hold valid text on every database: PostgreSQL text cannot hold NUL (0x00)
+    and mail can (a broken Subject, a body quoted into a summary), and no driver encodes the
+    surrogate escapes an undecodable header byte becomes (a Message-ID read from raw bytes).
+    Without this a stage fails on that one message, or on PostgreSQL only. Text columns get
     U+FFFD on every database alike; raw bytes and JSON columns keep the original."""
     for new, objects in ((True, session.new), (False, session.dirty)):
         for obj in objects:
             state = inspect(obj)
-            # a loaded row's other columns were scrubbed when they were written
+            # a loaded row's other columns were made valid when they were written
             keys = state.mapper.column_attrs.keys() if new else list(state.committed_state)
             for key in keys:
                 value = state.dict.get(key)
-                if isinstance(value, str) and "\x00" in value:
-                    setattr(obj, key, value.replace("\x00", "\ufffd"))
+                if not isinstance(value, str):
+                    continue
+                fit = value if is_valid_text(value) else valid_text(value)
+                fit = fit_id(fit) if key == "message_id" else fit
+                if fit is not value:
+                    setattr(obj, key, fit)
+
+
+MAX_ID_BYTES = 998
+"""A Message-ID column holds at most this many bytes: the longest header line, and well under
+what PostgreSQL's index takes (~2,700 bytes; a longer value made the UPDATE fail)."""
+
+
+def fit_id(value: str) -> str:
+    """`value` cut to MAX_ID_BYTES of UTF-8 (the same object when it fits)."""
+    if len(value) * 4 <= MAX_ID_BYTES:
+        return value
+    encoded = value.encode("utf-8", "surrogatepass")  # valid text by now; never raises
+    if len(encoded) <= MAX_ID_BYTES:
+        return value
+    return encoded[:MAX_ID_BYTES].decode("utf-8", "ignore")
+
+
+def is_valid_text(value: str) -> bool:
+    """True when `value` can be stored as it is (the cheap test of the flush hook)."""
+    if value.isascii():
+        return "\x00" not in value
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
 
 
 def no_nul(text: str) -> str:
-    """`text` fit for a PostgreSQL text column (which cannot hold NUL), for plain INSERTs."""
-    return text.replace("\x00", "\ufffd")
+    """`text` fit for a PostgreSQL text column (which cannot hold NUL), for plain INSERTs;
+    valid text too (see `valid_text`)."""
+    return valid_text(text)
 
 
 @contextmanager
@@ -273,7 +322,10 @@ def ingest_many(session: Session, source: str, mails: list[FetchedMail]) -> list
     """`ingest` for a batch in one go: one lookup of the keys already recorded, one INSERT of
     the new rows and one of their raw bytes (plain, not ORM objects: this is the hot path of
     every poll and backfill), their audit rows, and the cursor moved once to the last
-    message's position."""
+    message's position. Whatever a message's bytes, it cannot sink the batch: its text
+    columns are made valid text first, and a batch INSERT that still fails is redone one
+    message at a time, where a row that fails alone is recorded bare and quarantined."""
+    mails = [valid_mail(m) for m in mails]
     keys = [m.key for m in mails]
     known: dict[str, int | None] = dict(
         session.exec(
@@ -289,7 +341,7 @@ def ingest_many(session: Session, source: str, mails: list[FetchedMail]) -> list
         if mail.key not in known:
             new.setdefault(mail.key, mail)
     digests = {key: hashlib.sha256(m.raw).hexdigest() for key, m in new.items()}
-    message_ids = {key: header_message_id(m.raw) for key, m in new.items()}
+    message_ids = {key: read_message_id(m.raw) for key, m in new.items()}
     copies = rekeyed_copies(session, source, digests, message_ids)
     for key, mail in new.items():
         if key in copies:
@@ -300,10 +352,7 @@ def ingest_many(session: Session, source: str, mails: list[FetchedMail]) -> list
         else:
             fresh[key] = new_message_row(source, mail, digests[key], message_ids[key], now)
     if fresh:
-        # one multi-row INSERT … RETURNING (rows in any order: each names its key)
-        rows = session.connection().execute(INSERT_MESSAGE, list(fresh.values())).all()
-        contents = [{"message_pk": pk, "raw": new[key].raw} for pk, key in rows]
-        session.connection().execute(INSERT_CONTENT, contents)
+        rows = insert_messages(session, fresh, new)
         with buffered_audit(session):
             for pk, key in sorted(rows):
                 known[key] = pk
@@ -329,19 +378,118 @@ def ingest_many(session: Session, source: str, mails: list[FetchedMail]) -> list
     return results
 
 
+def valid_text(value: str) -> str:
+    """`value` as text any database stores: bytes a header or file name carried undecoded
+    (surrogate escapes) are read as UTF-8, what is not UTF-8 becomes U+FFFD, and so does NUL.
+    Without it one byte in a Message-ID made the batch INSERT raise and stopped all intake."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        try:
+            value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a surrogate no byte could have made
+            value = value.encode("utf-8", "replace").decode()
+    return value.replace("\x00", "\ufffd")
+
+
+def valid_mail(mail: FetchedMail) -> FetchedMail:
+    """`mail` with its key and stub reason as valid text (the raw bytes are kept as they are)."""
+    key = valid_text(mail.key)
+    reason = valid_text(mail.stub_reason)[:MAX_TEXT] if mail.stub_reason else mail.stub_reason
+    if key == mail.key and reason == mail.stub_reason:
+        return mail
+    return replace(mail, key=key, stub_reason=reason)
+
+
+MAX_TEXT = 1000
+"""Characters kept of a free-text column filled from the outside (a stub reason, an error)."""
+
+
+def read_message_id(raw: bytes) -> str | None:
+    """The Message-ID the store deduplicates on, as valid text of at most 998 bytes (the
+    longest header line; PostgreSQL refuses an index entry over ~2,700 bytes)."""
+    message_id = header_message_id(raw)
+    return fit_id(valid_text(message_id)) if message_id else None
+
+
+INGEST_ERRORS = (SQLAlchemyError, UnicodeError, ValueError, TypeError)
+"""What a hostile row can make an INSERT raise (the driver's encoding and binding errors)."""
+
+
+def insert_messages(
+    session: Session, fresh: dict[str, dict[str, Any]], new: dict[str, FetchedMail]
+) -> list[tuple[int, str]]:
+    """Insert the new rows and their raw bytes; (pk, key) of each. One multi-row INSERT;
+    when it fails (whatever one row holds) it is rolled back and redone row by row."""
+    if session.get_bind().dialect.name == "sqlite":
+        # pysqlite opens its transaction before a data change only: without a write first the
+        # SAVEPOINT would open it, and its RELEASE would commit the rows on their own
+        session.execute(text("UPDATE cursor SET source = source WHERE 1 = 0"))
+    try:
+        with session.begin_nested():
+            return insert_rows(session, list(fresh.values()), new)
+    except INGEST_ERRORS as exc:
+        log.warning("batch INSERT of %d message(s) failed (%s): one by one", len(fresh), exc)
+    return [row for key in fresh for row in insert_one(session, fresh[key], new[key])]
+
+
+def insert_rows(
+    session: Session, values: list[dict[str, Any]], new: dict[str, FetchedMail]
+) -> list[tuple[int, str]]:
+    # one multi-row INSERT … RETURNING (rows in any order: each names its key)
+    rows = [(pk, key) for pk, key in session.connection().execute(INSERT_MESSAGE, values)]
+    contents = [{"message_pk": pk, "raw": new[key].raw} for pk, key in rows]
+    session.connection().execute(INSERT_CONTENT, contents)
+    return rows
+
+
+def insert_one(
+    session: Session, values: dict[str, Any], mail: FetchedMail
+) -> list[tuple[int, str]]:
+    """One message's row; when even that fails, a bare row (no header values) in quarantine
+    with the error, so the message is recorded, kept and shown to the operator."""
+    try:
+        with session.begin_nested():
+            return insert_rows(session, [values], {mail.key: mail})
+    except INGEST_ERRORS as exc:
+        error = f"ingest: could not record the message as read ({type(exc).__name__}: {exc})"
+        log.warning("source %s: %s: %s", values["source"], values["source_key"], error)
+    bare = values | {
+        "message_id": None,
+        "stub_reason": None,
+        "state": State.quarantined.value,
+        "reason": valid_text(error)[:MAX_TEXT],
+    }
+    with session.begin_nested():
+        rows = insert_rows(session, [bare], {mail.key: mail})
+        quarantine = {"message_pk": rows[0][0], "stage": "ingest", "error": bare["reason"]}
+        session.connection().execute(
+            INSERT_QUARANTINE, [quarantine | {"traceback": "", "at": utcnow(), "released_at": None}]
+        )
+        audit(
+            session,
+            "transition",
+            message_pk=rows[0][0],
+            from_state=State.received,
+            to_state=State.quarantined,
+            reason=bare["reason"],
+        )
+    return rows
+
+
 def new_message_row(
     source: str, mail: FetchedMail, digest: str, message_id: str | None, now: datetime
 ) -> dict[str, Any]:
     """The columns of a `received` message (plain INSERT: every default spelled out, and text
-    scrubbed of NUL for PostgreSQL as the ORM flush hook would)."""
+    already valid, as the ORM flush hook would make it)."""
     return {
-        "source": no_nul(source),
-        "source_key": no_nul(mail.key),
-        "message_id": no_nul(message_id) if message_id else None,
+        "source": valid_text(source),
+        "source_key": mail.key,
+        "message_id": message_id,
         "sha256": digest,
         "size": len(mail.raw),
         "stub": mail.stub_reason is not None,
-        "stub_reason": no_nul(mail.stub_reason) if mail.stub_reason else None,
+        "stub_reason": mail.stub_reason,
         "state": State.received.value,
         "failures": 0,
         "starts": 0,
@@ -355,6 +503,7 @@ INSERT_MESSAGE = insert(SQLModel.metadata.tables["message"]).returning(
     SQLModel.metadata.tables["message"].c.source_key,
 )
 INSERT_CONTENT = insert(SQLModel.metadata.tables["messagecontent"])
+INSERT_QUARANTINE = insert(SQLModel.metadata.tables["quarantine"])
 
 
 @dataclass(slots=True)
@@ -522,7 +671,7 @@ def remember_message_id(session: Session, message_id: str, ticket_id: int, direc
     """Record which ticket a Message-ID belongs to, unless it is already known (first wins)."""
     dialect = session.get_bind().dialect.name
     values = {
-        "message_id": no_nul(message_id),
+        "message_id": fit_id(valid_text(message_id)),
         "ticket_id": ticket_id,
         "direction": direction,
         "created_at": utcnow(),

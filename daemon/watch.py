@@ -8,9 +8,10 @@ the scheduler to run the poll job now; the poll itself stays the one place mail 
 two readers never race over one mailbox. A lost connection is retried after a capped
 exponential backoff with jitter. A server without IDLE leaves that mailbox to the schedule.
 
-A source whose polls have failed, with nothing fetched, for longer than its `alert_after` is
-in alert: one ERROR log line when it starts, `helpdeskd_source_failing{source=...}` = 1, and
-its error in `helpdeskd status` starts with `ALERT`.
+A source (IMAP or Maildir) whose polls have failed, with nothing fetched, for longer than its
+`alert_after` is in alert: one ERROR log line when it starts,
+`helpdeskd_source_failing{source=...}` = 1, and its error in `helpdeskd status` starts with
+`ALERT`.
 """
 
 from __future__ import annotations
@@ -109,13 +110,11 @@ def start_watchers(
 
 
 def check_alerts(services: Services, now: datetime | None = None) -> list[str]:
-    """Raise or clear each IMAP source's alert; return the sources in alert."""
+    """Raise or clear each source's alert; return the sources in alert."""
     now = now or utcnow()
     alerting = []
     with session_scope(services.engine) as session:
         for cfg in services.settings.sources:
-            if not isinstance(cfg, ImapSource):
-                continue
             cursor = session.get(Cursor, cfg.name)
             since = cursor.failing_since if cursor else None
             if since is not None and since.tzinfo is None:

@@ -19,6 +19,16 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("HELPDESKD_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
+@pytest.fixture(autouse=True)
+def _keep_umask() -> Iterator[None]:
+    """Every `helpdeskd` command sets umask 0077 (daemon.private); a test that runs one in
+    process gets the test process's umask back, so later tests' peers can read their files."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
+
+
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     """../shared/corpus (or $HELPDESKD_CORPUS); the test is skipped when it is absent."""

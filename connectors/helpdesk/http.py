@@ -4,11 +4,24 @@ Decides how a helpdesk API call fails. Requests are spaced to stay under the con
 requests-per-minute (the helpdesks' documented limits: Zendesk's incremental export allows 10 a
 minute, Freshdesk's plans 50 to 700 a minute). A 429 is honoured: its `Retry-After` (seconds or
 an HTTP date) is remembered so no request goes out before it, and waited out in place when it is
-short enough (`max_wait`); otherwise the call raises a transient error carrying the wait. 5xx
-answers and connection errors are retried a few times with exponential backoff, then raised as
-transient. 401 and 403 are permanent for the whole connector (the operator must fix credentials
-or rights); 404, 400, 409 and 422 are permanent for the one item when the request was about an
-item, and for the connector otherwise (a wrong URL or queue name).
+short enough (`max_wait`); otherwise the call raises a transient error carrying the wait. 401
+and 403 are permanent for the whole connector (the operator must fix credentials or rights);
+404, 400, 409 and 422 are permanent for the one item when the request was about an item, and for
+the connector otherwise (a wrong URL or queue name).
+
+What is retried depends on whether the request may be applied twice. Reads and idempotent
+writes (GET, HEAD, OPTIONS, PUT, DELETE: the same request twice leaves the same state) are
+retried after 5xx answers and any connection error, a few times with exponential backoff, then
+raised as transient. A write that must happen once (`once`: POST and PATCH by default, and a
+PUT that adds a comment, such as Zendesk's replies) is retried only when the server provably did
+not act on it: the connection was never made (connect error or timeout, no free connection in
+the pool: not a byte was sent), or a 429 (both hosted helpdesks document that a rate-limited
+request is refused, not run; its Retry-After is honoured). Everything else after the request
+may have left — a read or write timeout, a connection reset or closed before the answer, any
+5xx, 503 included, since a gateway in front of the helpdesk can answer 502, 503 or 504 after the
+helpdesk took the request — raises at once with `ambiguous` set, and the caller reads the
+helpdesk's record back before deciding anything (`daemon/helpdesk/sink.py` for replies; the
+next push's marker check for notes).
 """
 
 from __future__ import annotations
@@ -25,6 +38,9 @@ import httpx
 from connectors.helpdesk.records import HelpdeskError
 
 DEFAULT_RETRY_AFTER = 60.0
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport errors raised before a byte of the request left: safe to retry any request."""
 BACKOFF = (0.5, 1.0, 2.0)
 ADVICE = {
     401: "the credentials were refused: check the token or password in the environment",
@@ -32,6 +48,7 @@ ADVICE = {
     404: "not found: check the URL, or the item was deleted",
     429: "rate limited",
 }
+UNSURE = " (the helpdesk may have applied it: not retried)"
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float:
@@ -108,26 +125,40 @@ class ApiClient:
         url: str,
         *,
         item: bool = False,
+        once: bool | None = None,
         client: httpx.Client | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send with pacing and retries; raise HelpdeskError when it cannot succeed."""
+        """Send with pacing and retries; raise HelpdeskError when it cannot succeed. `once`:
+        the request must not be applied twice (default: every method but the idempotent ones),
+        so it is retried only when the server provably did not act on it."""
+        once = method.upper() not in IDEMPOTENT if once is None else once
         attempt = 0
         while True:
             self.pace()
             try:
                 response = (client or self.http).request(method, url, **kwargs)
             except httpx.TransportError as exc:
-                error = HelpdeskError(f"{self.name}: {method} {url}: {exc!r}")
-                self.retry_or_raise(error, attempt)
+                error = self.transport_error(method, url, exc, once)
             else:
                 if response.status_code < 400:
                     return response
-                error = self.classify(method, url, response, item)
-                if error.permanent:
-                    raise error
-                self.retry_or_raise(error, attempt)
+                error = self.classify(method, url, response, item, once)
+            if error.permanent or error.ambiguous:
+                if error.retry_after is not None:  # a 503's Retry-After still holds the next call
+                    self.not_before = self.clock() + error.retry_after
+                raise error
+            self.retry_or_raise(error, attempt)
             attempt += 1
+
+    def transport_error(
+        self, method: str, url: str, exc: httpx.TransportError, once: bool
+    ) -> HelpdeskError:
+        """A connection failure; ambiguous for a once-only write unless nothing was sent."""
+        text = f"{self.name}: {method} {url}: {exc!r}"
+        if once and not isinstance(exc, NEVER_SENT):
+            return HelpdeskError(text + UNSURE, ambiguous=True)
+        return HelpdeskError(text)
 
     def pace(self) -> None:
         """Wait for a remembered Retry-After and for the requests-per-minute spacing."""
@@ -156,7 +187,7 @@ class ApiClient:
         self.sleep(delay)
 
     def classify(
-        self, method: str, url: str, response: httpx.Response, item: bool
+        self, method: str, url: str, response: httpx.Response, item: bool, once: bool = False
     ) -> HelpdeskError:
         status = response.status_code
         body = " ".join(response.text.split())[:300]
@@ -170,6 +201,8 @@ class ApiClient:
             return HelpdeskError(text, status=status, retry_after=parse_retry_after(retry))
         if status >= 500:
             wait = parse_retry_after(retry) if retry else None
+            if once:  # the helpdesk, or a gateway after it, may have taken the request
+                return HelpdeskError(text + UNSURE, status=status, retry_after=wait, ambiguous=True)
             return HelpdeskError(text, status=status, retry_after=wait)
         scope: Literal["connector", "item"] = (
             "item" if item and status not in (401, 403) else "connector"

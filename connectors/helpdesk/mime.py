@@ -6,20 +6,26 @@ rather than a mailbox. Request Tracker keeps each incoming email as a tree of at
 Zendesk and Freshdesk give only fields, so a faithful message is synthesised from them: the
 author as From, the ticket subject, the entry's time as Date, a deterministic Message-ID made
 of the helpdesk's ids, the text (and HTML) body and every attachment, plus `X-Helpdesk-*`
-headers naming where it came from.
+headers naming where it came from. API fields are text, not headers: each is cleaned of control
+characters and encoded-word openers (`daemon.mail.headertext`) before it becomes one, so a
+ticket subject cannot forge a header (an Authentication-Results, our loop header) in the mail.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from connectors.helpdesk.records import Entry, RemoteTicket
+from daemon.mail.headertext import MAX_NAME, clean_text
 
 DROPPED_HEADERS = ("content-length", "content-transfer-encoding")
+MAX_FIELD = 500
+"""Characters of an API field kept in a synthesised header (the ticket subject's store cap)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +104,17 @@ def synthesise(
 
     `files` are (filename, content type, bytes) of the entry's attachments."""
     msg = EmailMessage()
-    msg["From"] = formataddr((entry.author.name, entry.author.email))
+    author = entry.author
+    msg["From"] = formataddr((clean_text(author.name, MAX_NAME), clean_text(author.email, 254)))
     msg["To"] = to
-    msg["Subject"] = ticket.subject
+    msg["Subject"] = clean_text(ticket.subject, MAX_FIELD)
     msg["Date"] = format_datetime(parse_time(entry.created_at))
-    msg["Message-ID"] = f"<{helpdesk}.{ticket.id}.{entry.id}@{host}>"
-    msg["X-Helpdesk"] = helpdesk
-    msg["X-Helpdesk-Ticket"] = ticket.id
-    msg["X-Helpdesk-Entry"] = entry.id
+    msg["Message-ID"] = f"<{id_atom(helpdesk)}.{id_atom(ticket.id)}.{id_atom(entry.id)}@{host}>"
+    msg["X-Helpdesk"] = clean_text(helpdesk, MAX_FIELD)
+    msg["X-Helpdesk-Ticket"] = clean_text(ticket.id, MAX_FIELD)
+    msg["X-Helpdesk-Entry"] = clean_text(entry.id, MAX_FIELD)
     if entry.via:
-        msg["X-Helpdesk-Via"] = entry.via
+        msg["X-Helpdesk-Via"] = clean_text(entry.via, MAX_FIELD)
     msg.set_content(entry.text or "")
     if entry.html:
         msg.add_alternative(entry.html, subtype="html")
@@ -120,6 +127,12 @@ def synthesise(
             filename=filename,
         )
     return msg.as_bytes()
+
+
+def id_atom(value: str) -> str:
+    """A helpdesk's id as a msg-id piece: anything but letters, digits, '-' and '_' becomes
+    '-' (an API field is text: a CR/LF or '>' in it must not reach the header)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", value)[:MAX_FIELD] or "-"
 
 
 def parse_time(value: str) -> datetime:

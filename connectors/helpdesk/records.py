@@ -23,7 +23,10 @@ Mark = Literal["approved", "rejected"]
 class HelpdeskError(ConnectorError):
     """A helpdesk API failed. `status` is the HTTP status (None for a connection error);
     `scope` is "connector" when nothing will work until the operator acts (401, 403, a missing
-    secret) and "item" when only this ticket or request is affected (404, 422)."""
+    secret) and "item" when only this ticket or request is affected (404, 422). `ambiguous`
+    is set when a write that must happen once may have been applied all the same (a read timeout,
+    a connection dropped after sending, a 5xx): it was not retried, and only the helpdesk's own
+    record can tell whether it is there."""
 
     def __init__(
         self,
@@ -33,11 +36,13 @@ class HelpdeskError(ConnectorError):
         status: int | None = None,
         scope: Literal["connector", "item"] = "connector",
         retry_after: float | None = None,
+        ambiguous: bool = False,
     ) -> None:
         super().__init__(message, permanent=permanent)
         self.status = status
         self.scope = scope
         self.retry_after = retry_after
+        self.ambiguous = ambiguous
 
 
 @dataclass(frozen=True, slots=True)

@@ -288,8 +288,12 @@ class RequestTracker:
             )
 
     def ticket_by_message_id(self, message_id: str) -> str | None:
-        found = self.api.json(
-            "POST", "/attachments", item=True, json=[{"field": "MessageId", "value": message_id}]
+        found = self.api.json(  # a search: POST only because REST2 takes the query as JSON
+            "POST",
+            "/attachments",
+            item=True,
+            once=False,
+            json=[{"field": "MessageId", "value": message_id}],
         )
         for item in found.get("items", []):
             attachment = self.api.json("GET", f"/attachment/{item['id']}", item=True)

@@ -11,7 +11,8 @@ customer's, other public comments are replies, private ones are internal notes. 
 and follow-ups are comments added by updating the ticket; tags carry the approval mark and the
 escalation (`PUT`/`DELETE /tickets/{id}/tags.json` add and remove without touching the others).
 A ticket is created with an `Idempotency-Key` header (the mail's Message-ID), so a retried
-create after a crash returns the same ticket.
+create after a crash returns the same ticket. An update that adds a comment is not idempotent
+(the same PUT twice adds two comments): the shared client never retries it blindly.
 """
 
 from __future__ import annotations
@@ -179,7 +180,12 @@ class Zendesk(HostedHelpdesk):
         key = header_message_id(mail.raw)
         headers = {"Idempotency-Key": key} if key else {}
         data = self.api.json(
-            "POST", "/tickets.json", item=True, json={"ticket": ticket}, headers=headers
+            "POST",
+            "/tickets.json",
+            item=True,
+            once=not key,  # with the key, Zendesk answers a repeat with the same ticket
+            json={"ticket": ticket},
+            headers=headers,
         )
         return str(data["ticket"]["id"])
 
@@ -189,7 +195,11 @@ class Zendesk(HostedHelpdesk):
 
     def update(self, ticket_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = self.api.json(
-            "PUT", f"/tickets/{ticket_id}.json", item=True, json={"ticket": fields}
+            "PUT",
+            f"/tickets/{ticket_id}.json",
+            item=True,
+            once="comment" in fields,  # a comment is added again by each repeat
+            json={"ticket": fields},
         )
         return data
 

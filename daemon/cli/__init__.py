@@ -12,6 +12,8 @@ import click
 
 from daemon import __version__
 from daemon.cli import backfill, common, demo, knowledge, mail, ops, outbox, review, stats
+from daemon.cli import tickets as tickets_cli
+from daemon.private import restrict_umask
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -19,9 +21,10 @@ from daemon.cli import backfill, common, demo, knowledge, mail, ops, outbox, rev
 def main() -> None:
     """helpdeskd answers customer-support email: it reads mail, screens out robots, routes,
     looks things up, drafts, and then sends, holds for an agent, or escalates."""
+    restrict_umask()  # every file it writes (database, index, outbox) is private: 0600/0700
 
 
-for module in (ops, review, outbox, mail, knowledge, demo, stats, backfill):
+for module in (ops, review, outbox, mail, knowledge, demo, stats, backfill, tickets_cli):
     for command in module.COMMANDS:
         main.add_command(command)
 

@@ -17,7 +17,8 @@ from daemon.config import Settings, config_warnings, load_settings
 from daemon.cycle import run_cycle
 from daemon.errors import ConfigError
 from daemon.llm.describe import describe_models
-from daemon.models import Cursor, Escalation, Message, Outbox, Quarantine
+from daemon.models import Cursor, Escalation, Message, Outbox, Quarantine, Ticket
+from daemon.ownership import owned_tickets
 from daemon.pipeline import requeue
 from daemon.store import session_scope
 
@@ -30,17 +31,19 @@ console = Console()
 def run(config_path: Path | None, once: bool) -> None:
     """Poll every source and answer mail until stopped (SIGTERM), or once with --once."""
     from daemon.scheduler import run_forever
+    from daemon.watch import check_alerts
 
     with open_services(config_path) as services:
         if once:
             report = run_cycle(services)
+            check_alerts(services)  # the source-failing metric and ALERT, as the poll job
             for poll in report.polls:
                 status = f"error: {poll.error}" if poll.error else "ok"
                 click.echo(f"source {poll.source}: {poll.fetched} new ({status})")
             click.echo(
                 f"processed {report.processed} message(s); outbox: sent "
                 f"{report.outbox.sent}, retrying {report.outbox.retried}, failed "
-                f"{report.outbox.failed}"
+                f"{report.outbox.failed}, unknown {report.outbox.unknown}"
             )
             return
         run_forever(services)
@@ -77,6 +80,12 @@ def summary(s: Settings) -> str:
         ),
         "auto-send:  " + (", ".join(n for n, p in s.policies.items() if p.auto_send) or "never"),
         f"escalation: {s.escalation.agents_address or 'stored only (no agents address)'}",
+        "ownership:  "
+        + (
+            "on: escalated or agent-answered tickets stay with the humans until handed back"
+            if s.ownership.enabled
+            else "off: follow-ups on escalated tickets go through the policy"
+        ),
     ]
     lines += [f"warning:    {w}" for w in config_warnings(s)]
     return "\n".join(lines)
@@ -86,7 +95,8 @@ def summary(s: Settings) -> str:
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status(config_path: Path | None, as_json: bool) -> None:
-    """Counts per state, quarantined messages, each source's last poll, the outbox."""
+    """Counts per state, quarantined messages, each source's last poll, the outbox, and the
+    tickets a human owns."""
     with open_services(config_path) as services, session_scope(services.engine) as session:
         states = dict(
             session.exec(select(Message.state, func.count()).group_by(Message.state)).all()
@@ -98,6 +108,12 @@ def status(config_path: Path | None, as_json: bool) -> None:
             .order_by(col(Quarantine.id))
         ).all()
         cursors = session.exec(select(Cursor).order_by(col(Cursor.source))).all()
+        linked = session.exec(
+            select(Ticket.id, Ticket.linked_ticket_id)
+            .where(col(Ticket.linked_ticket_id).is_not(None), Ticket.status != "closed")
+            .order_by(col(Ticket.id))
+        ).all()
+        owned = owned_tickets(session)
     data: dict[str, object] = {
         "states": states,
         "outbox": outbox,
@@ -115,6 +131,13 @@ def status(config_path: Path | None, as_json: bool) -> None:
                 "fetched": c.fetched_total,
             }
             for c in cursors
+        ],
+        # tickets a stranger opened by naming another ticket's Message-ID (daemon/stages/thread.py)
+        "linked_tickets": [{"ticket": t, "names": other} for t, other in linked],
+        "ownership": "on" if services.settings.ownership.enabled else "off (recorded only)",
+        "owned_tickets": [
+            {"ticket": o.ticket_id, "owner": o.owner, "since": iso(o.since), "reason": o.reason}
+            for o in owned
         ],
     }
     if as_json:
@@ -141,7 +164,7 @@ def print_status(data: dict[str, object]) -> None:
         table.add_row(state, str(count))
     console.print(table)
     sources = Table(title="sources")
-    for col_name in ("source", "last poll", "last success", "fetched", "error"):
+    for col_name in ("source", "last poll", "last success", "fetched", "failing since", "error"):
         sources.add_column(col_name)
     for s in data["sources"]:  # type: ignore[attr-defined]
         sources.add_row(
@@ -149,6 +172,7 @@ def print_status(data: dict[str, object]) -> None:
             s["last_poll"] or "never",
             s["last_success"] or "never",
             str(s["fetched"]),
+            s["failing_since"] or "",
             s["error"] or "",
         )
     console.print(sources)
@@ -163,6 +187,35 @@ def print_status(data: dict[str, object]) -> None:
             q.add_row(str(row["message"]), row["stage"], row["error"][:120])
         console.print(q)
         console.print("release with: helpdeskd requeue MESSAGE_ID...")
+    print_owned(data)
+    print_linked(data["linked_tickets"])
+
+
+def print_owned(data: dict[str, object]) -> None:
+    owned = data["owned_tickets"]
+    assert isinstance(owned, list)
+    console.print(f"human ownership: {data['ownership']}; {len(owned)} ticket(s) owned by a human")
+    if not owned:
+        return
+    table = Table(title=f"owned by a human ({len(owned)})")
+    for col_name in ("ticket", "owner", "since", "why"):
+        table.add_column(col_name)
+    for row in owned:
+        table.add_row(
+            str(row["ticket"]), row["owner"], row["since"] or "", (row["reason"] or "")[:80]
+        )
+    console.print(table)
+    console.print("hand back with: helpdeskd tickets handback TICKET_ID")
+
+
+def print_linked(linked: object) -> None:
+    assert isinstance(linked, list)
+    if linked:
+        pairs = ", ".join(f"{x['ticket']} (names {x['names']})" for x in linked[:20])
+        more = f" and {len(linked) - 20} more" if len(linked) > 20 else ""
+        console.print(
+            f"tickets opened by naming another customer's ticket ({len(linked)}): {pairs}{more}"
+        )
 
 
 @click.group()

@@ -14,8 +14,9 @@ from sqlmodel import col, select
 
 from daemon.cli.common import config_option, open_services
 from daemon.drafts import DraftError, approve, reject
-from daemon.models import Draft, Message, MessageParse
+from daemon.models import Draft, Message, MessageParse, Ticket
 from daemon.outbox import flush_outbox
+from daemon.ownership import owner_of, owners_of
 from daemon.records import stored_reply_text
 from daemon.store import session_scope
 
@@ -37,13 +38,15 @@ def drafts_list(config_path: Path | None, show_all: bool) -> None:
         if not show_all:
             query = query.where(Draft.status == "pending")
         rows = session.exec(query.order_by(col(Draft.id))).all()
+        owners = owners_of(session, sorted({d.ticket_id for d, _m in rows}))
     table = Table()
-    for name in ("draft", "ticket", "status", "from", "subject", "confidence", "why held"):
+    for name in ("draft", "ticket", "owner", "status", "from", "subject", "confidence", "why held"):
         table.add_column(name)
     for d, m in rows:
         table.add_row(
             str(d.id),
             str(d.ticket_id),
+            owners.get(d.ticket_id, "model"),
             d.status,
             m.sender or "",
             (m.subject or "")[:40],
@@ -62,6 +65,8 @@ def drafts_show(config_path: Path | None, draft_id: int) -> None:
         d = session.get(Draft, draft_id)
         m = session.get(Message, d.message_pk) if d else None
         parse = session.get(MessageParse, d.message_pk) if d else None
+        owner = owner_of(session, d.ticket_id) if d else None
+        ticket = session.get(Ticket, d.ticket_id) if d else None
     if d is None or m is None:
         click.echo(f"no draft {draft_id}", err=True)
         sys.exit(1)
@@ -71,6 +76,12 @@ def drafts_show(config_path: Path | None, draft_id: int) -> None:
     )
     click.echo(f"customer: {m.sender}   subject: {m.subject}")
     click.echo(f"held because: {m.reason}")
+    click.echo(f"ticket owner: {owner or 'model'}")
+    if ticket is not None and ticket.linked_ticket_id:
+        click.echo(
+            f"linked ticket: {ticket.linked_ticket_id} (named by this ticket's first mail; "
+            "its customer is someone else)"
+        )
     click.echo(f"citations: {', '.join(d.citations) or 'none'}")
     click.echo("--- customer wrote ---")
     parsed = parse.parsed if parse else {}

@@ -99,6 +99,14 @@ def usage_of(session: Session, message_pk: int) -> dict[str, Any]:
     }
 
 
+def sent_reply_ids(session: Session, ticket_id: int) -> list[str]:
+    """The Message-IDs of the replies queued for this ticket (their markers are ours)."""
+    rows = session.exec(
+        select(Outbox.message_id).where(Outbox.ticket_id == ticket_id, Outbox.kind == "reply")
+    ).all()
+    return list(rows)
+
+
 def sent_reply_texts(session: Session, ticket_id: int) -> list[bytes]:
     """The raw replies queued for this ticket (their text is ours, not an agent's)."""
     rows = session.exec(

@@ -9,7 +9,9 @@ waiting for an agent is checked for the agent's decision (`decisions.py`), which
 with `daemon.drafts` (approve queues the reply in the outbox, whose helpdesk sink posts it as
 the public reply; reject records the reason) and the approval mark is then cleared. The cursor
 is saved after each page, once all its tickets are handled, so a crash re-reads at most one
-page and the store's uniqueness makes that harmless.
+page and the store's uniqueness makes that harmless. With `[ownership] enabled`, the
+conversation of every changed ticket of ours is read for public replies by agents that are not
+ours: each gives the ticket to that agent, so the model stays out of it.
 """
 
 from __future__ import annotations
@@ -18,24 +20,26 @@ import logging
 import time
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from connectors.base import FetchedMail
 from connectors.helpdesk import Entry, Helpdesk, HelpdeskError, RemoteTicket, normalise
 from daemon.app import Services
 from daemon.config import HelpdeskSettings
 from daemon.drafts import DraftError, approve, reject
-from daemon.helpdesk.decisions import AgentDecision, draft_marker, read_decision
+from daemon.helpdesk.decisions import AgentDecision, actor_of, draft_marker, read_decision
 from daemon.helpdesk.links import (
     ensure_local_ticket,
     local_ticket,
     pending_draft,
     record_action,
+    sent_reply_ids,
     sent_reply_texts,
     source_of,
 )
-from daemon.helpdesk.sink import reply_text
-from daemon.models import Cursor, Draft, Message
+from daemon.helpdesk.sink import reply_marker, reply_text
+from daemon.models import AuditEvent, Cursor, Draft, Message
+from daemon.ownership import give_to_human
 from daemon.store import advance_cursor, ingest, session_scope
 
 log = logging.getLogger("helpdeskd.helpdesk")
@@ -83,12 +87,48 @@ def sync_ticket(
         draft = pending_draft(session, local.id) if local and local.id else None
     if local is None and cfg.mode == "mirror":
         return  # not a ticket we made: agents handle it alone
-    if cfg.mode == "mirror" and draft is None and remote.mark is None:
+    watch_owner = services.settings.ownership.enabled
+    if cfg.mode == "mirror" and draft is None and remote.mark is None and not watch_owner:
         return  # nothing of ours to read on it
     entries = helpdesk.conversation(remote)
     if cfg.mode == "source":
         counts.ingested += ingest_entries(services, helpdesk, cfg, remote, entries)
+    if watch_owner:  # before the pipeline drafts for what was just ingested
+        note_agent_replies(services, cfg, remote, entries)
     counts.decided += apply_decision(services, helpdesk, cfg, remote, entries)
+
+
+def note_agent_replies(
+    services: Services, cfg: HelpdeskSettings, remote: RemoteTicket, entries: list[Entry]
+) -> None:
+    """A public reply by an agent, not one of ours, gives our ticket to that agent
+    (`daemon/ownership.py`); each reply does so once, so a handback is not undone by the
+    same reply read again at the next poll."""
+    with session_scope(services.engine) as session:
+        local = local_ticket(session, cfg.name, remote.id)
+        if local is None or local.id is None:
+            return
+        ours = frozenset(normalise(reply_text(raw)) for raw in sent_reply_texts(session, local.id))
+        markers = [reply_marker(mid) for mid in sent_reply_ids(session, local.id)]
+        seen = seen_agent_replies(session, local.id)
+        for entry in entries:
+            if entry.kind != "reply" or entry.id in seen or normalise(entry.text) in ours:
+                continue
+            if any(marker in entry.text for marker in markers):
+                continue
+            agent = actor_of(entry, cfg.name)
+            record_action(session, AGENT_REPLY, local.id, entry=entry.id, agent=agent)
+            give_to_human(session, local.id, agent, f"{agent} replied personally", actor=agent)
+
+
+AGENT_REPLY = "helpdesk_agent_reply"
+
+
+def seen_agent_replies(session: Session, ticket_id: int) -> set[str]:
+    events = session.exec(
+        select(AuditEvent).where(AuditEvent.kind == AGENT_REPLY, AuditEvent.ticket_id == ticket_id)
+    ).all()
+    return {str(e.detail.get("entry")) for e in events}
 
 
 def waiting_entries(entries: list[Entry]) -> list[Entry]:

@@ -12,8 +12,10 @@ Decides what helpdeskd puts into a helpdesk after the pipeline has run, oldest f
   human queue or group, its priority raised and the escalation field or tag set.
 
 Each action is recorded (`links.record_action`) in the transaction after the API call; before
-the call the helpdesk is asked whether it is already there (a crash in between), so nothing is
-posted twice. Work is limited to rows from the last `lookback_hours`.
+the call the helpdesk is asked whether it is already there (a crash in between, or an answer
+lost after the helpdesk took the write: the HTTP client never repeats such a write, the push
+ends with the error and the next one finds the marker), so nothing is posted twice. Work is
+limited to rows from the last `lookback_hours`.
 """
 
 from __future__ import annotations

@@ -8,16 +8,26 @@ a ticket that lives in a source-mode helpdesk, posts the reply's text as the hel
 reply, so the helpdesk mails the customer from its own address (where their answer comes back
 to) and keeps the conversation whole. A `mirror`-mode helpdesk is the agents' workspace but not
 the channel: the customer wrote to our mailbox, so the reply goes by mail, threaded with our
-Message-IDs, and is recorded in the helpdesk as a note (`push.py`). The crash check (`was_sent`)
-is the helpdesk's own history: a public reply on that ticket with the same text. A helpdesk
-that refuses the credentials makes the send transient (the reply waits for the operator; the
-poller disables the helpdesk and alerts) rather than failing the reply for ever.
+Message-IDs, and is recorded in the helpdesk as a note (`push.py`). A helpdesk that refuses
+the credentials makes the send transient (the reply waits for the operator; the poller disables
+the helpdesk and alerts) rather than failing the reply for ever.
+
+Exactly once, as the Sent folder does it for SMTP: every reply posted ends with its reference,
+`[ref:hd-<16 hex>]`, derived from the outbox row's Message-ID, so the helpdesk's conversation
+says whether that very reply is there (a text match could not tell two equal replies apart).
+The shared HTTP client never repeats the post when the helpdesk may have taken it; after such
+an ambiguous failure (a read timeout, a connection dropped after sending, a 5xx) the ticket's
+public replies are read back at once: the reference found means sent, otherwise — or when the
+conversation cannot be read — the send raises `DeliveryUnknown` and the outbox parks the row as
+`unknown` for `helpdeskd outbox resolve`. Never posted again blindly. After a crash (`was_sent`)
+the same look-up decides.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -25,7 +35,7 @@ from email.message import EmailMessage
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from connectors.base import ConnectorError, MailSink, OutboundMail
+from connectors.base import ConnectorError, DeliveryUnknown, MailSink, OutboundMail
 from connectors.helpdesk import Helpdesk, HelpdeskError, find_entry
 from daemon.models import Outbox, Ticket
 from daemon.store import session_scope
@@ -58,10 +68,27 @@ class HelpdeskReplySink:
         if target is None:
             return self.mail.send(mail)
         remote = require_remote(target, mail.message_id)
+        marker = reply_marker(mail.message_id)
         try:
-            return self.helpdesk(target.helpdesk).send_reply(remote, reply_text(mail.raw))
+            helpdesk = self.helpdesk(target.helpdesk)
+            return helpdesk.send_reply(remote, marked(reply_text(mail.raw), marker))
         except HelpdeskError as exc:
-            raise waiting_for_operator(exc) from exc
+            if not exc.ambiguous:
+                raise waiting_for_operator(exc) from exc
+            failure = exc
+        return self.settle(Target(target.helpdesk, remote), marker, failure)
+
+    def settle(self, target: Target, marker: str, failure: HelpdeskError) -> str:
+        """After an ambiguous failure: the ticket's conversation says whether the reply is in."""
+        found = self.find_reply(target, marker)
+        if found:
+            where = f"{target.helpdesk} ticket {target.ticket_id}"
+            return f"{where}: reply {marker} found in the ticket after: {failure}"
+        seen = "is not in" if found is False else "could not be read back from"
+        raise DeliveryUnknown(
+            f"{failure}; the reply {marker} {seen} {target.helpdesk} ticket {target.ticket_id}: "
+            "look at the ticket, then `helpdeskd outbox resolve ID --delivered|--not-delivered`"
+        )
 
     def was_sent(self, message_id: str) -> bool | None:
         target = self.target(message_id)
@@ -69,16 +96,17 @@ class HelpdeskReplySink:
             return self.mail.was_sent(message_id)
         if target.ticket_id is None:
             return False
-        with session_scope(self.engine) as session:
-            row = session.exec(select(Outbox).where(Outbox.message_id == message_id)).first()
-            raw = row.raw if row else b""
+        return self.find_reply(target, reply_marker(message_id))
+
+    def find_reply(self, target: Target, marker: str) -> bool | None:
+        """Is a public reply carrying `marker` on the ticket? None when it cannot be read."""
+        assert target.ticket_id is not None
         try:
             helpdesk = self.helpdesk(target.helpdesk)
-            ticket = helpdesk.ticket(target.ticket_id)
-            entries = helpdesk.conversation(ticket)
+            entries = helpdesk.conversation(helpdesk.ticket(target.ticket_id))
         except ConnectorError:
             return None  # cannot tell: the outbox parks the row for an operator
-        return find_entry(entries, reply_text(raw), ("reply",)) is not None
+        return find_entry(entries, marker, ("reply",)) is not None
 
     def target(self, message_id: str) -> Target | None:
         """The helpdesk ticket a queued customer reply belongs to; None for plain mail."""
@@ -109,6 +137,16 @@ def waiting_for_operator(exc: HelpdeskError) -> ConnectorError:
     if exc.permanent and exc.scope == "item":
         return ConnectorError(str(exc), permanent=True)
     return ConnectorError(str(exc), permanent=False)
+
+
+def reply_marker(message_id: str) -> str:
+    """The reference a reply posted to a helpdesk ends with: unique per outbox row, stable
+    across restarts, and telling nothing about our Message-IDs."""
+    return "[ref:hd-" + hashlib.sha256(message_id.encode()).hexdigest()[:16] + "]"
+
+
+def marked(text: str, marker: str) -> str:
+    return f"{text}\n\n{marker}"
 
 
 def reply_text(raw: bytes) -> str:

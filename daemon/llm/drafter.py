@@ -39,6 +39,7 @@ from daemon.llm.stack import CallMeta, LLMStack
 from daemon.llm.summary import ThreadSummary, Turn, summarize_older, thread_turns, turn_block
 from daemon.llm.toolloop import LoopLimits, LoopResult, run_tool_loop
 from daemon.llm.vision import describe_images
+from daemon.mail.mime import parseable
 from daemon.models import Message, Ticket
 from daemon.records import DraftResult, ToolResult
 from daemon.stages.draft import OfflineDrafter
@@ -80,7 +81,8 @@ class LLMDrafter:
         skip = self.skip_reason(item)
         if skip or route is None:
             return self.fallback(item, ctx, skip or "no route", ())
-        suspicion = scan_mail(item.mail, item.raw, self.tools.tools)
+        raw = parseable(item.raw)  # the structure the parser read: no RecursionError
+        suspicion = scan_mail(item.mail, raw, self.tools.tools)
         others = other_addresses(item.mail)
         toolbox = self.tools.toolbox(
             route.tools,
@@ -92,7 +94,7 @@ class LLMDrafter:
         if task is None:
             return self.fallback(item, ctx, "no drafting model configured", ())
         meta = CallMeta("draft", item.pk, item.ticket_id, route.intent, ctx.session)
-        images = describe_images(self.stack, self.templates, item.raw, meta)
+        images = describe_images(self.stack, self.templates, raw, meta)
         task, prompt = self.fit_prompt(item, ctx, task, toolbox, images, meta)
         loop = run_tool_loop(
             self.stack, task, prompt.messages, toolbox, DRAFT_SCHEMA, meta, self.limits()

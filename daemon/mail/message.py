@@ -29,8 +29,8 @@ from daemon.mail.mime import (
     read_addresses,
     read_date,
     read_message,
-    read_msgids,
 )
+from daemon.mail.msgid import MAX_PARSED_IDS, extract_ids, keep_thread
 from daemon.mail.reply import extract_reply, split_signature
 from daemon.records import Address, AuthResult, AutoInfo, ParsedMail
 
@@ -39,6 +39,7 @@ log = logging.getLogger("helpdeskd.parse")
 SENDER_HEADERS = ("From", "Reply-To", "Sender")
 """Where the sender is read from, in order: a mail without a usable From is answered to its
 Reply-To (spam tools and some web forms send no From)."""
+THREAD_HEADERS = ("Message-ID", "In-Reply-To", "References")
 KEPT_HEADERS = (
     "Auto-Submitted",
     "Precedence",
@@ -74,10 +75,11 @@ def build(raw: bytes, trusted: Sequence[str]) -> ParsedMail:
     body = read_body(parsed, hint, defects)
     reply_text, signature = read_reply(body, sender)
     look = Look.at(msg)  # the headers as the machine-mail and bounce readers both see them
+    ids = {name: read_ids(msg, name, defects) for name in THREAD_HEADERS}
     return ParsedMail(
-        message_id=first(read_msgids(raw_header(msg, "Message-ID"))),
-        in_reply_to=first(read_msgids(raw_header(msg, "In-Reply-To"))),
-        references=tuple(read_msgids(raw_header(msg, "References"))),
+        message_id=first(ids["Message-ID"]),
+        in_reply_to=first(ids["In-Reply-To"]),
+        references=tuple(keep_thread(ids["References"], MAX_PARSED_IDS)),
         sender=sender,
         reply_to=tuple(read_addresses(msg, "Reply-To", hint, defects)),
         to=tuple(read_addresses(msg, "To", hint, defects)),
@@ -96,6 +98,12 @@ def build(raw: bytes, trusted: Sequence[str]) -> ParsedMail:
         defects=tuple(dict.fromkeys(defects)),
         headers=kept_headers(msg, hint),
     )
+
+
+def read_ids(msg: Message, header: str, defects: list[str]) -> list[str]:
+    """The valid msg-ids of a threading header: an invalid one (CR/LF in an encoded word,
+    8-bit bytes, too long) never reaches threading or our reply's headers."""
+    return extract_ids(raw_header(msg, header), defects, header)
 
 
 def read_sender(msg: Message, hint: Hint, defects: list[str]) -> Address | None:

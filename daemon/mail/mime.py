@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.message import Message
 from email.utils import getaddresses, parsedate_tz
 
+from daemon.mail.msgid import extract_ids
 from daemon.records import Address, Attachment
 
 MAX_CONTAINERS = 200
@@ -37,6 +38,9 @@ MAX_CONTAINERS = 200
 the stdlib parser slows down quadratically and overflows the stack past ~1,000 levels."""
 MAX_DEPTH = 30
 """Parts nested deeper than this are not read (a defect is recorded)."""
+MAX_HEADER_CHARS = 16_384
+"""A header value longer than this is read only up to here (a defect is recorded): the longest
+real Subject or address list is a few thousand characters."""
 LIFT_BYTES = 1 << 20
 """Bodies larger than this are hashed straight from the raw bytes, not parsed."""
 LIFT_FILE_BYTES = 4096
@@ -107,11 +111,14 @@ class Parsed:
 def read_message(raw: bytes) -> Parsed:
     """Parse `raw` into a compat32 `Message`; never raises."""
     defects: list[str] = []
-    if count_containers(raw) > MAX_CONTAINERS:
+    if (
+        count_containers(raw) > MAX_DEPTH
+        and count_containers(raw := cut_deep_nesting(raw, defects)) > MAX_CONTAINERS
+    ):
         defects.append(f"too many nested parts (over {MAX_CONTAINERS}): headers only")
         return Parsed(parse_headers_only(raw), defects, {})
     try:
-        msg, lifted = parse_lifted(repair_headers(raw, defects))
+        msg, lifted = parse_lifted(repair_headers(raw, defects), defects)
     except (RecursionError, ValueError, TypeError, LookupError, IndexError) as exc:
         defects.append(f"unparseable structure ({type(exc).__name__}): headers only")
         return Parsed(parse_headers_only(raw), defects, {})
@@ -119,8 +126,20 @@ def read_message(raw: bytes) -> Parsed:
     return Parsed(msg, defects, lifted)
 
 
-def parse_lifted(raw: bytes) -> tuple[Message, dict[int, Lifted]]:
-    """The message parsed with the bodies `lift_bodies` found lifted out.
+def parseable(raw: bytes) -> bytes:
+    """`raw` bounded as `read_message` bounds it (deep nesting cut, headers only past
+    `MAX_CONTAINERS`): what another reader of the raw bytes (the injection scan, the image
+    extractor, both on `policy.default`) may hand to the stdlib parser without a
+    RecursionError."""
+    if count_containers(raw) <= MAX_DEPTH:
+        return raw
+    cut = cut_deep_nesting(raw, [])
+    return cut if count_containers(cut) <= MAX_CONTAINERS else parse_headers_only(raw).as_bytes()
+
+
+def parse_lifted(raw: bytes, defects: list[str]) -> tuple[Message, dict[int, Lifted]]:
+    """The message parsed with the bodies `lift_bodies` found lifted out (what lifting cut
+    is added to `defects`).
 
     A lifted body the parser does not find as a part (a broken structure it reads otherwise
     than the boundary scan, or a boundary quoted inside a text part) is left in place and the
@@ -129,11 +148,13 @@ def parse_lifted(raw: bytes) -> tuple[Message, dict[int, Lifted]]:
     skip: set[int] = set()
     for _ in range(3):  # a second round is rare, a third one hostile
         marker = "X-Helpdeskd-Lifted-" + secrets.token_hex(6)
-        prepared, lifted = lift_bodies(raw, marker, skip)
+        cuts: list[str] = []
+        prepared, lifted = lift_bodies(raw, marker, skip, cuts)
         msg = email.message_from_bytes(prepared, policy=email.policy.compat32)
         claimed, found = claim_lifted(msg, marker, lifted) if lifted else ({}, set())
         unclaimed = {int(key) for key in lifted if key not in found}
         if not unclaimed:
+            defects.extend(cuts)
             return msg, claimed
         skip |= unclaimed
     return email.message_from_bytes(raw, policy=email.policy.compat32), {}
@@ -194,6 +215,89 @@ def count_containers(raw: bytes) -> int:
     return lowered.count(b"boundary") + lowered.count(b"message/rfc822")
 
 
+# --- nesting ------------------------------------------------------------------------------
+
+
+DEEP_TYPE = b"x-deepcut/"
+"""Written over `multipart/` in the Content-Type of the outermost part nested too deep (same
+length, so no offset moves): the stdlib parser reads that part as one leaf, an attachment."""
+DEEP_PARAM = b"deep-cut"
+"""Written over `boundary` in every part nested too deep, so no scan looks for its lines."""
+
+
+def cut_deep_nesting(raw: bytes, defects: list[str]) -> bytes:
+    """`raw` with every multipart nested deeper than `MAX_DEPTH` made opaque, found in one
+    linear scan of the boundary lines; the stdlib parser recurses once per level (a
+    RecursionError past ~1,000) and checks each line against every open boundary."""
+    lowered = raw.lower()
+    deep = deep_declarations(raw, lowered)
+    if not deep:
+        return raw
+    defects.append(f"nesting deeper than {MAX_DEPTH}: {len(deep)} inner multiparts not read")
+    cut = bytearray(raw)
+    for at in deep:
+        cut[at : at + len(DEEP_PARAM)] = DEEP_PARAM
+        near = max(0, at - 2000)  # a Content-Type header is shorter: a bounded look back
+        header_start = max(lowered.rfind(b"\n\n", near, at), lowered.rfind(b"\n\r\n", near, at))
+        kind = lowered.rfind(b"multipart/", max(header_start, near), at)
+        if kind >= 0:
+            cut[kind : kind + len(DEEP_TYPE)] = DEEP_TYPE
+    return bytes(cut)
+
+
+def deep_declarations(raw: bytes, lowered: bytes) -> list[int]:
+    """Offsets of the `boundary` parameters declared deeper than `MAX_DEPTH`.
+
+    Declarations and boundary lines are taken in the order they stand: a declaration opens
+    a level, a boundary line closes every level opened after its own (a closing line its
+    own too). Levels past `MAX_DEPTH` are never opened, so their lines are ignored.
+    """
+    names = declared_boundaries(raw, lowered)
+    events = sorted([*((at, name, None) for at, name in names), *boundary_lines(raw, names)])
+    open_names: list[bytes] = []
+    deep: list[int] = []
+    for at, name, closing in events:
+        if closing is None:
+            if len(open_names) >= MAX_DEPTH:
+                deep.append(at)
+            else:
+                open_names.append(name)
+        elif name in open_names:
+            level = len(open_names) - 1 - open_names[::-1].index(name)
+            del open_names[level + (0 if closing else 1) :]
+    return deep
+
+
+def declared_boundaries(raw: bytes, lowered: bytes) -> list[tuple[int, bytes]]:
+    """(offset, name) of every boundary parameter."""
+    found: list[tuple[int, bytes]] = []
+    pos = 0
+    while (pos := lowered.find(b"boundary", pos)) >= 0:
+        value = BOUNDARY_VALUE.match(raw, pos + len(b"boundary"))
+        name = value.group(1).strip(b"\"' \t") if value else b""
+        if name:
+            found.append((pos, name))
+        pos += len(b"boundary")
+    return found
+
+
+def boundary_lines(
+    raw: bytes, declared: list[tuple[int, bytes]]
+) -> Iterator[tuple[int, bytes, bool]]:
+    """(offset, name, is closing) of every line that is a declared boundary's delimiter."""
+    names = {name for _, name in declared}
+    pos = 0 if raw.startswith(b"--") else raw.find(b"\n--")
+    while pos >= 0:
+        start = pos if pos == 0 and raw.startswith(b"--") else pos + 1
+        end = raw.find(b"\n", start)
+        token = raw[start + 2 : len(raw) if end < 0 else end].rstrip(b" \t\r")
+        if token in names:
+            yield start, token, False
+        elif token.endswith(b"--") and token[:-2] in names:
+            yield start, token[:-2], True
+        pos = -1 if end < 0 else raw.find(b"\n--", end)
+
+
 def stdlib_defects(msg: Message) -> list[str]:
     names: list[str] = []
     for part in walk(msg, []):
@@ -223,11 +327,15 @@ PART_CTE = re.compile(rb"(?im)^content-transfer-encoding:[ \t]*([a-z0-9_-]+)")
 
 
 def lift_bodies(
-    raw: bytes, marker: str, skip: set[int] | frozenset[int] = frozenset()
+    raw: bytes,
+    marker: str,
+    skip: set[int] | frozenset[int] = frozenset(),
+    cuts: list[str] | None = None,
 ) -> tuple[bytes, dict[str, Lifted | bytes]]:
     """Hash message/* bodies (their exact bytes), large bodies and files (then drop them) from
-    `raw`, and cut out long text bodies (kept as bytes, to be given back), except the parts
-    starting at an offset in `skip`.
+    `raw`, and cut out long text bodies (kept as bytes, to be given back; a body text over
+    `LIFT_BYTES` only up to there, said in `cuts`), except the parts starting at an offset in
+    `skip`.
 
     Each lifted part gets a header `<marker>: <offset>` so the parsed part can find its
     hashes or its text; the marker is random per parse, so a sender cannot forge one.
@@ -247,10 +355,11 @@ def lift_bodies(
         key = str(start)
         # a part without Content-Type is text/plain, except in a multipart/digest: only the
         # top-level body is taken for text without one
-        if long_text(ctype, end - body_start) and (kind is not None or start == 0):
+        is_text = kind is not None or start == 0
+        if is_text and long_text(ctype, end - body_start, head):
             at = after_mbox_line(raw, start)
             pieces += [raw[pos:at], f"{marker}: {key}\r\n".encode(), raw[at:body_start]]
-            lifted[key] = raw[body_start:end]
+            lifted[key] = cut_text(raw[body_start:end], cuts)
             pos = end
             continue
         if start == 0 and len(raw) <= LIFT_BYTES:
@@ -276,9 +385,27 @@ def lift_bodies(
     return b"".join(pieces), lifted
 
 
-def long_text(ctype: bytes, size: int) -> bool:
-    """A text body that is cut out before parsing and given back to its part after."""
-    return ctype.startswith(b"text/") and LIFT_TEXT_BYTES < size <= LIFT_BYTES
+ATTACHED = re.compile(rb"(?im)^content-disposition:[ \t]*attachment|;[ \t]*(?:file)?name\*?[ \t]*=")
+
+
+def long_text(ctype: bytes, size: int, head: bytes = b"") -> bool:
+    """A text body that is cut out before parsing and given back to its part after: any up to
+    `LIFT_BYTES`, a larger one only when it is body text, not an attached file (whose hashes
+    must be those of the whole file)."""
+    if not ctype.startswith(b"text/") or size <= LIFT_TEXT_BYTES:
+        return False
+    return size <= LIFT_BYTES or ATTACHED.search(head) is None
+
+
+def cut_text(body: bytes, cuts: list[str] | None) -> bytes:
+    """A text body, cut at the last line break before `LIFT_BYTES` when it is longer (the
+    rest is never read: a reply to 50 MB of text would not use more than its start)."""
+    if len(body) <= LIFT_BYTES:
+        return body
+    end = body.rfind(b"\n", 0, LIFT_BYTES) + 1 or LIFT_BYTES
+    if cuts is not None:
+        cuts.append(f"text body of {len(body)} bytes cut at {end} bytes")
+    return body[:end]
 
 
 def droppable(ctype: bytes, size: int) -> bool:
@@ -512,8 +639,15 @@ def decode_words(value: str, hint: Hint = (), defects: list[str] | None = None) 
     Lenient like the mail clients people use: encoded words are decoded inside quotes and
     next to other text; the whitespace between two encoded words is dropped; adjacent words
     in one charset are joined before decoding, so a character split across two words survives.
+    Linear in the length of the value, and only its first `MAX_HEADER_CHARS` characters are
+    read (a defect says so): 200,000 encoded words in a Subject take the stdlib's
+    `decode_header` 37 s.
     """
     sink = [] if defects is None else defects
+    if len(value) > MAX_HEADER_CHARS:
+        sink.append(f"header of {len(value)} characters: only the first {MAX_HEADER_CHARS} read")
+        space = value.rfind(" ", 0, MAX_HEADER_CHARS)  # not inside an encoded word
+        value = value[: space if space > MAX_HEADER_CHARS // 2 else MAX_HEADER_CHARS]
     out: list[str] = []
     pending: list[tuple[str, bytes]] = []
     pos = 0
@@ -537,12 +671,16 @@ def word_bytes(kind: str, text: str) -> bytes:
 
 
 def flush_words(pending: list[tuple[str, bytes]], out: list[str], defects: list[str]) -> None:
-    while pending:
-        charset = pending[0][0].lower().split("*", 1)[0]
-        run = b""
-        while pending and pending[0][0].lower().split("*", 1)[0] == charset:
-            run += pending.pop(0)[1]
-        out.append(decode_text(run, charset, defects, "header"))
+    """Decode the pending words, each run of one charset together, and empty the list."""
+    for charset, run in itertools.groupby(pending, key=word_charset):
+        data = b"".join(data for _, data in run)
+        out.append(decode_text(data, charset, defects, "header"))
+    pending.clear()
+
+
+def word_charset(word: tuple[str, bytes]) -> str:
+    """The charset of an encoded word, without an RFC 2231 language suffix."""
+    return word[0].lower().split("*", 1)[0]
 
 
 def decode_raw(text: str, hint: Hint, defects: list[str]) -> str:
@@ -572,12 +710,15 @@ def read_addresses(
 ) -> list[Address]:
     """Every address in every `name` header; names decoded after the list is split, so an
     encoded comma never splits an address. Addresses without a domain (MAILER-DAEMON) are
-    kept only when `local` is set."""
+    kept only when `local` is set; an encoded word as the address is no address (a defect)."""
     words: list[str] = []
     values = [ENCODED_WORD.sub(lambda m: keep_word(m, words), v) for v in raw_headers(msg, name)]
     found = []
     for display, addr in split_addresses(values):
         email_addr = clean_address(decode_raw(addr, hint, defects))
+        if words and re.search(r"EncWord\d+X", email_addr):  # RFC 2047 §5: never in an addr-spec
+            defects.append(f"{name}: an encoded word as the address: ignored")
+            continue
         if "@" in email_addr or (local and re.fullmatch(r"[\w.+-]+", email_addr)):
             display = re.sub(r"EncWord(\d+)X", lambda m: words[int(m.group(1))], display)
             found.append(Address(clean_name(decode_words(display, hint, defects)), email_addr))
@@ -639,15 +780,14 @@ MESSAGE_ID_HEADER = re.compile(rb"^message-id[ \t]*:([^\r\n]*(?:\r?\n[ \t][^\r\n
 def header_message_id(raw: bytes) -> str | None:
     """The Message-ID of raw mail without parsing it (what the store deduplicates and a
     helpdesk is asked about before the parse): the first Message-ID header of the header
-    block, read as the parser reads it (`read_msgids`), so both agree."""
+    block, read as the parser reads it (`daemon.mail.msgid`), so both agree."""
     end = HEAD_END.search(raw)
     head = raw[: end.start()] if end else raw[:65536]
     match = MESSAGE_ID_HEADER.search(head)
     if match is None:
         return None
     value = unfold(match.group(1).decode("ascii", "surrogateescape"))
-    found = first(read_msgids(value.strip()))
-    return found[:998] if found else None
+    return first(extract_ids(value.strip(), [], "Message-ID"))  # valid ids only, as the parse
 
 
 def first(items: list[str]) -> str | None:

@@ -83,7 +83,8 @@ def _citations(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outco
 
 def _verified(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
     if p.require_verified_sender and not item.mail.auth.verified:
-        return Held("sender not verified (no DMARC/DKIM pass from a trusted server)")
+        why = item.mail.auth.reason or "no DMARC/DKIM pass from a trusted server"
+        return Held(f"sender not verified: {why}")
     return None
 
 

@@ -3,7 +3,8 @@
 Decides nothing new: `decide` chose. Sending means a row in the outbox (which delivers exactly
 once); holding means the draft waits as `pending` until an agent approves, edits or rejects it
 (`helpdeskd drafts ...` or the helpdesk). A decision that cannot be carried out — no address to
-reply to — becomes an escalation instead of a silent drop.
+reply to, a reply the outbox refuses because its bytes do not say what was composed — becomes
+an escalation instead of a silent drop.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from datetime import timedelta
 from daemon.compose import compose_reply, reply_message_id
 from daemon.item import Context, Item
 from daemon.models import Draft, Ticket, utcnow
-from daemon.outbox import enqueue, recent_replies
+from daemon.outbox import Refused, enqueue, recent_replies
 from daemon.records import Escalated, Held, Outcome, Sent
+from daemon.replycaps import over_rate_caps
 from daemon.store import serialize
 
 
@@ -28,10 +30,8 @@ def send(item: Item, outcome: Sent, ctx: Context) -> Outcome:
         return Escalated("nothing to send: the draft is missing")
     if capped := over_reply_cap(item, ctx):
         return hold(item, Held(capped), ctx)
-    try:
-        queue_draft(ctx, item, draft, body=draft.body, automatic=True, actor="policy")
-    except ValueError as exc:
-        return Escalated(f"cannot send: {exc}")
+    if refused := queue_draft(ctx, item, draft, body=draft.body, automatic=True, actor="policy"):
+        return Escalated(refused)
     return outcome
 
 
@@ -41,13 +41,14 @@ def over_reply_cap(item: Item, ctx: Context) -> str | None:
     cfg = ctx.settings.screen
     since = ctx.now - timedelta(hours=1)
     sender = item.mail.sender.email.lower() if item.mail.sender else None
+    if robots := over_rate_caps(ctx.session, cfg, sender or "", since):  # takes its locks first
+        return robots
     serialize(ctx.session, f"reply-cap:{sender}")
     if recent_replies(ctx.session, since, customer=sender) >= cfg.replies_per_sender_per_hour:
         return "reply cap reached for this sender in the last hour: held for an agent"
-    if (
-        recent_replies(ctx.session, since, ticket_id=item.ticket_id)
-        >= cfg.replies_per_ticket_per_hour
-    ):
+    # per ticket and sender: nobody else's mail can spend a customer's cap on their ticket
+    on_ticket = recent_replies(ctx.session, since, customer=sender, ticket_id=item.ticket_id)
+    if on_ticket >= cfg.replies_per_ticket_per_hour:
         return "reply cap reached on this ticket in the last hour: held for an agent"
     return None
 
@@ -64,19 +65,24 @@ def hold(item: Item, outcome: Held, ctx: Context) -> Outcome:
 
 def queue_draft(
     ctx: Context, item: Item, draft: Draft, *, body: str, automatic: bool, actor: str
-) -> None:
-    """Put a draft's reply in the outbox (used by auto-send and by agents' approvals)."""
+) -> str | None:
+    """Put a draft's reply in the outbox (used by auto-send and by agents' approvals); the
+    reason it cannot be sent (no valid address, refused by the outbox check) instead: the
+    caller escalates, and the draft stays as it was."""
     assert item.ticket_id is not None and draft.id is not None
-    msg = compose_reply(
-        ctx.settings,
-        item.mail,
-        ticket_id=item.ticket_id,
-        body=body,
-        message_id=reply_message_id(ctx.settings, "reply", item.ticket_id, draft.id),
-        automatic=automatic,
-    )
+    try:
+        msg = compose_reply(
+            ctx.settings,
+            item.mail,
+            ticket_id=item.ticket_id,
+            body=body,
+            message_id=reply_message_id(ctx.settings, "reply", item.ticket_id, draft.id),
+            automatic=automatic,
+        )
+    except ValueError as exc:
+        return f"cannot send: {exc}"
     sender = item.mail.sender
-    enqueue(
+    queued = enqueue(
         ctx.session,
         msg,
         kind="reply",
@@ -84,11 +90,14 @@ def queue_draft(
         draft_id=draft.id,
         customer=sender.email.lower() if sender else None,
     )
+    if isinstance(queued, Refused):
+        return queued.reason
     draft.status = "approved"
     draft.decided_by = actor
     draft.decided_at = utcnow()
     ctx.session.add(draft)
     set_ticket_status(ctx, item.ticket_id, "answered")
+    return None
 
 
 def set_ticket_status(ctx: Context, ticket_id: int | None, status: str) -> None:

@@ -4,7 +4,8 @@ Decides what the summary says — who the customer is, what they want, the threa
 was found and tried, why it was escalated, and a suggested next step — rendered from
 templates/escalation_summary.txt.j2. The escalation is always recorded in the store
 (`helpdeskd escalations list|show`) and, when `escalation.agents_address` is set, mailed to the
-agents through the outbox.
+agents through the outbox. An escalated ticket is owned by the human queue from then on
+(`daemon/ownership.py`): its follow-ups are escalated too, until an agent hands it back.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from sqlmodel import Session, col, select
 
 from daemon.compose import compose_notice, reply_message_id
 from daemon.item import Context, Item
-from daemon.models import Draft, Escalation, Message, MessageParse, Ticket, utcnow
+from daemon.mail.headertext import clean_text
+from daemon.models import Draft, Escalation, Message, MessageParse, Outbox, Ticket, utcnow
 from daemon.outbox import enqueue
+from daemon.ownership import HUMAN_QUEUE, give_to_human
 from daemon.records import Escalated, stored_reply_text
 from daemon.store import audit
 
 THREAD_LINES = 10
+ESCALATION_SUBJECT = 150  # characters of the customer's subject in the notice's
 
 
 def record(item: Item, outcome: Escalated, ctx: Context) -> Escalation:
@@ -40,7 +44,7 @@ def record(item: Item, outcome: Escalated, ctx: Context) -> Escalation:
     if item.draft_id and (draft := ctx.session.get(Draft, item.draft_id)):
         draft.status = "escalated"
         ctx.session.add(draft)
-    mark_escalated(ctx.session, item.ticket_id)
+    mark_escalated(ctx.session, item.ticket_id, outcome.reason)
     if ctx.settings.escalation.agents_address:
         row.outbox_id = notify_agents(ctx, row, details)
     audit(
@@ -68,12 +72,14 @@ def notify_agents(ctx: Context, row: Escalation, details: dict[str, Any]) -> int
     msg = compose_notice(
         ctx.settings,
         to=ctx.settings.escalation.agents_address,
-        subject=f"[escalated] {details['subject']} [{ctx.settings.mail.ticket_tag}{row.ticket_id}]",
+        subject=f"[escalated] {clean_text(details['subject'], ESCALATION_SUBJECT)} "
+        f"[{ctx.settings.mail.ticket_tag}{row.ticket_id}]",  # the customer's text, capped
         body=row.summary,
         message_id=reply_message_id(ctx.settings, "escalation", row.id),
     )
     queued = enqueue(ctx.session, msg, kind="escalation", ticket_id=row.ticket_id)
-    return queued.id if queued else None
+    # Refused: the escalation stays recorded (`escalations list`) and the refusal audited.
+    return queued.id if isinstance(queued, Outbox) else None
 
 
 def summary_details(session: Session, item: Item, reason: str) -> dict[str, Any]:
@@ -101,6 +107,7 @@ def summary_details(session: Session, item: Item, reason: str) -> dict[str, Any]
         "reason": reason,
         "next_step": next_step(reason, route.intent if route else None),
         "stub": item.stub_reason,
+        "linked_ticket": ticket.linked_ticket_id if ticket else None,
     }
 
 
@@ -149,12 +156,14 @@ def next_step(reason: str, intent: str | None) -> str:
     return "Read the thread and reply, or edit and approve the draft if there is one."
 
 
-def mark_escalated(session: Session, ticket_id: int | None) -> None:
+def mark_escalated(session: Session, ticket_id: int | None, reason: str) -> None:
+    """The ticket is escalated, and a human owns it from now on (`daemon/ownership.py`)."""
     ticket = session.get(Ticket, ticket_id) if ticket_id else None
     if ticket is not None:
         ticket.status = "escalated"
         ticket.updated_at = utcnow()
         session.add(ticket)
+        give_to_human(session, ticket_id, HUMAN_QUEUE, f"escalated: {reason}")
 
 
 def escalate_ticket(session: Session, ticket_id: int, reason: str) -> None:
@@ -174,5 +183,5 @@ def escalate_ticket(session: Session, ticket_id: int, reason: str) -> None:
             details={"reason": reason, "next_step": next_step(reason, None)},
         )
     )
-    mark_escalated(session, ticket_id)
+    mark_escalated(session, ticket_id, reason)
     audit(session, "escalated", ticket_id=ticket_id, reason=reason)

@@ -2,8 +2,10 @@
 
 Decides the intent from the intent table in config (keywords and patterns per intent; the
 highest-priority intent with a match wins, then the one with most matches), and copies that
-intent's tools, namespaces, policy and risk onto the `Route`. The LLM router of the model stack
-implements the same `Router` Protocol and falls back to this one on any error.
+intent's tools, namespaces, policy and risk onto the `Route`. Only the first `RULE_CHARS`
+characters of the text are matched: what a customer wants stands at the start, and sixty
+keyword patterns over 1 MiB of text (the most parse keeps) take seconds. The LLM router of the
+model stack implements the same `Router` Protocol and falls back to this one on any error.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Protocol
 from daemon.config import IntentSettings, Settings
 from daemon.item import Context, Item
 from daemon.records import ParsedMail, Route
+
+RULE_CHARS = 20_000
 
 
 class Router(Protocol):
@@ -39,7 +43,7 @@ class RuleRouter:
         }
 
     def route(self, mail: ParsedMail, ctx: Context | None = None) -> Route:
-        text = f"{mail.subject}\n{mail.reply_text or mail.text}".lower()
+        text = f"{mail.subject}\n{(mail.reply_text or mail.text)[:RULE_CHARS]}".lower()
         scored = []
         for name, intent in self.settings.intents.items():
             hits = self.matches(name, intent, text)

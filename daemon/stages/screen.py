@@ -11,13 +11,21 @@ counted in `helpdeskd_screened_out_total{rule=...}`. Ignored mail is never answe
 - a burst: beyond `burst_messages` inbound messages from one sender within `burst_minutes`
   (counted in arrival order, whatever became of them), so a looping robot or a flood cannot
   make us draft for each one; recorded as a `burst` audit event;
-- the reply caps per sender and per ticket (Outbox rows of the last hour), which stop a loop
-  with an autoresponder that sets none of the headers above.
+- one text from many senders: the same normalised new text (case, spacing, punctuation and
+  digits aside) from `identical_body_senders` different senders within
+  `identical_body_minutes` is a robot answering from a new address each time, or a campaign;
+  recorded as an `identical_body` audit event;
+- the reply caps per sender and per ticket and sender (Outbox rows of the last hour), which
+  stop a loop with an autoresponder that sets none of the headers above. The caps across
+  senders (global, per domain) are checked when sending (`daemon.replycaps`), where reaching
+  one holds the draft for an agent instead of dropping a customer's mail.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -29,7 +37,7 @@ from daemon.item import Context, Item
 from daemon.metrics import SCREENED_OUT
 from daemon.models import Message
 from daemon.outbox import recent_replies, replies_to_customers
-from daemon.records import Ignored
+from daemon.records import Ignored, ParsedMail
 from daemon.store import audit
 
 Rule = Callable[[Item, Context], str | None]
@@ -144,14 +152,72 @@ FROM_SENDERS = select(Message.id, Message.sender).where(
 """Built once: it runs for every screened batch."""
 
 
+def identical_body(item: Item, ctx: Context) -> str | None:
+    cfg = ctx.settings.screen
+    digest = body_digest(item.mail) if cfg.identical_body_senders else None
+    if digest is None:
+        return None
+    row = ctx.session.get(Message, item.pk)
+    if row is not None:
+        row.body_hash = digest  # written with the step: later mail is compared with it
+    since = ctx.now - timedelta(minutes=cfg.identical_body_minutes)
+    senders = senders_of_body(ctx, item.pk, digest, since) | {sender_of(item)}
+    ctx.session.info.setdefault(BODIES_MEMO, {}).setdefault(digest, set()).add(sender_of(item))
+    if len(senders) < cfg.identical_body_senders:
+        return None
+    audit(ctx.session, "identical_body", message=row, senders=len(senders), body_hash=digest)
+    return (
+        f"identical body: the same text from {len(senders)} different senders within "
+        f"{cfg.identical_body_minutes} minutes (robot or campaign)"
+    )
+
+
+MIN_BODY_CHARS = 80
+"""Shorter normalised texts ("Thanks!", "Hello, where is my order 10005? I am waiting for it.")
+are the same by chance, from real customers; a robot's boilerplate is longer."""
+
+
+def body_digest(mail: ParsedMail) -> str | None:
+    """A hash of the mail's new text with case, spacing, punctuation and digits (ticket numbers
+    and dates a robot fills in) normalised away; None when the text is too short to tell."""
+    text = re.sub(r"\d+", "0", unicodedata.normalize("NFKC", mail.reply_text or mail.text))
+    normal = " ".join(re.findall(r"\w+", text.casefold()))
+    if len(normal) < MIN_BODY_CHARS:
+        return None
+    return hashlib.sha256(normal.encode()).hexdigest()[:32]
+
+
+def senders_of_body(ctx: Context, pk: int, digest: str, since: datetime) -> set[str]:
+    """Senders (lower-cased) of earlier mail with this body since `since`: committed rows from
+    the database, and this transaction's own from a memo (its rows are not flushed yet)."""
+    memo: dict[str, set[str]] = ctx.session.info.setdefault(BODIES_MEMO, {})
+    params = {"digest": digest, "since": since, "below": pk}
+    found = {str(s).lower() for (s,) in ctx.session.connection().execute(SAME_BODY, params) if s}
+    return found | memo.get(digest, set())
+
+
+BODIES_MEMO = "helpdeskd.screen.bodies"
+SAME_BODY = (
+    select(Message.sender)
+    .where(
+        Message.body_hash == bindparam("digest"),
+        col(Message.received_at) >= bindparam("since"),
+        col(Message.id) < bindparam("below"),
+    )
+    .distinct()
+)
+
+
 def reply_caps(item: Item, ctx: Context) -> str | None:
     cfg = ctx.settings.screen
     since = ctx.now - timedelta(hours=1)
     to_sender = replies_to_sender(ctx, sender_of(item), since)
     if to_sender >= cfg.replies_per_sender_per_hour:
         return f"reply cap: {to_sender} replies to this sender in the last hour (loop guard)"
-    if item.ticket_id is not None:
-        on_ticket = recent_replies(ctx.session, since, ticket_id=item.ticket_id)
+    if item.ticket_id is not None:  # counted per sender: no one else can spend it
+        on_ticket = recent_replies(
+            ctx.session, since, customer=sender_of(item), ticket_id=item.ticket_id
+        )
         if on_ticket >= cfg.replies_per_ticket_per_hour:
             return f"reply cap: {on_ticket} replies on this ticket in the last hour (loop guard)"
     return None
@@ -182,5 +248,6 @@ RULES: tuple[Rule, ...] = (
     machine_written,
     noreply_sender,
     burst,
+    identical_body,
     reply_caps,
 )

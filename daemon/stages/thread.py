@@ -2,8 +2,13 @@
 
 Decides threading, most reliable evidence first: a Message-ID we know in In-Reply-To or
 References (ours or the customer's), then a ticket tag such as `[#123]` in the subject, then a
-new ticket. A subject tag is trusted only from the ticket's own customer, so a stranger cannot
-attach mail to someone else's ticket by copying a subject line.
+new ticket. Neither kind of evidence is trusted from a stranger: a Message-ID joins a ticket
+only when the sender is its customer or one of its participants (an address whose earlier mail
+on the ticket was accepted, i.e. not ignored or quarantined), and a subject tag only from the
+ticket's customer, so nobody can read or spend another customer's ticket by quoting its
+Message-IDs (ours are easy to guess) or its subject. Mail that names a foreign ticket's
+Message-ID opens a ticket of its own, linked to the one it named (`Ticket.linked_ticket_id`)
+for the agents; the sender's later mail naming the same foreign ticket joins that linked ticket.
 """
 
 from __future__ import annotations
@@ -11,11 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert
 from sqlmodel import Session, SQLModel, col, select
 
 from daemon.item import Context, Item
-from daemon.models import MessageRef, Ticket, utcnow
+from daemon.models import Message, MessageRef, State, Ticket, utcnow
 from daemon.records import ParsedMail
 from daemon.store import audit, no_nul, remember_message_id
 
@@ -39,8 +44,20 @@ def ensure_ticket(item: Item, ctx: Context) -> Item:
     and bounces never create tickets)."""
     if item.ticket_id is not None:
         return item
-    ticket_id = open_ticket(ctx, item.mail)
+    linked = next(iter(referenced_tickets(ctx.session, item.mail)), None)
+    ticket_id = open_ticket(ctx, item.mail, linked)
     remember(ctx, item.mail, ticket_id)
+    if linked is not None:
+        ctx.log.warning(
+            "names ticket %s's Message-ID from a stranger: own ticket %s", linked, ticket_id
+        )
+        audit(
+            ctx.session,
+            "thread_link",
+            message_pk=item.pk,
+            ticket_id=ticket_id,
+            linked_ticket_id=linked,
+        )
     return replace(item, ticket_id=ticket_id)
 
 
@@ -50,18 +67,60 @@ def remember(ctx: Context, mail: ParsedMail, ticket_id: int) -> None:
 
 
 def find_ticket(session: Session, mail: ParsedMail, tag: str) -> int | None:
-    refs = [r for r in (mail.in_reply_to, *reversed(mail.references)) if r]
-    if refs:
-        known = session.exec(
-            select(MessageRef.message_id, MessageRef.ticket_id).where(
-                col(MessageRef.message_id).in_(refs)
-            )
-        ).all()
-        by_id = dict(known)
-        for ref in refs:
-            if ref in by_id:
-                return by_id[ref]
+    sender = mail.sender.email.lower() if mail.sender else ""
+    referenced = referenced_tickets(session, mail)
+    for ticket_id in referenced:
+        if sender and may_join(session, ticket_id, sender):
+            return ticket_id
+    if referenced and sender and (own := linked_ticket_of(session, sender, referenced[0])):
+        return own
     return ticket_from_tag(session, mail, tag)
+
+
+def referenced_tickets(session: Session, mail: ParsedMail) -> list[int]:
+    """The tickets of the known Message-IDs in In-Reply-To and References, nearest first."""
+    refs = [r for r in (mail.in_reply_to, *reversed(mail.references)) if r]
+    if not refs:
+        return []
+    known = session.exec(
+        select(MessageRef.message_id, MessageRef.ticket_id).where(
+            col(MessageRef.message_id).in_(refs)
+        )
+    ).all()
+    by_id = dict(known)
+    return list(dict.fromkeys(by_id[ref] for ref in refs if ref in by_id))
+
+
+NOT_ACCEPTED = (State.received, State.parsed, State.ignored, State.quarantined)
+"""A message in these states made nobody a participant of its ticket."""
+
+
+def may_join(session: Session, ticket_id: int, sender: str) -> bool:
+    """Is `sender` (lower-cased) the ticket's customer or one of its participants?"""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        return False
+    if (ticket.customer_email or "").lower() == sender:
+        return True
+    wrote = session.exec(
+        select(Message.id)
+        .where(
+            Message.ticket_id == ticket_id,
+            func.lower(Message.sender) == sender,
+            col(Message.state).not_in([s.value for s in NOT_ACCEPTED]),
+        )
+        .limit(1)
+    ).first()
+    return wrote is not None
+
+
+def linked_ticket_of(session: Session, sender: str, linked: int) -> int | None:
+    """The sender's own ticket opened earlier by naming ticket `linked`'s Message-IDs."""
+    return session.exec(
+        select(Ticket.id)
+        .where(Ticket.linked_ticket_id == linked, Ticket.customer_email == sender)
+        .order_by(col(Ticket.id).desc())
+    ).first()
 
 
 def ticket_from_tag(session: Session, mail: ParsedMail, tag: str) -> int | None:
@@ -74,15 +133,17 @@ def ticket_from_tag(session: Session, mail: ParsedMail, tag: str) -> int | None:
     return ticket.id
 
 
-def open_ticket(ctx: Context, mail: ParsedMail) -> int:
-    """A new ticket for this mail's customer. A plain INSERT … RETURNING: building and flushing
-    an ORM object here was the largest single cost of the screen step."""
+def open_ticket(ctx: Context, mail: ParsedMail, linked: int | None = None) -> int:
+    """A new ticket for this mail's customer (linked to ticket `linked` when the mail named
+    one of its Message-IDs). A plain INSERT … RETURNING: building and flushing an ORM object
+    here was the largest single cost of the screen step."""
     now = utcnow()
     values = {  # plain INSERT: the store's NUL scrubbing of ORM flushes does not see it
         "subject": no_nul(strip_subject(mail.subject, ctx.settings.mail.ticket_tag)[:500]),
         "customer_email": no_nul(mail.sender.email.lower()) if mail.sender else None,
         "customer_name": no_nul(mail.sender.name) if mail.sender else None,
         "language": mail.language,
+        "linked_ticket_id": linked,
         "status": "open",
         "created_at": now,
         "updated_at": now,

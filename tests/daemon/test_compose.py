@@ -9,7 +9,7 @@ import pytest
 from daemon.app import template_env
 from daemon.compose import reply_recipient, wrap_reply
 from daemon.config import Settings
-from daemon.records import Address
+from daemon.records import Address, AuthResult
 from tests.factories import parsed_mail
 
 MAIL = parsed_mail(sender=Address("Anna Berg", "anna@x.de"), language="de")
@@ -47,3 +47,9 @@ def test_reply_to_only_within_the_senders_domain() -> None:
     other = replace(MAIL, reply_to=(Address("", "attacker@evil.example"),))
     assert reply_recipient(same) == Address("", "team@x.de")
     assert reply_recipient(other) == MAIL.sender
+
+
+def test_a_verified_sender_is_answered_at_from_only() -> None:
+    """Its reply may carry account data: never to Reply-To, not even in the same domain."""
+    verified = replace(MAIL, auth=AuthResult(dmarc="pass", verified=True))
+    assert reply_recipient(replace(verified, reply_to=(Address("", "team@x.de"),))) == MAIL.sender

@@ -74,6 +74,10 @@ def write_config(base: Path, **pipeline_keys: int) -> Path:
         'agents_address = "agents@example.com"',
         "[logging]",
         'level = "ERROR"',
+        # the mailbox repeats one table's texts from many senders, which the identical-body
+        # rule would rightly take for a campaign: not what these runs are about
+        "[screen]",
+        "identical_body_senders = 0",
         "[pipeline]",
         *(f"{key} = {value}" for key, value in pipeline_keys.items()),
     ]

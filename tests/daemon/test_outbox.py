@@ -13,9 +13,9 @@ from email.message import EmailMessage
 import pytest
 from sqlmodel import Session, select
 
-from connectors.base import ConnectorError, OutboundMail
+from connectors.base import ConnectorError, DeliveryUnknown, OutboundMail
 from daemon.app import Services
-from daemon.models import Escalation, Message, Outbox, Ticket, utcnow
+from daemon.models import AuditEvent, Escalation, Message, Outbox, Ticket, utcnow
 from daemon.outbox import backoff, enqueue, flush_outbox
 from daemon.store import session_scope
 
@@ -96,6 +96,22 @@ def test_transient_errors_retry_with_backoff_then_send(services: Services) -> No
     row = outbox_row(services, pk)
     assert row.state == "sent" and row.attempts == 3 and row.last_response == "250 ok"
     assert sink.sent == ["r1@helpdeskd.invalid"]
+
+
+def test_an_unknown_delivery_is_parked_at_once_and_never_resent(services: Services) -> None:
+    """The sink cannot tell whether the mail left (a helpdesk may have taken the reply): no
+    retry, no backoff, the row waits for an operator's `outbox resolve`."""
+    pk = queue_one(services)
+    sink = ScriptedSink([DeliveryUnknown("HTTP 502 after the POST; not in the ticket"), "250 ok"])
+    report = flush_outbox(services.engine, sink)
+    assert (report.unknown, report.retried, report.failed) == (1, 0, 0)
+    row = outbox_row(services, pk)
+    assert row.state == "unknown" and "not in the ticket" in (row.last_response or "")
+    make_due(services, pk)
+    assert flush_outbox(services.engine, sink).sent == 0 and sink.sent == []
+    with Session(services.engine) as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.kind == "outbox_unknown")).all()
+        assert len(events) == 1 and "502" in events[0].detail["error"]
 
 
 def test_permanent_error_fails_and_escalates(services: Services) -> None:

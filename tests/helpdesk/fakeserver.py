@@ -1,6 +1,8 @@
 """The plumbing both fake helpdesks share: a threaded HTTP server on loopback, routes by
 regex, HTTP Basic users, a per-minute rate limit answering 429 with Retry-After, and faults
-injected on demand (the next N requests fail with a given status).
+injected on demand: the next N requests fail with a given status (before anything is done), or
+a matching request is carried out and then its answer is lost (`fail_after_accept`: the
+connection is dropped, or hangs past the client's timeout, or a 502 comes back instead).
 
 Decides nothing about Zendesk or Freshdesk: `fake_zendesk.py` and `fake_freshdesk.py` add the
 routes and the JSON shapes from each one's public API documentation.
@@ -54,6 +56,18 @@ class Fault:
     body: Any
 
 
+@dataclass
+class AfterFault:
+    """What becomes of the answer to a request the fake has already carried out."""
+
+    method: str
+    path: re.Pattern[str]
+    kind: str  # "drop": close without answering; "hang": wait `seconds`, then drop; "status"
+    count: int
+    status: int = 502
+    seconds: float = 0.0
+
+
 class FakeApi(ABC):
     """Subclasses register routes in `routes()` and users in `self.users`."""
 
@@ -63,6 +77,7 @@ class FakeApi(ABC):
         self.per_minute = per_minute
         self.window: list[float] = []
         self.faults: list[Fault] = []
+        self.after_faults: list[AfterFault] = []
         self.log: list[tuple[str, str, int]] = []
         self.authorized: list[tuple[str, bool]] = []  # (path, carried an Authorization header)
         self.table: list[tuple[str, re.Pattern[str], Handler]] = [
@@ -97,6 +112,33 @@ class FakeApi(ABC):
     ) -> None:
         with self.lock:
             self.faults.append(Fault(status, count, headers or {}, body))
+
+    def fail_after_accept(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        *,
+        count: int = 1,
+        status: int = 502,
+        seconds: float = 0.0,
+    ) -> None:
+        """The next `count` requests matching `method` and the `path` regex are carried out,
+        then their answer is lost the way `kind` says."""
+        with self.lock:
+            self.after_faults.append(
+                AfterFault(method, re.compile(path), kind, count, status, seconds)
+            )
+
+    def take_after_fault(self, request: Request) -> AfterFault | None:
+        with self.lock:
+            for fault in self.after_faults:
+                if fault.method == request.method and fault.path.fullmatch(request.path):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self.after_faults.remove(fault)
+                    return fault
+            return None
 
     def requests(self, method: str | None = None, path: str = "") -> list[tuple[str, str, int]]:
         with self.lock:
@@ -169,8 +211,15 @@ class FakeApi(ABC):
                     body=self.rfile.read(length) if length else b"",
                 )
                 response = api.dispatch(request)
+                after = api.take_after_fault(request) if response.status < 400 else None
+                if after is not None and after.kind == "status":
+                    response = Response(after.status, {"error": "Bad Gateway"})
                 with api.lock:
                     api.log.append((self.command, self.path, response.status))
+                if after is not None and after.kind in ("drop", "hang"):
+                    time.sleep(after.seconds)  # the client times out meanwhile ("hang")
+                    self.close_connection = True  # done, but the answer never leaves
+                    return
                 payload = (
                     response.raw
                     if response.raw is not None

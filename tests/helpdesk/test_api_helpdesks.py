@@ -17,7 +17,7 @@ from sqlmodel import select
 from daemon.app import Services, build_services
 from daemon.cycle import run_cycle
 from daemon.helpdesk.runner import DISABLED, poll_helpdesks, push_helpdesks
-from daemon.helpdesk.sink import reply_text
+from daemon.helpdesk.sink import marked, reply_marker, reply_text
 from daemon.metrics import SOURCE_FAILING
 from daemon.models import (
     AuditEvent,
@@ -271,14 +271,16 @@ def test_a_reply_accepted_before_a_crash_is_not_sent_again(desk: tuple[Desk, Ser
     poll_helpdesks(services)  # approved: the reply is queued in the outbox
     with session_scope(services.engine) as session:
         row = session.exec(select(Outbox)).one()
-        text = reply_text(row.raw)
+        text = marked(reply_text(row.raw), reply_marker(row.message_id))
         row.state, row.owner = "sending", "gone-host:1"  # as a crash leaves it
         row.next_attempt_at = utcnow() - timedelta(hours=1)
         session.add(row)
     services.helpdesk(d.settings["name"]).send_reply(ticket, text)  # what got through
+    services.helpdesk(d.settings["name"]).send_reply(ticket, reply_text(row.raw))  # an equal
+    # reply an agent sent by hand is not ours: only the reference says ours is there
     report = flush_outbox(services.engine, services.sink)
     assert report.sent == 0 and report.unknown == 0
-    assert len(replies(d, "Order 9 ships today")) == 1
+    assert len(replies(d, "Order 9 ships today")) == 2
     row = only(services, Outbox)
     assert isinstance(row, Outbox) and row.state == "sent"
     assert row.last_response == "found at the sink after a restart"

@@ -108,3 +108,70 @@ def test_requests_per_minute_spaces_calls(server: FakeZendesk) -> None:
     for _ in range(3):
         api.request("GET", url)
     assert sleeps == [0.5, 0.5]  # 120 a minute: half a second apart
+
+
+# --- writes that must happen once --------------------------------------------------------
+
+NEW_TICKET = {
+    "ticket": {
+        "subject": "Hi",
+        "comment": {"body": "Hello"},
+        "requester": {"name": "Carol", "email": "carol@x.test"},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [
+        ("status", 502),  # taken, then a gateway answers 502
+        ("drop", None),  # taken, then the connection closes before the answer
+        ("hang", None),  # taken, then no answer before our read timeout
+        ("before", 503),  # refused before anything was done: we cannot tell it apart
+    ],
+)
+def test_a_post_the_server_may_have_taken_is_never_repeated(
+    server: FakeZendesk, fault: str, status: int | None
+) -> None:
+    sleeps: list[float] = []
+    if fault == "before":
+        server.fail_next(503, 4, {"Retry-After": "30"}, {"error": "unavailable"})
+    else:
+        server.fail_after_accept("POST", r"/api/v2/tickets\.json", fault, seconds=1.0)
+    api = client(server, sleeps, timeout=0.3)
+    with pytest.raises(HelpdeskError) as info:
+        api.request("POST", "/tickets.json", item=True, json=NEW_TICKET)
+    error = info.value
+    assert error.ambiguous and not error.permanent and error.status == status
+    assert "may have applied it: not retried" in str(error)
+    assert len(server.requests("POST")) == 1 and sleeps == []
+    assert len(server.tickets) == (0 if fault == "before" else 1)
+    if fault == "before":  # not retried, but its Retry-After holds back the next call
+        assert error.retry_after == 30.0 and api.not_before >= api.clock() + 29
+
+
+def test_a_post_is_retried_only_when_it_provably_never_arrived(server: FakeZendesk) -> None:
+    sleeps: list[float] = []
+    server.fail_next(429, 1, {"Retry-After": "2"})  # the rate limiter refused it: not run
+    api = client(server, sleeps, clock=lambda: 100.0)
+    created = api.request("POST", "/tickets.json", item=True, json=NEW_TICKET)
+    assert created.status_code == 201 and sleeps == [2.0] and len(server.tickets) == 1
+    refused = ApiClient("zd", "http://127.0.0.1:9", sleep=sleeps.append, retries=2)
+    with pytest.raises(HelpdeskError) as info:  # connection refused: not a byte was sent
+        refused.request("POST", "/tickets.json", json=NEW_TICKET)
+    assert not info.value.ambiguous and sleeps == [2.0, 0.5, 1.0]
+
+
+def test_idempotent_writes_are_retried_and_comment_updates_are_not(server: FakeZendesk) -> None:
+    sleeps: list[float] = []
+    api = client(server, sleeps)
+    ticket = server.customer_email("Carol", "carol@x.test", "Hi", "Hello")
+    server.fail_after_accept("PUT", rf"/api/v2/tickets/{ticket}\.json", "status")
+    answer = api.request("PUT", f"/tickets/{ticket}.json", json={"ticket": {"priority": "high"}})
+    assert answer.status_code == 200 and sleeps == [0.5]  # the same PUT twice: same state
+    server.fail_after_accept("PUT", rf"/api/v2/tickets/{ticket}\.json", "status")
+    comment = {"ticket": {"comment": {"body": "Once", "public": True}}}
+    with pytest.raises(HelpdeskError) as info:
+        api.request("PUT", f"/tickets/{ticket}.json", once=True, json=comment)
+    assert info.value.ambiguous and sleeps == [0.5]
+    assert [c["body"] for c in server.comments[ticket]].count("Once") == 1

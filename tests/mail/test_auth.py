@@ -33,6 +33,10 @@ def message(*auth_results: str, sender: str = "Alice <alice@example.com>") -> em
     return email.message_from_bytes(raw.encode())
 
 
+UNCONFIGURED = "no trusted authserv-id configured"
+NOTHING_TRUSTED = AuthResult(reason="no Authentication-Results from a trusted server")
+NOT_ALIGNED = "no DMARC pass or aligned DKIM pass for example.com"
+
 # (name, headers top first, trusted ids, sender, expected)
 CASES: list[tuple[str, list[str], tuple[str, ...], str, AuthResult]] = [
     (
@@ -40,7 +44,7 @@ CASES: list[tuple[str, list[str], tuple[str, ...], str, AuthResult]] = [
         [GMAIL],
         (),
         "alice@example.com",
-        AuthResult("pass", "pass", "pass", False),
+        AuthResult("pass", "pass", "pass", False, UNCONFIGURED),
     ),
     (
         "gmail, trusted id",
@@ -49,16 +53,16 @@ CASES: list[tuple[str, list[str], tuple[str, ...], str, AuthResult]] = [
         "alice@example.com",
         AuthResult("pass", "pass", "pass", True),
     ),
-    ("gmail, not our id", [GMAIL], ("mx.example.org",), "alice@example.com", AuthResult()),
+    ("gmail, not our id", [GMAIL], ("mx.example.org",), "alice@example.com", NOTHING_TRUSTED),
     # Microsoft 365 writes no authserv-id: read when topmost, never matched by a trusted id
     (
         "microsoft, no authserv-id",
         [MICROSOFT],
         (),
         "alice@example.com",
-        AuthResult("pass", "pass", "pass", False),
+        AuthResult("pass", "pass", "pass", False, UNCONFIGURED),
     ),
-    ("microsoft, trusted ids", [MICROSOFT], ("spf=pass",), "alice@example.com", AuthResult()),
+    ("microsoft, trusted ids", [MICROSOFT], ("spf=pass",), "alice@example.com", NOTHING_TRUSTED),
     # three milters, three headers, one id: merged
     (
         "opendkim+opendmarc+spf",
@@ -81,9 +85,10 @@ CASES: list[tuple[str, list[str], tuple[str, ...], str, AuthResult]] = [
         ],
         ("mx.example.org",),
         "alice@example.com",
-        AuthResult("fail", None, "fail", False),
+        AuthResult("fail", None, "fail", False, "dmarc=fail"),
     ),
-    # a downstream filter above ours does not hide our verdict
+    # RFC 8601 §5: counting stops at the first foreign header, even one above ours (a
+    # downstream filter of ours is named in the trusted ids too)
     (
         "foreign header above ours",
         [
@@ -91,6 +96,16 @@ CASES: list[tuple[str, list[str], tuple[str, ...], str, AuthResult]] = [
             "mx.example.org; dmarc=pass header.from=example.com",
         ],
         ("mx.example.org",),
+        "alice@example.com",
+        NOTHING_TRUSTED,
+    ),
+    (
+        "our downstream filter above ours",
+        [
+            "spamfilter.local; x-spam=no",
+            "mx.example.org; dmarc=pass header.from=example.com",
+        ],
+        ("mx.example.org", "spamfilter.local"),
         "alice@example.com",
         AuthResult("pass", None, None, True),
     ),
@@ -101,7 +116,7 @@ CASES: list[tuple[str, list[str], tuple[str, ...], str, AuthResult]] = [
         ],
         ("mx.example.org",),
         "alice@example.com",
-        AuthResult("pass", None, None, False),
+        AuthResult("pass", None, None, False, NOT_ALIGNED),
     ),
     (
         "aligned dkim without dmarc",
@@ -119,7 +134,7 @@ CASES: list[tuple[str, list[str], tuple[str, ...], str, AuthResult]] = [
         ],
         ("mx.example.org",),
         "alice@example.com",
-        AuthResult(None, "pass", "pass", False),
+        AuthResult(None, "pass", "pass", False, NOT_ALIGNED),
     ),
     (
         "dkim header.i alignment",
@@ -137,7 +152,7 @@ CASES: list[tuple[str, list[str], tuple[str, ...], str, AuthResult]] = [
         ],
         ("mx.example.org",),
         "alice@example.com",
-        AuthResult(None, "pass", None, False),
+        AuthResult(None, "pass", None, False, NOT_ALIGNED),
     ),
     (
         "spf alone never verifies",
@@ -146,7 +161,7 @@ CASES: list[tuple[str, list[str], tuple[str, ...], str, AuthResult]] = [
         ],
         ("mx.example.org",),
         "alice@example.com",
-        AuthResult(None, None, "pass", False),
+        AuthResult(None, None, "pass", False, NOT_ALIGNED),
     ),
     (
         "two signatures, one passes",
@@ -165,9 +180,9 @@ CASES: list[tuple[str, list[str], tuple[str, ...], str, AuthResult]] = [
         [
             "mx.example.org; dmarc=pass header.from=example.com",
         ],
-        (),
+        ("mx.example.org",),
         "alice@example.com, mallory@evil.example",
-        AuthResult("pass", None, None, False),
+        AuthResult("pass", None, None, False, "2 addresses in From"),
     ),
 ]
 

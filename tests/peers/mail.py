@@ -565,6 +565,8 @@ message_id_domain = "helpdeskd.test"
 replies_per_sender_per_hour = 100000
 replies_per_ticket_per_hour = 100000
 burst_messages = 100000
+replies_per_hour = 100000
+replies_per_domain_per_hour = 100000
 {extra}
 """
     path = base / "helpdeskd.toml"

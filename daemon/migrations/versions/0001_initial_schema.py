@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 13:08:21.240543
+Create Date: 2026-12-08 00:07:04.835162
 """
 
 from collections.abc import Sequence
@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("customer_email", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("customer_name", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("linked_ticket_id", sa.Integer(), nullable=True),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("intent", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("language", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -61,8 +62,15 @@ def upgrade() -> None:
         sa.Column("summary_upto", sa.Integer(), nullable=True),
         sa.Column("helpdesk", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("helpdesk_ticket_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("owner", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("owned_since", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("owner_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["linked_ticket_id"],
+            ["ticket.id"],
+        ),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("ticket", schema=None) as batch_op:
@@ -72,6 +80,10 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_ticket_helpdesk_ticket_id"), ["helpdesk_ticket_id"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_ticket_linked_ticket_id"), ["linked_ticket_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_ticket_owner"), ["owner"], unique=False)
 
     op.create_table(
         "usage",
@@ -110,6 +122,7 @@ def upgrade() -> None:
         sa.Column("ticket_id", sa.Integer(), nullable=True),
         sa.Column("sender", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("body_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("route", sa.JSON(), nullable=True),
         sa.Column("passages", sa.JSON(), nullable=True),
         sa.Column("draft_id", sa.Integer(), nullable=True),
@@ -130,6 +143,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("source", "source_key", name="uq_message_source_key"),
     )
     with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_message_body_hash"), ["body_hash"], unique=False)
         batch_op.create_index(batch_op.f("ix_message_message_id"), ["message_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_message_received_at"), ["received_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_message_sender"), ["sender"], unique=False)
@@ -281,6 +295,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("message_id"),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_customer"), ["customer"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_state"), ["state"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_ticket_id"), ["ticket_id"], unique=False)
@@ -294,6 +309,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_outbox_ticket_id"))
         batch_op.drop_index(batch_op.f("ix_outbox_state"))
         batch_op.drop_index(batch_op.f("ix_outbox_customer"))
+        batch_op.drop_index(batch_op.f("ix_outbox_created_at"))
 
     op.drop_table("outbox")
     with op.batch_alter_table("quarantine", schema=None) as batch_op:
@@ -326,6 +342,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_message_sender"))
         batch_op.drop_index(batch_op.f("ix_message_received_at"))
         batch_op.drop_index(batch_op.f("ix_message_message_id"))
+        batch_op.drop_index(batch_op.f("ix_message_body_hash"))
 
     op.drop_table("message")
     with op.batch_alter_table("usage", schema=None) as batch_op:
@@ -335,6 +352,8 @@ def downgrade() -> None:
 
     op.drop_table("usage")
     with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ticket_owner"))
+        batch_op.drop_index(batch_op.f("ix_ticket_linked_ticket_id"))
         batch_op.drop_index(batch_op.f("ix_ticket_helpdesk_ticket_id"))
         batch_op.drop_index(batch_op.f("ix_ticket_customer_email"))
 
