@@ -13,13 +13,14 @@ The embedded defaults run the demo: SQLite, a Maildir, the offline drafter.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from daemon.errors import ConfigError
@@ -533,6 +534,59 @@ class PiiSettings(Section):
     mask_logs: bool = Field(True, description="mask the patterns in log lines too")
 
 
+GuardCheck = Literal["links", "addresses", "phones", "identifiers", "cards", "injection"]
+
+
+def default_identifier_patterns() -> tuple[str, ...]:
+    return (
+        r"(?<![\w.,-])\d{5,}(?![\w-]|[.,]\d)",
+        r"\b(?=[\w-]*\d[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{6,}[A-Za-z0-9]\b",
+    )
+
+
+class GuardSettings(Section):
+    """The output guard (daemon/stages/guard.py): what a model's reply may contain."""
+
+    enabled: bool = Field(True, description="check every draft before decide; off: no checks")
+    hold_on: tuple[GuardCheck, ...] = Field(
+        ("links", "addresses", "phones", "identifiers", "cards", "injection"),
+        description="findings that hold a draft for an agent: links, addresses, phones, "
+        "identifiers, cards, injection",
+    )
+    allowed_link_domains: tuple[str, ...] = Field(
+        (),
+        description="link domains (and their subdomains) a reply may name, besides ours "
+        "(the domains of mail.from_address, mail.our_addresses, mail.message_id_domain)",
+    )
+    knowledge_link_domains: bool = Field(
+        True, description="domains linked in retrieved knowledge passages are allowed too"
+    )
+    allowed_addresses: tuple[str, ...] = Field(
+        (), description="email addresses any reply may name (ours are always allowed)"
+    )
+    allowed_numbers: tuple[str, ...] = Field(
+        (), description="phone numbers and identifiers any reply may name (our hotline)"
+    )
+    identifier_patterns: tuple[str, ...] = Field(
+        default_factory=default_identifier_patterns,
+        description="regexes of order and tracking ids (default: 5+ digit runs, and codes of "
+        "8+ letters and digits with at least two digits)",
+    )
+    thread_messages: int = Field(
+        20, ge=0, le=1000, description="earlier mails of the ticket scanned for injection"
+    )
+
+    @field_validator("identifier_patterns")
+    @classmethod
+    def _compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regex: {exc}") from None
+        return patterns
+
+
 def default_sources() -> tuple[MaildirSource, ...]:
     return (MaildirSource(name="inbox", path=Path("mail/inbox")),)
 
@@ -762,6 +816,7 @@ class Settings(BaseSettings):
     pricing: PricingSettings = PricingSettings()
     budget: BudgetSettings = BudgetSettings()
     pii: PiiSettings = PiiSettings()
+    guard: GuardSettings = GuardSettings()
     templates_dir: Path | None = Field(None, description="override the shipped templates/")
     config_path: Path | None = Field(None, description="(set by the loader) the file read")
 

@@ -45,6 +45,7 @@ from daemon.stages import (
     deliver,
     draft,
     escalate,
+    guard,
     owned,
     parse,
     retrieve,
@@ -96,7 +97,9 @@ STEPS: dict[State, Step] = {
         # and again at each later step (an agent may take it while it is drafted)
         Step(State.screened, "route", (owned.run, route.run), State.routed, model=True),
         Step(State.routed, "retrieve", (owned.run, retrieve.run), State.retrieved),
-        Step(State.retrieved, "draft", (owned.run, draft.run), State.drafted, model=True),
+        Step(
+            State.retrieved, "draft", (owned.run, draft.run, guard.run), State.drafted, model=True
+        ),
         Step(State.drafted, "decide", (owned.run, decide.run), State.decided),
         Step(State.decided, "deliver", (owned.run, deliver.run), State.decided),
     )

@@ -6,5 +6,7 @@ stages' Protocols and fall back to the rule router and the offline drafter; `too
 bounded tool-calling loop over `daemon.tools`; `budget` keeps every prompt within its token
 budget; `cost` prices requests and enforces caps; `pii` masks personal data; `prompts` renders
 templates/prompts/; `summary` writes thread and escalation summaries; `injection` flags mail
-that tries to instruct the model. Importing this package imports nothing heavy.
+that tries to instruct the model (`hidden`: text of HTML a reader never sees); `entities` finds
+the links, addresses, phone numbers, ids and card digits of a text for the output guard
+(`daemon.stages.guard`). Importing this package imports nothing heavy.
 """

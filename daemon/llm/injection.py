@@ -2,8 +2,9 @@
 
 Decides which mail is suspected of trying to instruct the model: "ignore previous
 instructions" in several languages, fake system or assistant turns and chat-template tokens,
-requests to reveal the prompt or to call tools by name, text hidden in HTML (display:none,
-zero font size, white-on-white), and the same in attachment names. A suspected mail is still
+requests to reveal the prompt or to call tools by name — in the new text, the quoted history,
+attachment names and text attachments — and any text hidden in HTML (not displayed, 2px or
+smaller, low contrast, transparent, off-screen: `daemon.llm.hidden`). A suspected mail is still
 drafted — the agent gets a useful draft — but it is never sent without an agent, and it is
 offered only read-only tools. The defence does not rest on this list: identity-bound tool
 arguments and result ownership hold for every mail; this list only keeps a gullible model's
@@ -19,8 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from bs4 import BeautifulSoup
-
+from daemon.llm.hidden import hidden_text
 from daemon.records import ParsedMail
 
 INSTRUCTION_PATTERNS: tuple[tuple[str, str], ...] = (
@@ -55,11 +55,12 @@ INSTRUCTION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("confidence steering", r"\b(confidence|needs_human|citations)\b\s*[:=]"),
 )
 COMPILED = tuple((label, re.compile(rx, re.I)) for label, rx in INSTRUCTION_PATTERNS)
-HIDDEN_STYLE = re.compile(
-    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|"
-    r"opacity\s*:\s*0(?![.\d]*[1-9])|color\s*:\s*(#fff(fff)?|white)\b",
-    re.I,
-)
+MIN_HIDDEN_CHARS = 12
+"""Less hidden text than this is layout (a spacer), not a message."""
+MAX_PARTS = 50
+"""MIME parts scanned per mail (a bomb of thousands is cut, not walked)."""
+MAX_TEXT_CHARS = 200_000
+"""Text of one attachment scanned."""
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
@@ -75,19 +76,25 @@ class Suspicion:
 
 
 def scan_mail(mail: ParsedMail, raw: bytes, tool_names: Iterable[str] = ()) -> Suspicion:
-    """Every injection signal in the mail's text, subject, HTML and attachment names."""
+    """Every injection signal in the mail's text (quoted history included), subject, hidden
+    HTML, attachment names and text attachments."""
     reasons: list[str] = []
     text = f"{mail.subject}\n{mail.reply_text or mail.text}"
-    reasons += [f"{label} in the text" for label in match_labels(text)]
+    labels = match_labels(text)
+    reasons += [f"{label} in the text" for label in labels]
+    reasons += [f"{x} in the quoted text" for x in match_labels(mail.text) if x not in labels]
     for name in tool_names:
         if name.lower() in text.lower():
             reasons.append(f"names the tool {name}")
     for att in mail.attachments:
         labels = match_labels(att.filename or "")
         reasons += [f"{label} in an attachment name" for label in labels]
-    if hidden := hidden_html_text(raw):
+    hidden, why = hidden_html(raw)
+    if hidden:
         labels = match_labels(hidden)
-        reasons.append("hidden HTML text" + (f" ({', '.join(labels)})" if labels else ""))
+        reasons.append(f"hidden HTML text ({', '.join([*why, *labels])})")
+    for body in attachment_texts(raw):
+        reasons += [f"{label} in an attachment's text" for label in match_labels(body)]
     return Suspicion(tuple(dict.fromkeys(reasons)))
 
 
@@ -104,20 +111,47 @@ def other_addresses(mail: ParsedMail) -> list[str]:
 
 
 def hidden_html_text(raw: bytes) -> str:
-    """Text of HTML elements styled to be invisible (what a person never reads)."""
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    hidden: list[str] = []
-    for part in msg.walk():
+    """Text of HTML parts styled to be invisible (what a person never reads)."""
+    return hidden_html(raw)[0]
+
+
+def hidden_html(raw: bytes) -> tuple[str, tuple[str, ...]]:
+    """The hidden text of the mail's HTML parts and why it is hidden (`daemon.llm.hidden`:
+    one linear pass per part, bounded); empty when there is less than `MIN_HIDDEN_CHARS`."""
+    texts: list[str] = []
+    reasons: dict[str, None] = {}
+    for part in parts_of(raw)[:MAX_PARTS]:
         if part.get_content_type() != "text/html":
             continue
-        try:
-            html = part.get_content()
-        except (LookupError, ValueError):
-            continue
-        soup = BeautifulSoup(html, "html.parser")
-        for tag in soup.find_all(style=HIDDEN_STYLE):
-            hidden.append(tag.get_text(" ", strip=True))
-        for tag in soup.find_all(hidden=True):
-            hidden.append(tag.get_text(" ", strip=True))
-    return " ".join(t for t in hidden if len(t) >= 12)
+        text, why = hidden_text(content_of(part))
+        texts.append(text)
+        reasons.update(dict.fromkeys(why))
+    text = " ".join(t for t in texts if t)
+    return (text, tuple(reasons)) if len(text) >= MIN_HIDDEN_CHARS else ("", ())
+
+
+def attachment_texts(raw: bytes) -> list[str]:
+    """The text of text attachments (a .txt, a forwarded .eml), each cut at `MAX_TEXT_CHARS`."""
+    found: list[str] = []
+    for part in parts_of(raw)[:MAX_PARTS]:
+        if part.is_attachment() and part.get_content_maintype() in ("text", "message"):
+            found.append(content_of(part)[:MAX_TEXT_CHARS])
+    return found
+
+
+def parts_of(raw: bytes) -> list[EmailMessage]:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return [p for p in msg.walk() if isinstance(p, EmailMessage) and not p.is_multipart()]
+
+
+def content_of(part: EmailMessage) -> str:
+    """A part's text, or its raw payload when the charset or encoding is broken."""
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError, KeyError):
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+    if isinstance(content, bytes):
+        return content.decode("utf-8", "replace")
+    return content if isinstance(content, str) else str(content)
