@@ -324,9 +324,9 @@ def allowlist_source(s: Scan) -> str:
     if not groups:
         return "\n".join([*lines, "KNOWN: frozenset[str] = frozenset()", ""])
     lines += ["KNOWN: frozenset[str] = frozenset(", "    {"]
-    for title, members in groups:
+    for title, entries in groups:
         lines.append(f"        # {title}")
-        lines += [f'        "{key}",' for key in members]
+        lines += [f'        "{key}",' for key in entries]
     return "\n".join([*lines, "    }", ")", ""])
 
 
