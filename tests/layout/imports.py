@@ -248,7 +248,11 @@ def shortest_cycle(s: Scan, through: str, within: set[str]) -> list[str]:
 
 def upward_edges(s: Scan) -> list[Edge]:
     """Imports from `connectors` into `daemon` (connectors must not know the daemon)."""
-    return [e for e in s.edges if e.src.startswith("connectors") and e.dst.startswith("daemon")]
+    return [e for e in s.edges if _within(e.src, "connectors") and _within(e.dst, "daemon")]
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
 
 
 def root_importers(s: Scan) -> list[Edge]:
@@ -259,7 +263,7 @@ def root_importers(s: Scan) -> list[Edge]:
         for e in s.edges
         if e.dst == ROOT_MODULE
         and e.src != ROOT_MODULE
-        and not any(e.src == p or e.src.startswith(p + ".") for p in ROOT_IMPORTERS_ALLOWED)
+        and not any(_within(e.src, p) for p in ROOT_IMPORTERS_ALLOWED)
     ]
 
 
