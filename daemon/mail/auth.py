@@ -39,7 +39,6 @@ from publicsuffixlist import PublicSuffixList
 from daemon.mail.mime import raw_headers, read_addresses, unfold
 from daemon.records import AuthResult
 
-METHODS = ("dmarc", "dkim", "spf")
 RESULT = re.compile(r"^\s*([a-z0-9_-]+)(?:\s*/\s*\d+)?\s*=\s*([a-z0-9_-]+)(.*)$", re.I | re.S)
 PROPERTY = re.compile(r"([a-z0-9_-]+)\.([a-z0-9_.-]+)\s*=\s*(\"(?:[^\"\\]|\\.)*\"|[^\s;]+)", re.I)
 RECEIVED_BY = re.compile(r"\bby\s+([a-z0-9.-]+)", re.I)

@@ -31,7 +31,7 @@ from typing import Any
 
 from flufl.bounce import all_failures
 
-from daemon.mail.mime import MAX_HEADER_CHARS, decode_words, split_addresses
+from daemon.mail.mime import Hint, charset_hint, decode_words, split_addresses
 from daemon.records import Bounce
 
 DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
@@ -155,7 +155,8 @@ class Look:
     @classmethod
     def at(cls, msg: Message) -> Look:
         raw = first_raw_headers(msg)
-        name, address = parse_sender(decode_text(raw.get("from", "")))
+        from_value = raw.get("from", "")
+        name, address = parse_sender(decode_text(from_value, hint_for(msg, from_value)))
         types = frozenset(p.get_content_type() for p in iter_parts(msg, attached=True))
         return cls(msg, raw, name, address, types - ATTACHED_TYPES, bool(types & ATTACHED_TYPES))
 
@@ -163,7 +164,7 @@ class Look:
         key = name.lower()
         if key not in self.decoded:
             raw = self.raw.get(key)  # most names asked for are absent: nothing to decode
-            self.decoded[key] = "" if raw is None else decode_text(raw)
+            self.decoded[key] = "" if raw is None else decode_text(raw, hint_for(self.msg, raw))
         return self.decoded[key]
 
 
@@ -471,8 +472,9 @@ def text_permanent(text: str, address: str, default: bool) -> bool:
 
 
 def header_text(msg: Message, name: str) -> str:
-    """A header as readable text: encoded words decoded, stray bytes replaced, never raising."""
-    return decode_text(first_raw_headers(msg).get(name.lower(), ""))
+    """A header as readable text, decoded as the parser decodes it; never raising."""
+    raw = first_raw_headers(msg).get(name.lower(), "")
+    return decode_text(raw, hint_for(msg, raw))
 
 
 def first_raw_headers(msg: Message) -> dict[str, str]:
@@ -488,12 +490,22 @@ def first_raw_headers(msg: Message) -> dict[str, str]:
     return found
 
 
-def decode_text(raw: str) -> str:
-    """Unfold, read stray 8-bit bytes as UTF-8 (replacing what is not), decode encoded words."""
-    text = FOLD.sub("", raw).strip()
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    # the parser's own decoder: linear and capped (the stdlib's decode_header is quadratic)
-    return decode_words(text) if "=?" in text else text[:MAX_HEADER_CHARS]
+def decode_text(raw: str, hint: Hint = ()) -> str:
+    """Unfold and decode with the parser's own decoder, so a header reads the same here as in
+    the parsed mail: encoded words, and raw 8-bit bytes as UTF-8, else as the message's declared
+    charsets (`hint`), else cp1252. Linear and capped (the stdlib's decode_header is quadratic).
+    """
+    return decode_words(FOLD.sub("", raw).strip(), hint)
+
+
+def hint_for(msg: Message, raw: str) -> Hint:
+    """The message's declared charsets, worked out only for a value with 8-bit bytes (rare:
+    every message is checked, and the hint walks its parts)."""
+    if raw.isascii():
+        return ()
+    with suppress(Exception):  # a hand-built message with odd parts: no hint, UTF-8 or cp1252
+        return charset_hint(msg)
+    return ()
 
 
 def header_addresses(msg: Message, name: str) -> list[str]:

@@ -577,7 +577,7 @@ def lookup_charset(name: str | None) -> str | None:
     label = CHARSET_ALIASES.get(label, label)
     try:
         return codecs.lookup(label).name
-    except LookupError:
+    except (LookupError, UnicodeError):  # 8-bit bytes in a label (surrogates): no charset
         return None
 
 
@@ -664,7 +664,7 @@ def decode_words(value: str, hint: Hint = (), defects: list[str] | None = None) 
 
 
 def word_bytes(kind: str, text: str) -> bytes:
-    data = text.encode("ascii", "surrogateescape")
+    data = text.encode("utf-8", "surrogateescape")  # raw 8-bit bytes inside a word stay bytes
     if kind in "bB":
         return decode_base64(data, [])
     return binascii.a2b_qp(data.replace(b"_", b" "))
