@@ -27,7 +27,7 @@ from daemon.models import (
     Ticket,
 )
 from daemon.records import DraftResult, Passage
-from tests.conftest import make_settings
+from tests.conftest import inbox, make_settings, outbox_dir
 
 
 def mail(
@@ -49,8 +49,7 @@ def mail(
 
 
 def deliver(settings: Settings, name: str, raw: bytes) -> None:
-    source = settings.sources[0]
-    (source.path / "new" / name).write_bytes(raw)
+    (inbox(settings) / "new" / name).write_bytes(raw)
 
 
 def states(services: Services) -> dict[str, tuple[str, str | None]]:
@@ -60,7 +59,7 @@ def states(services: Services) -> dict[str, tuple[str, str | None]]:
 
 
 def outbox_files(settings: Settings) -> list[bytes]:
-    new = settings.outbox.path / "new"
+    new = outbox_dir(settings) / "new"
     return [p.read_bytes() for p in sorted(new.iterdir())] if new.is_dir() else []
 
 
@@ -136,7 +135,7 @@ def test_outcomes_of_one_cycle(settings: Settings, services: Services) -> None:
     assert result["2-gdpr"] == ("escalated", "risk topic: data_privacy")
     assert result["3-ooo"][0] == "ignored" and "auto" in (result["3-ooo"][1] or "")
     assert result["4-human"][0] == "escalated"
-    assert sorted(p.name for p in (settings.sources[0].path / "cur").iterdir()) == [
+    assert sorted(p.name for p in (inbox(settings) / "cur").iterdir()) == [
         "1-order:2,",
         "2-gdpr:2,",
         "3-ooo:2,",

@@ -29,7 +29,7 @@ from daemon.models import AuditEvent, Message, Outbox, utcnow
 from daemon.records import Ignored
 from daemon.stages import screen
 from daemon.store import ingest, message_content, session_scope
-from tests.conftest import make_settings
+from tests.conftest import inbox, make_settings
 
 KEYS = count()
 LOG = logging.LoggerAdapter(logging.getLogger("test.screen"), {})
@@ -193,7 +193,7 @@ def test_burst_window_forgets_old_mail(tmp_path: Path) -> None:
 def test_burst_end_to_end_through_the_pipeline(tmp_path: Path) -> None:
     settings = burst_settings(tmp_path, messages=2)
     for i in range(4):
-        (settings.sources[0].path / "new" / f"{i}-alice").write_bytes(mail())
+        (inbox(settings) / "new" / f"{i}-alice").write_bytes(mail())
     services = build_services(settings)
     try:
         statements: list[str] = []
@@ -223,9 +223,9 @@ def test_one_batch_counts_bursts_and_caps_as_one_message_at_a_time(tmp_path: Pat
         "Alice@Example.ORG",  # counted with the lower-case spelling: the third, a burst
         "alice@example.org",
     ]
-    (settings.sources[0].path / "new").mkdir(parents=True, exist_ok=True)
+    (inbox(settings) / "new").mkdir(parents=True, exist_ok=True)
     for i, sender in enumerate(senders):
-        (settings.sources[0].path / "new" / f"{i}-m").write_bytes(mail(sender))
+        (inbox(settings) / "new" / f"{i}-m").write_bytes(mail(sender))
     services = build_services(settings)
     try:
         with session_scope(services.engine) as session:
