@@ -28,6 +28,7 @@ from daemon.models import (
 )
 from daemon.records import DraftResult, Passage
 from tests.conftest import inbox, make_settings, outbox_dir
+from tests.factories import raw_mail
 
 
 def mail(
@@ -37,15 +38,15 @@ def mail(
     msgid: str = "a1@example.org",
     **headers: str,
 ) -> bytes:
-    lines = [
-        f"From: {sender}",
-        "To: support@example.com",
-        f"Subject: {subject}",
-        f"Message-ID: <{msgid}>",
-        "Date: Mon, 23 Nov 2026 10:00:00 +0000",
-    ]
-    lines += [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode()
+    return raw_mail(
+        sender=sender,
+        to="support@example.com",
+        subject=subject,
+        message_id=f"<{msgid}>",
+        date="Mon, 23 Nov 2026 10:00:00 +0000",
+        headers=[f"{k.replace('_', '-')}: {v}" for k, v in headers.items()],
+        body=body,
+    )
 
 
 def deliver(settings: Settings, name: str, raw: bytes) -> None:

@@ -20,6 +20,7 @@ from daemon.cycle import run_cycle
 from daemon.models import Draft, Message, Outbox, State, Ticket
 from daemon.store import session_scope
 from tests.conftest import make_settings
+from tests.factories import mime_mail
 from tests.helpdesk.agents import DESKS, Desk
 from tests.peers.rt import RtPeer
 
@@ -38,17 +39,16 @@ def mail(
     in_reply_to: str | None = None,
     references: str | None = None,
 ) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Carol Customer <carol@customer.test>"
-    msg["To"] = "support@example.com"
-    msg["Subject"] = subject
-    msg["Message-ID"] = f"<{message_id}>"
-    msg["Date"] = "Fri, 27 Nov 2026 08:00:00 +0000"
-    if in_reply_to:
-        msg["In-Reply-To"] = f"<{in_reply_to}>"
-        msg["References"] = references or f"<{in_reply_to}>"
-    msg.set_content(body)
-    return msg.as_bytes()
+    return mime_mail(
+        sender="Carol Customer <carol@customer.test>",
+        to="support@example.com",
+        subject=subject,
+        message_id=f"<{message_id}>",
+        date="Fri, 27 Nov 2026 08:00:00 +0000",
+        in_reply_to=f"<{in_reply_to}>" if in_reply_to else None,
+        references=references,
+        body=body,
+    )
 
 
 def deliver(tmp_path: Path, name: str, raw: bytes) -> None:

@@ -26,6 +26,7 @@ from daemon.models import (
 )
 from daemon.store import session_scope
 from tests.conftest import make_settings
+from tests.factories import raw_mail
 from tests.peers.rt import RtPeer
 
 pytestmark = pytest.mark.peers
@@ -39,25 +40,26 @@ def plain_text(msg: EmailMessage) -> str:
 
 
 def customer_mail(message_id: str, subject: str, body: str, sender: str = "carol") -> bytes:
-    return (
-        f"From: {sender.title()} Customer <{sender}@customer.test>\r\n"
-        "To: support@example.test\r\n"
-        f"Subject: {subject}\r\n"
-        f"Message-ID: <{message_id}@customer.test>\r\n"
-        "Date: Fri, 27 Nov 2026 08:00:00 +0000\r\n"
-        "MIME-Version: 1.0\r\n"
-        'Content-Type: multipart/mixed; boundary="b1"\r\n'
-        "\r\n"
-        "--b1\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-        f"{body}\r\n"
-        "--b1\r\n"
-        'Content-Type: application/pdf; name="receipt.pdf"\r\n'
-        'Content-Disposition: attachment; filename="receipt.pdf"\r\n'
-        "Content-Transfer-Encoding: base64\r\n\r\n"
-        "JVBERi0xLjQKJcOkw7zDtsOfCg==\r\n"
-        "--b1--\r\n"
-    ).encode()
+    """A question with a PDF receipt attached."""
+    return raw_mail(
+        sender=f"{sender.title()} Customer <{sender}@customer.test>",
+        to="support@example.test",
+        subject=subject,
+        message_id=f"<{message_id}@customer.test>",
+        date="Fri, 27 Nov 2026 08:00:00 +0000",
+        headers=["MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="b1"'],
+        body=(
+            "--b1\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            f"{body}\r\n"
+            "--b1\r\n"
+            'Content-Type: application/pdf; name="receipt.pdf"\r\n'
+            'Content-Disposition: attachment; filename="receipt.pdf"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+            "JVBERi0xLjQKJcOkw7zDtsOfCg==\r\n"
+            "--b1--"
+        ),
+    )
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from daemon.knowledge.retriever import WhooshRetriever
 from daemon.llm.pii import PiiMasker
 from daemon.models import Draft, Ticket
 from tests.conftest import inbox
+from tests.factories import raw_mail
 
 MASKS: list[tuple[str, str]] = [
     ("write to anna.b+shop@mail.example.co.uk today", "write to [email] today"),
@@ -36,14 +37,14 @@ def test_mask_personal_data(settings: Settings, text: str, expected: str) -> Non
 
 
 def customer_mail(n: int, subject: str, body: str) -> bytes:
-    headers = [
-        f"From: Customer {n} <customer{n}@example.org>",
-        "To: support@example.com",
-        f"Subject: {subject}",
-        f"Message-ID: <q{n}@example.org>",
-        "Date: Thu, 26 Nov 2026 10:00:00 +0000",
-    ]
-    return ("\r\n".join(headers) + "\r\n\r\n" + body + "\r\n").encode()
+    return raw_mail(
+        sender=f"Customer {n} <customer{n}@example.org>",
+        to="support@example.com",
+        subject=subject,
+        message_id=f"<q{n}@example.org>",
+        date="Thu, 26 Nov 2026 10:00:00 +0000",
+        body=body,
+    )
 
 
 def answer(services: Services, n: int, subject: str, body: str, reply: str) -> int:

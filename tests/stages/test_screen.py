@@ -30,6 +30,7 @@ from daemon.records import Ignored
 from daemon.stages import screen
 from daemon.store import ingest, message_content, session_scope
 from tests.conftest import inbox, make_settings
+from tests.factories import raw_mail
 
 KEYS = count()
 LOG = logging.LoggerAdapter(logging.getLogger("test.screen"), {})
@@ -37,15 +38,15 @@ LOG = logging.LoggerAdapter(logging.getLogger("test.screen"), {})
 
 def mail(sender: str = "Alice Buyer <alice@example.org>", *headers: str, msgid: str = "") -> bytes:
     msgid = msgid or f"m{next(KEYS)}@example.org"
-    lines = [
-        f"From: {sender}",
-        "To: support@example.com",
-        "Subject: Where is my order 4711?",
-        f"Message-ID: <{msgid}>",
-        "Date: Mon, 23 Nov 2026 10:00:00 +0000",
-        *headers,
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\nHi, where is my order?\r\n").encode()
+    return raw_mail(
+        sender=sender,
+        to="support@example.com",
+        subject="Where is my order 4711?",
+        message_id=f"<{msgid}>",
+        date="Mon, 23 Nov 2026 10:00:00 +0000",
+        headers=headers,
+        body="Hi, where is my order?",
+    )
 
 
 def screen_raw(services: Services, raw: bytes, *, ticket_id: int | None = None) -> Item | Ignored:
