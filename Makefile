@@ -32,7 +32,7 @@ peers: $(DEVSTAMP)
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check daemon connectors
+	$(BIN)/ruff format --check daemon connectors tests
 
 typecheck: $(DEVSTAMP)
 	$(BIN)/mypy

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from daemon.app import Services, build_services
-from daemon.config import Settings, resolve_paths
+from daemon.config import MaildirSink, MaildirSource, Settings, resolve_paths
 
 # Fixtures that start real servers (tests/peers/); each helper adds its module here.
 pytest_plugins = ["tests.peers.postgres", "tests.peers.mail", "tests.peers.rt"]
@@ -46,6 +46,19 @@ def make_settings(base: Path, **overrides: Any) -> Settings:
         **overrides,
     }
     return resolve_paths(Settings(**data), base)
+
+
+def inbox(settings: Settings) -> Path:
+    """The Maildir of the first source (make_settings configures a Maildir, typed here once)."""
+    source = settings.sources[0]
+    assert isinstance(source, MaildirSource)
+    return source.path
+
+
+def outbox_dir(settings: Settings) -> Path:
+    """The Maildir the outbox writes to (make_settings' default sink)."""
+    assert isinstance(settings.outbox, MaildirSink)
+    return settings.outbox.path
 
 
 @pytest.fixture

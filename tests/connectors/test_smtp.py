@@ -13,7 +13,8 @@ from connectors.base import ConnectorError, OutboundMail
 from connectors.imap import PENDING, SENT, SentFolder
 from connectors.smtp import SmtpOutbox
 from daemon.config import ImapSource, SmtpSink
-from tests.peers.mail import Dovecot, SmtpPeer, free_port, imap_settings, smtp_settings
+from tests.peers.common import free_port
+from tests.peers.mail import Dovecot, SmtpPeer, imap_settings, smtp_settings
 
 pytestmark = [pytest.mark.peers, pytest.mark.usefixtures("smtp_password")]
 

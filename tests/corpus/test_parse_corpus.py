@@ -137,8 +137,8 @@ def judge_talon_plain(raw: bytes, exp: dict[str, Any]) -> bool:
     if "reply_text" not in exp:
         return bool(got) and not any(x in got for x in exp.get("reply_not_contains", []))
     if exp.get("compare") == "eq":
-        return got == exp["reply_text"]
-    return got.strip() == exp["reply_text"].strip()
+        return bool(got == exp["reply_text"])
+    return bool(got.strip() == exp["reply_text"].strip())
 
 
 def judge_talon_html(raw: bytes, exp: dict[str, Any]) -> bool:
@@ -172,7 +172,7 @@ def judge_github(raw: bytes, exp: dict[str, Any]) -> bool:
     started = time.perf_counter()
     got = extract_reply(text).text
     elapsed = time.perf_counter() - started
-    ok = elapsed <= exp.get("max_seconds", 60)
+    ok: bool = elapsed <= exp.get("max_seconds", 60)
     if "reply_text" in exp:
         ok = ok and got == exp["reply_text"].rstrip()
     fragments = exp.get("fragments") or {}

@@ -61,7 +61,7 @@ def queue_one(services: Services, message_id: str = "r1@helpdeskd.invalid") -> i
         again = enqueue(session, msg, kind="reply", ticket_id=ticket.id)
         assert again is None  # same Message-ID: queued once
         session.flush()
-        assert row.id is not None
+        assert isinstance(row, Outbox) and row.id is not None
         return row.id
 
 

@@ -27,7 +27,8 @@ from daemon.models import (
     Ticket,
 )
 from daemon.records import DraftResult, Passage
-from tests.conftest import make_settings
+from tests.conftest import inbox, make_settings, outbox_dir
+from tests.factories import raw_mail
 
 
 def mail(
@@ -37,20 +38,19 @@ def mail(
     msgid: str = "a1@example.org",
     **headers: str,
 ) -> bytes:
-    lines = [
-        f"From: {sender}",
-        "To: support@example.com",
-        f"Subject: {subject}",
-        f"Message-ID: <{msgid}>",
-        "Date: Mon, 23 Nov 2026 10:00:00 +0000",
-    ]
-    lines += [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode()
+    return raw_mail(
+        sender=sender,
+        to="support@example.com",
+        subject=subject,
+        message_id=f"<{msgid}>",
+        date="Mon, 23 Nov 2026 10:00:00 +0000",
+        headers=[f"{k.replace('_', '-')}: {v}" for k, v in headers.items()],
+        body=body,
+    )
 
 
 def deliver(settings: Settings, name: str, raw: bytes) -> None:
-    source = settings.sources[0]
-    (source.path / "new" / name).write_bytes(raw)
+    (inbox(settings) / "new" / name).write_bytes(raw)
 
 
 def states(services: Services) -> dict[str, tuple[str, str | None]]:
@@ -60,7 +60,7 @@ def states(services: Services) -> dict[str, tuple[str, str | None]]:
 
 
 def outbox_files(settings: Settings) -> list[bytes]:
-    new = settings.outbox.path / "new"
+    new = outbox_dir(settings) / "new"
     return [p.read_bytes() for p in sorted(new.iterdir())] if new.is_dir() else []
 
 
@@ -136,7 +136,7 @@ def test_outcomes_of_one_cycle(settings: Settings, services: Services) -> None:
     assert result["2-gdpr"] == ("escalated", "risk topic: data_privacy")
     assert result["3-ooo"][0] == "ignored" and "auto" in (result["3-ooo"][1] or "")
     assert result["4-human"][0] == "escalated"
-    assert sorted(p.name for p in (settings.sources[0].path / "cur").iterdir()) == [
+    assert sorted(p.name for p in (inbox(settings) / "cur").iterdir()) == [
         "1-order:2,",
         "2-gdpr:2,",
         "3-ooo:2,",

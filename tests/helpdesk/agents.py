@@ -32,6 +32,30 @@ class Desk(ABC):
     def agent_client(self) -> httpx.Client:
         """An HTTP client authenticated as the helpdesk's agent."""
 
+    @abstractmethod
+    def note(self, ticket: str, text: str) -> None:
+        """Add an agent's internal note to a ticket."""
+
+    @abstractmethod
+    def tag(self, ticket: str, tag: str) -> None:
+        """Add a tag to a ticket, as an agent does."""
+
+    @abstractmethod
+    def notes(self, ticket: str) -> list[str]:
+        """The texts of a ticket's internal notes, oldest first."""
+
+    @abstractmethod
+    def customer_texts(self, ticket: str) -> list[str]:
+        """The texts the customer wrote on a ticket, oldest first."""
+
+    @abstractmethod
+    def requester_email(self, ticket: str) -> str:
+        """The email address of the ticket's requester."""
+
+    @abstractmethod
+    def state(self, ticket: str) -> dict[str, Any]:
+        """The ticket's group, priority and tags."""
+
     def customer_email(
         self,
         subject: str,

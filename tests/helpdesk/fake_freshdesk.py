@@ -253,7 +253,7 @@ class FakeFreshdesk(FakeApi):
         return contact
 
     def new_ticket(self, subject: str, requester: int, html: str, source: int) -> dict[str, Any]:
-        ticket = {
+        ticket: dict[str, Any] = {
             "id": next(self.ids),
             "subject": subject,
             "description": html,

@@ -266,7 +266,7 @@ class FakeZendesk(FakeApi):
         return [self.user_rows[i] for i in sorted(ids)]
 
     def new_ticket(self, subject: str, requester: int, group: int | None = None) -> dict[str, Any]:
-        ticket = {
+        ticket: dict[str, Any] = {
             "id": next(self.ids),
             "subject": subject,
             "raw_subject": subject,

@@ -10,9 +10,10 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
-from sqlmodel import select
+from sqlmodel import SQLModel, select
 
 from daemon.app import Services, build_services
 from daemon.cycle import run_cycle
@@ -36,6 +37,7 @@ from daemon.store import session_scope
 from tests.conftest import make_settings
 from tests.helpdesk.agents import DESKS, Desk
 
+Row = TypeVar("Row", bound=SQLModel)
 PDF = b"%PDF-1.4\n%\xc3\xa4\xc3\xbc\n1 0 obj<<>>endobj\n"
 
 
@@ -70,7 +72,7 @@ def cycle(services: Services) -> None:
         assert report.error is None, report
 
 
-def only(services: Services, model: type) -> object:
+def only(services: Services, model: type[Row]) -> Row:
     with session_scope(services.engine) as session:
         return session.exec(select(model)).one()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -35,14 +36,14 @@ def server() -> Iterator[FakeZendesk]:
     fake.close()
 
 
-def client(fake: FakeZendesk, sleeps: list[float], **kwargs: object) -> ApiClient:
+def client(fake: FakeZendesk, sleeps: list[float], **kwargs: Any) -> ApiClient:
     return ApiClient(
         "zd",
         fake.url + "/api/v2",
         auth=("helpbot@example.test/token", "zd-token"),
         sleep=sleeps.append,
         **kwargs,
-    )  # type: ignore[arg-type]
+    )
 
 
 # status, about one item?, permanent, scope

@@ -20,8 +20,16 @@ from daemon.cycle import run_cycle
 from daemon.models import Draft, Message, Outbox, State, Ticket
 from daemon.store import session_scope
 from tests.conftest import make_settings
+from tests.factories import mime_mail
 from tests.helpdesk.agents import DESKS, Desk
 from tests.peers.rt import RtPeer
+
+
+def plain_text(msg: EmailMessage) -> str:
+    """The text of a mail's plain body part (every mail these tests read has one)."""
+    body = msg.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
 
 
 def mail(
@@ -31,17 +39,16 @@ def mail(
     in_reply_to: str | None = None,
     references: str | None = None,
 ) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Carol Customer <carol@customer.test>"
-    msg["To"] = "support@example.com"
-    msg["Subject"] = subject
-    msg["Message-ID"] = f"<{message_id}>"
-    msg["Date"] = "Fri, 27 Nov 2026 08:00:00 +0000"
-    if in_reply_to:
-        msg["In-Reply-To"] = f"<{in_reply_to}>"
-        msg["References"] = references or f"<{in_reply_to}>"
-    msg.set_content(body)
-    return msg.as_bytes()
+    return mime_mail(
+        sender="Carol Customer <carol@customer.test>",
+        to="support@example.com",
+        subject=subject,
+        message_id=f"<{message_id}>",
+        date="Fri, 27 Nov 2026 08:00:00 +0000",
+        in_reply_to=f"<{in_reply_to}>" if in_reply_to else None,
+        references=references,
+        body=body,
+    )
 
 
 def deliver(tmp_path: Path, name: str, raw: bytes) -> None:
@@ -95,7 +102,7 @@ def test_mirror_loop(mirror: tuple[Desk, Services], tmp_path: Path) -> None:
     cycle(services)  # decided and mailed
     cycle(services)  # the sent reply noted on the ticket
     (reply,) = sent_by_mail(tmp_path)
-    assert "order 555 ships on Monday" in reply.get_body(("plain",)).get_content()
+    assert "order 555 ships on Monday" in plain_text(reply)
     assert reply["In-Reply-To"] == "<m1@customer.test>"
     assert desk.fake.sent_mail == []  # the helpdesk did not mail the customer a second copy
     assert [n for n in desk.notes(remote_id) if "[helpdeskd-sent-" in n and "Monday" in n]
@@ -189,7 +196,7 @@ def test_rt_mirror_loop(rt_server: RtPeer, tmp_path: Path, monkeypatch: pytest.M
         cycle(services)
         cycle(services)
         (reply,) = sent_by_mail(tmp_path)
-        assert "invoice 9 is attached again" in reply.get_body(("plain",)).get_content()
+        assert "invoice 9 is attached again" in plain_text(reply)
         assert not [
             m for m in rt_server.outgoing() if "invoice 9 is attached again" in str(m)
         ]  # RT did not mail it too

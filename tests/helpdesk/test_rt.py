@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -25,31 +26,40 @@ from daemon.models import (
 )
 from daemon.store import session_scope
 from tests.conftest import make_settings
+from tests.factories import raw_mail
 from tests.peers.rt import RtPeer
 
 pytestmark = pytest.mark.peers
 
 
+def plain_text(msg: EmailMessage) -> str:
+    """The text of a mail's plain body part (every mail these tests read has one)."""
+    body = msg.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
 def customer_mail(message_id: str, subject: str, body: str, sender: str = "carol") -> bytes:
-    return (
-        f"From: {sender.title()} Customer <{sender}@customer.test>\r\n"
-        "To: support@example.test\r\n"
-        f"Subject: {subject}\r\n"
-        f"Message-ID: <{message_id}@customer.test>\r\n"
-        "Date: Fri, 27 Nov 2026 08:00:00 +0000\r\n"
-        "MIME-Version: 1.0\r\n"
-        'Content-Type: multipart/mixed; boundary="b1"\r\n'
-        "\r\n"
-        "--b1\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-        f"{body}\r\n"
-        "--b1\r\n"
-        'Content-Type: application/pdf; name="receipt.pdf"\r\n'
-        'Content-Disposition: attachment; filename="receipt.pdf"\r\n'
-        "Content-Transfer-Encoding: base64\r\n\r\n"
-        "JVBERi0xLjQKJcOkw7zDtsOfCg==\r\n"
-        "--b1--\r\n"
-    ).encode()
+    """A question with a PDF receipt attached."""
+    return raw_mail(
+        sender=f"{sender.title()} Customer <{sender}@customer.test>",
+        to="support@example.test",
+        subject=subject,
+        message_id=f"<{message_id}@customer.test>",
+        date="Fri, 27 Nov 2026 08:00:00 +0000",
+        headers=["MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="b1"'],
+        body=(
+            "--b1\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            f"{body}\r\n"
+            "--b1\r\n"
+            'Content-Type: application/pdf; name="receipt.pdf"\r\n'
+            'Content-Disposition: attachment; filename="receipt.pdf"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+            "JVBERi0xLjQKJcOkw7zDtsOfCg==\r\n"
+            "--b1--"
+        ),
+    )
 
 
 @pytest.fixture
@@ -177,14 +187,14 @@ def test_edited_approval_is_sent_by_rt(rt_env: tuple[Services, RtPeer, str, str]
         for m in rt.outgoing()
         if "carol@customer.test" in str(m["To"])
         and f"#{ticket['id']}]" in str(m["Subject"])
-        and "parcel 12345 left our warehouse" in m.get_body(("plain",)).get_content()
+        and "parcel 12345 left our warehouse" in plain_text(m)
     ]
     assert len(replies) == 1
     with session_scope(services.engine) as session:
         draft = session.get(Draft, draft_id)
         assert draft is not None and draft.status == "sent" and draft.edited_body == edited
         outbox = session.exec(select(Outbox)).one()
-        assert outbox.state == "sent" and outbox.last_response.startswith("RT ticket")
+        assert outbox.state == "sent" and (outbox.last_response or "").startswith("RT ticket")
     assert cf_values(rt_ticket(rt, queue, subject), "AI Draft") == []  # the mark was cleared
     third = timed_cycle(services)  # nothing new: nothing sent twice
     assert len([m for m in rt.outgoing() if "parcel 12345 left" in str(m)]) == 1

@@ -271,8 +271,9 @@ def test_a_reply_whose_bytes_differ_from_what_was_composed_is_escalated_not_sent
 ) -> None:
     """Should compose ever let an injection through, the outbox's re-parse refuses it."""
     import daemon.stages.deliver as deliver_stage
+    from daemon.compose import compose_reply
 
-    real = deliver_stage.compose_reply
+    real = compose_reply  # the function deliver_stage calls, wrapped below
 
     def leaky(*args: Any, **kwargs: Any) -> EmailMessage:
         msg = real(*args, **kwargs)
@@ -383,10 +384,11 @@ def test_an_approved_reply_the_outbox_refuses_escalates_the_ticket(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import daemon.stages.deliver as deliver_stage
+    from daemon.compose import compose_reply
     from daemon.drafts import approve
     from daemon.models import Draft
 
-    real = deliver_stage.compose_reply
+    real = compose_reply  # the function deliver_stage calls, wrapped below
 
     def leaky(*args: Any, **kwargs: Any) -> EmailMessage:
         msg = real(*args, **kwargs)

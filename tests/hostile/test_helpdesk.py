@@ -167,7 +167,7 @@ def test_a_draft_note_whose_answer_was_lost_is_posted_once(
     ticket = d.customer_email("Order 4711", "Where is my order 4711?")
     push = [r for r in run_cycle(services).helpdesks if r.phase == "push"]
     later = run_cycle(services).helpdesks
-    notes = [n for n in d.notes(ticket) if "[helpdeskd-draft-" in n]  # type: ignore[attr-defined]
+    notes = [n for n in d.notes(ticket) if "[helpdeskd-draft-" in n]
     assert len(notes) == 1  # main: 4, one per retry
     assert push and "not retried" in (push[0].error or "") and not push[0].disabled
     assert [r.error for r in later] == [None] * len(later)

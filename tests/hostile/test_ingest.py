@@ -29,21 +29,22 @@ from daemon.metrics import REGISTRY
 from daemon.models import AuditEvent, Message, MessageContent, Quarantine, State
 from daemon.store import fit_id, ingest_many, open_engine, session_scope
 from tests.conftest import make_settings
+from tests.factories import raw_mail
 from tests.peers.mail import Dovecot, imap_settings
 
 ENV: dict[str, str | None] = {"COLUMNS": "200", "HELPDESKD_CONFIG": None, "STATE_DIRECTORY": None}
 
 
 def mail(sender: bytes, message_id: bytes, subject: bytes = b"Where is my order?") -> bytes:
-    return (
-        b"From: " + sender + b"\r\n"
-        b"To: support@example.com\r\n"
-        b"Subject: " + subject + b"\r\n"
-        b"Date: Mon, 07 Dec 2026 10:00:00 +0000\r\n"
-        b"Message-ID: " + message_id + b"\r\n"
-        b"Content-Type: text/plain; charset=utf-8\r\n"
-        b"\r\n"
-        b"Hello, my order 1234 has not arrived. Can you help?\r\n"
+    return raw_mail(
+        sender=sender,
+        to="support@example.com",
+        subject=subject,
+        date="Mon, 07 Dec 2026 10:00:00 +0000",
+        message_id=message_id,
+        date_first=True,
+        headers=["Content-Type: text/plain; charset=utf-8"],
+        body="Hello, my order 1234 has not arrived. Can you help?",
     )
 
 

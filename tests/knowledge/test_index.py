@@ -157,6 +157,7 @@ def test_searcher_is_reused_and_reopened_on_a_new_generation(
     retriever = WhooshRetriever(built, knowledge)
     retriever.search("refund", (), 3)
     first = retriever.snapshot()
+    assert first is not None
     retriever.search("battery", (), 3)
     assert retriever.snapshot() is first  # nothing changed: the same searcher
 
@@ -190,6 +191,7 @@ def test_merging_segments_never_shows_deleted_or_duplicate_passages(
         battery = [p for p in found if p.id == "kb/manuals/novacam#battery"]
         assert [p.text for p in battery] == [f"Charge the battery for {round_} hours."]
         ix = open_current(built)
+        assert ix is not None
         with ix.reader() as reader:
             assert len(reader.leaf_readers()) <= knowledge.max_segments
             assert reader.doc_count() == 5  # 4 sections of 3 articles + the reworked manual
@@ -257,6 +259,7 @@ def test_block_reads_match_the_public_matcher_api(tmp_path: Path, kb: Path) -> N
         touch_later(kb / "policies/refunds.md", 10 * (round_ + 1))
         update(root, [KnowledgeSource(path=kb)], knowledge)
     ix = open_current(root)
+    assert ix is not None
     with ix.reader() as reader:
         assert len(reader.leaf_readers()) > 1 and reader.has_deletions()
         terms = [text.decode() for field, text in reader.all_terms() if field == "text_en"]

@@ -16,6 +16,8 @@ from daemon.knowledge.past_tickets import mask_personal_data
 from daemon.knowledge.retriever import WhooshRetriever
 from daemon.llm.pii import PiiMasker
 from daemon.models import Draft, Ticket
+from tests.conftest import inbox
+from tests.factories import raw_mail
 
 MASKS: list[tuple[str, str]] = [
     ("write to anna.b+shop@mail.example.co.uk today", "write to [email] today"),
@@ -35,22 +37,20 @@ def test_mask_personal_data(settings: Settings, text: str, expected: str) -> Non
 
 
 def customer_mail(n: int, subject: str, body: str) -> bytes:
-    headers = [
-        f"From: Customer {n} <customer{n}@example.org>",
-        "To: support@example.com",
-        f"Subject: {subject}",
-        f"Message-ID: <q{n}@example.org>",
-        "Date: Thu, 26 Nov 2026 10:00:00 +0000",
-    ]
-    return ("\r\n".join(headers) + "\r\n\r\n" + body + "\r\n").encode()
+    return raw_mail(
+        sender=f"Customer {n} <customer{n}@example.org>",
+        to="support@example.com",
+        subject=subject,
+        message_id=f"<q{n}@example.org>",
+        date="Thu, 26 Nov 2026 10:00:00 +0000",
+        body=body,
+    )
 
 
 def answer(services: Services, n: int, subject: str, body: str, reply: str) -> int:
     """The customer writes, the pipeline holds a draft, an agent edits and approves it,
     the outbox sends it; the ticket's id."""
-    (services.settings.sources[0].path / "new" / f"q{n}").write_bytes(
-        customer_mail(n, subject, body)
-    )
+    (inbox(services.settings) / "new" / f"q{n}").write_bytes(customer_mail(n, subject, body))
     run_cycle(services)
     with Session(services.engine) as session:
         draft = session.exec(select(Draft).order_by(col(Draft.id).desc())).first()
@@ -117,9 +117,7 @@ def test_newly_answered_tickets_are_added_incrementally(
 def test_tickets_waiting_for_an_agent_are_not_knowledge(
     services: Services, settings: Settings
 ) -> None:
-    (settings.sources[0].path / "new" / "q3").write_bytes(
-        customer_mail(3, "Broken blender", QUESTION)
-    )
+    (inbox(settings) / "new" / "q3").write_bytes(customer_mail(3, "Broken blender", QUESTION))
     run_cycle(services)
     with Session(services.engine) as session:
         statuses = {t.status for t in session.exec(select(Ticket)).all()}

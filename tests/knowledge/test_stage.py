@@ -10,7 +10,7 @@ from daemon.app import build_services
 from daemon.cycle import run_cycle
 from daemon.knowledge import rebuild_index
 from daemon.models import Draft, Message
-from tests.conftest import make_settings
+from tests.conftest import inbox, make_settings
 
 MAIL = (
     b"From: Dana <dana@example.org>\r\nTo: support@example.com\r\n"
@@ -38,7 +38,7 @@ def test_the_draft_cites_the_passages_the_mail_is_about(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, knowledge={"sources": [{"path": str(kb)}]})
     assert rebuild_index(settings) == 3
     services = build_services(settings)
-    (settings.sources[0].path / "new" / "r1").write_bytes(MAIL)
+    (inbox(settings) / "new" / "r1").write_bytes(MAIL)
     run_cycle(services)
     with Session(services.engine) as session:
         message = session.exec(select(Message)).one()

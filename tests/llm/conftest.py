@@ -13,7 +13,7 @@ from tests.llm.scripted_server import ScriptedLLM, gullible_script
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 
-from tool_service import ToolService
+from tool_service import ToolService as ToolService  # re-exported for tests/hostile
 
 
 @pytest.fixture

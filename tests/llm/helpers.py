@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from daemon.cycle import run_cycle
 from daemon.models import Draft, Escalation, Message, Outbox, Usage
 from daemon.records import Passage
 from tests.conftest import make_settings
+from tests.factories import mime_mail
 
 AUTHSERV = "mx.example.test"
 PASSAGES = (
@@ -109,27 +109,23 @@ def make_mail(
     """A customer's mail as our receiving server hands it over (with its
     Authentication-Results)."""
     domain = parseaddr(sender)[1].rsplit("@", 1)[-1]
-    msg = EmailMessage()
     n = next(_seq)
-    msg["Authentication-Results"] = (
-        f"{AUTHSERV}; dkim={dmarc} header.d={domain}; spf={dmarc} smtp.mailfrom={domain}; "
-        f"dmarc={dmarc} header.from={domain}"
+    return mime_mail(
+        auth=(
+            f"{AUTHSERV}; dkim={dmarc} header.d={domain}; spf={dmarc} smtp.mailfrom={domain}; "
+            f"dmarc={dmarc} header.from={domain}"
+        ),
+        sender=sender,
+        to=formataddr(("Support", "support@example.com")),
+        subject=subject,
+        date="Thu, 26 Nov 2026 10:00:00 +0000",
+        message_id=f"<m{n}.{id(body)}@{domain}>",
+        date_first=True,
+        in_reply_to=f"<{in_reply_to}>" if in_reply_to else None,
+        body=body,
+        html=html,
+        attachments=attachments,
     )
-    msg["From"] = sender
-    msg["To"] = formataddr(("Support", "support@example.com"))
-    msg["Subject"] = subject
-    msg["Date"] = "Thu, 26 Nov 2026 10:00:00 +0000"
-    msg["Message-ID"] = f"<m{n}.{id(body)}@{domain}>"
-    if in_reply_to:
-        msg["In-Reply-To"] = f"<{in_reply_to}>"
-        msg["References"] = f"<{in_reply_to}>"
-    msg.set_content(body)
-    if html is not None:
-        msg.add_alternative(html, subtype="html")
-    for filename, ctype, data in attachments:
-        maintype, subtype = ctype.split("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    return msg.as_bytes()
 
 
 def llm_settings(tmp_path: Path, llm_url: str, tool_url: str, **overrides: Any) -> Settings:

@@ -45,6 +45,7 @@ def test_counter_uses_quicktok_when_the_encoding_is_known(
     text = PROSE * 20
     if exact:
         encoding = resolve_encoding(tokenizer, model)
+        assert encoding is not None
         assert counter.count(text) == len(encoding.encode(text))
     else:
         assert counter.count(text) == -(-len(text) // 3)

@@ -35,7 +35,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -45,6 +44,7 @@ from urllib.parse import parse_qs
 import pytest
 from imapclient import IMAPClient
 
+from tests.factories import mime_mail
 from tests.peers.common import (
     Proc,
     elapsed,
@@ -477,24 +477,27 @@ def customer_mail(
     sender: str, to: str, n: int, *, body: str = "", attachments: int = 0, size: int = 0
 ) -> bytes:
     """A plain customer question (with attachments and padding when asked)."""
-    msg = EmailMessage()
-    msg["From"] = f"Customer {n} <{sender}>"
-    msg["To"] = to
-    msg["Subject"] = f"Question {n} about my order"
-    msg["Date"] = format_datetime(datetime.now().astimezone())
-    msg["Message-ID"] = make_msgid(f"q{n}", domain="customer.example.test")
     text = body or f"Hello, where is my order {10000 + n}? I am waiting for it.\n"
     if size:
         text += ("padding line for a larger message " * 3 + "\n") * (size // 100)
-    msg.set_content(text)
-    for i in range(attachments):
-        msg.add_attachment(
-            f"attachment {i} of message {n}\n".encode() * 8,
-            maintype="application",
-            subtype="octet-stream",
-            filename=f"file-{i}.bin",
-        )
-    return msg.as_bytes().replace(b"\n", b"\r\n")
+    raw = mime_mail(
+        sender=f"Customer {n} <{sender}>",
+        to=to,
+        subject=f"Question {n} about my order",
+        date=format_datetime(datetime.now().astimezone()),
+        message_id=make_msgid(f"q{n}", domain="customer.example.test"),
+        date_first=True,
+        body=text,
+        attachments=[
+            (
+                f"file-{i}.bin",
+                "application/octet-stream",
+                f"attachment {i} of message {n}\n".encode() * 8,
+            )
+            for i in range(attachments)
+        ],
+    )
+    return raw.replace(b"\n", b"\r\n")
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from daemon.app import build_services
 from daemon.cycle import run_cycle
 from daemon.models import AuditEvent, Draft
 from tests.conftest import make_settings
+from tests.factories import raw_mail
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXTRACT = r"(?i)\border\b\D{0,12}(\d{4,12})"
@@ -36,12 +37,14 @@ def tool_service() -> Iterator[Any]:
 
 def mail(sender: str, body: str, dmarc: str = "pass") -> bytes:
     domain = sender.split("@")[1]
-    return (
-        f"Authentication-Results: mx.example.com; dmarc={dmarc} header.from={domain}\r\n"
-        f"From: Customer <{sender}>\r\nTo: support@example.com\r\n"
-        f"Subject: Where is my order?\r\nMessage-ID: <{abs(hash(body))}@{domain}>\r\n\r\n"
-        f"{body}\r\n"
-    ).encode()
+    return raw_mail(
+        auth=f"mx.example.com; dmarc={dmarc} header.from={domain}",
+        sender=f"Customer <{sender}>",
+        to="support@example.com",
+        subject="Where is my order?",
+        message_id=f"<{abs(hash(body))}@{domain}>",
+        body=body,
+    )
 
 
 CASES = [

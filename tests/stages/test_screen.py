@@ -29,7 +29,8 @@ from daemon.models import AuditEvent, Message, Outbox, utcnow
 from daemon.records import Ignored
 from daemon.stages import screen
 from daemon.store import ingest, message_content, session_scope
-from tests.conftest import make_settings
+from tests.conftest import inbox, make_settings
+from tests.factories import raw_mail
 
 KEYS = count()
 LOG = logging.LoggerAdapter(logging.getLogger("test.screen"), {})
@@ -37,15 +38,15 @@ LOG = logging.LoggerAdapter(logging.getLogger("test.screen"), {})
 
 def mail(sender: str = "Alice Buyer <alice@example.org>", *headers: str, msgid: str = "") -> bytes:
     msgid = msgid or f"m{next(KEYS)}@example.org"
-    lines = [
-        f"From: {sender}",
-        "To: support@example.com",
-        "Subject: Where is my order 4711?",
-        f"Message-ID: <{msgid}>",
-        "Date: Mon, 23 Nov 2026 10:00:00 +0000",
-        *headers,
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\nHi, where is my order?\r\n").encode()
+    return raw_mail(
+        sender=sender,
+        to="support@example.com",
+        subject="Where is my order 4711?",
+        message_id=f"<{msgid}>",
+        date="Mon, 23 Nov 2026 10:00:00 +0000",
+        headers=headers,
+        body="Hi, where is my order?",
+    )
 
 
 def screen_raw(services: Services, raw: bytes, *, ticket_id: int | None = None) -> Item | Ignored:
@@ -193,7 +194,7 @@ def test_burst_window_forgets_old_mail(tmp_path: Path) -> None:
 def test_burst_end_to_end_through_the_pipeline(tmp_path: Path) -> None:
     settings = burst_settings(tmp_path, messages=2)
     for i in range(4):
-        (settings.sources[0].path / "new" / f"{i}-alice").write_bytes(mail())
+        (inbox(settings) / "new" / f"{i}-alice").write_bytes(mail())
     services = build_services(settings)
     try:
         statements: list[str] = []
@@ -223,9 +224,9 @@ def test_one_batch_counts_bursts_and_caps_as_one_message_at_a_time(tmp_path: Pat
         "Alice@Example.ORG",  # counted with the lower-case spelling: the third, a burst
         "alice@example.org",
     ]
-    (settings.sources[0].path / "new").mkdir(parents=True, exist_ok=True)
+    (inbox(settings) / "new").mkdir(parents=True, exist_ok=True)
     for i, sender in enumerate(senders):
-        (settings.sources[0].path / "new" / f"{i}-m").write_bytes(mail(sender))
+        (inbox(settings) / "new" / f"{i}-m").write_bytes(mail(sender))
     services = build_services(settings)
     try:
         with session_scope(services.engine) as session:
