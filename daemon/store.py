@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from connectors.base import FetchedMail
-from daemon.mail.mime import header_message_id
+from connectors.rfc5322.head import header_message_id
 from daemon.models import Cursor, Message, MessageContent, MessageParse, State, utcnow
 from daemon.private import FILE_MODE, private_dir, private_file, restrict
 
