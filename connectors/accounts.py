@@ -4,8 +4,9 @@ Decides what an IMAP source and the SMTP sink need to know to connect — host, 
 CA bundle, login and where its secret lives (`password_env`, `password_credential`, or an
 XOAUTH2 token command / refresh grant) — as frozen pydantic models that reject unknown keys.
 They belong to the connectors that use them, which therefore import nothing from `daemon`;
-`daemon.config` embeds them in `Settings` (and re-exports them) as the `[[sources]]` and
-`[outbox]` sections, so the TOML keys and their checks are unchanged.
+`daemon.config` builds every other section on the same `Section` base, embeds these in
+`Settings` as the IMAP `[[sources]]` and the SMTP `[outbox]` (re-exporting `ImapSource` and
+`SmtpSink`) and cross-checks them there (plain text allowed, the Sent folder's account).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Section(BaseModel):
+    """One table of the config file: frozen once loaded, an unknown key is an error."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 

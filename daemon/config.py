@@ -5,8 +5,10 @@ Decides what a valid configuration is and what every key defaults to. The file i
 secrets such as `HELPDESKD_LLM__API_KEY` get in without touching the file). Relative paths are
 resolved against the directory of the config file (the working directory when there is none).
 Connectors that need a password name where it lives (`password_env`, `password_credential`)
-rather than holding it, so a config file never contains a secret. `check_settings` adds the
-cross-references pydantic cannot see (an intent naming an unknown policy, a missing folder).
+rather than holding it, so a config file never contains a secret. The mail servers' connection
+settings (`ImapSource`, `SmtpSink`) are the connectors' own models (`connectors.accounts`).
+`check_settings` adds the cross-references pydantic cannot see (an intent naming an unknown
+policy, a missing folder).
 The embedded defaults run the demo: SQLite, a Maildir, the offline drafter.
 """
 
