@@ -28,10 +28,10 @@ from typing import Any, TypeVar
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
+from connectors.accounts import ImapSource as ImapSettings
+from connectors.accounts import ServerAccount
 from connectors.base import ConnectorError, FetchedMail
 from connectors.oauth2 import TokenSource, account_password
-from daemon.config import ImapSource as ImapSettings
-from daemon.config import ServerAccount
 
 log = logging.getLogger("helpdeskd.imap")
 T = TypeVar("T")

@@ -10,7 +10,6 @@ is reused until a minute before it expires. Secrets are never logged or put in e
 
 from __future__ import annotations
 
-import base64
 import os
 import shlex
 import subprocess
@@ -18,8 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+from connectors.accounts import OAuth2Settings, ServerAccount
 from connectors.base import ConnectorError
-from daemon.config import OAuth2Settings, ServerAccount
 
 EARLY_REFRESH = 60.0  # seconds before expiry a token is replaced
 
@@ -50,15 +49,6 @@ def read_secret(env: str, credential: str, what: str) -> str:
 
 def account_password(account: ServerAccount) -> str:
     return read_secret(account.password_env, account.password_credential, f"{account.host} login")
-
-
-def xoauth2_string(user: str, token: str) -> str:
-    """The SASL XOAUTH2 initial response (before base64), as Google and Microsoft document it."""
-    return f"user={user}\x01auth=Bearer {token}\x01\x01"
-
-
-def xoauth2_base64(user: str, token: str) -> str:
-    return base64.b64encode(xoauth2_string(user, token).encode()).decode()
 
 
 class TokenSource:

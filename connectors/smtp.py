@@ -24,13 +24,12 @@ from email.utils import getaddresses, parseaddr
 
 import aiosmtplib
 
+from connectors.accounts import ServerAccount
+from connectors.accounts import SmtpSink as SmtpSettings
 from connectors.base import ConnectorError, OutboundMail
 from connectors.imap import SentFolder, default_port, tls_context
 from connectors.oauth2 import TokenSource, account_password
-from daemon.config import ImapSource as ImapSettings
-from daemon.config import Settings
-from daemon.config import SmtpSink as SmtpSettings
-from daemon.mail.headertext import is_plain_address
+from connectors.rfc5322.headertext import is_plain_address
 
 log = logging.getLogger("helpdeskd.smtp")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -192,14 +191,10 @@ class SmtpOutbox:
             log.warning("could not remove the Sent copy of refused %s: %s", message_id, exc)
 
 
-def open_outbox(cfg: SmtpSettings, settings: Settings) -> SmtpOutbox:
-    """The sink for `[outbox] kind = "smtp"`, with the Sent folder on the named IMAP account."""
+def open_outbox(cfg: SmtpSettings, sent_account: ServerAccount | None) -> SmtpOutbox:
+    """The sink for `[outbox] kind = "smtp"`, with the Sent folder on `sent_account` (the IMAP
+    account the daemon chose for `sent_source`; None when there is no `sent_folder`)."""
     sent = None
-    if cfg.sent_folder:
-        account = next(
-            s
-            for s in settings.sources
-            if isinstance(s, ImapSettings) and s.name == (cfg.sent_source or s.name)
-        )
-        sent = SentFolder(account, cfg.sent_folder)
+    if cfg.sent_folder and sent_account is not None:
+        sent = SentFolder(sent_account, cfg.sent_folder)
     return SmtpOutbox(cfg, sent)

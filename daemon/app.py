@@ -21,7 +21,7 @@ from connectors.helpdesk import HELPDESK_KINDS, Helpdesk
 from connectors.imap import ImapMailbox
 from connectors.maildir import MaildirOutbox, MaildirSource
 from connectors.smtp import open_outbox
-from daemon.config import Settings
+from daemon.config import ImapSource, Settings, SmtpSink
 from daemon.llm.pii import PiiMasker, set_log_masker
 from daemon.private import private_dir
 from daemon.secret import message_id_secret
@@ -45,8 +45,21 @@ SOURCE_KINDS: dict[str, Callable[[Any], MailSource]] = {
 }
 SINK_KINDS: dict[str, Callable[[Any, Settings], MailSink]] = {
     "maildir": lambda cfg, _settings: MaildirOutbox("outbox", cfg.path),
-    "smtp": open_outbox,
+    "smtp": lambda cfg, settings: open_outbox(cfg, sent_account(settings, cfg)),
 }
+
+
+def sent_account(settings: Settings, cfg: SmtpSink) -> ImapSource | None:
+    """The IMAP account that holds the SMTP sink's `sent_folder`: the source named by
+    `sent_source`, else the first IMAP source (check-config makes sure there is one); None
+    without a `sent_folder`."""
+    if not cfg.sent_folder:
+        return None
+    return next(
+        s
+        for s in settings.sources
+        if isinstance(s, ImapSource) and s.name == (cfg.sent_source or s.name)
+    )
 
 
 @dataclass

@@ -7,8 +7,8 @@ recognisably the same mail) and, when no human approved it, `Auto-Submitted: aut
 only ever goes to the verified From: a verified sender (the only one tools give data for) is
 answered at From whatever Reply-To says; an unverified sender's Reply-To is honoured only within
 the From domain. Nothing from the customer's headers is copied unchecked: ids must be valid
-msg-ids (`daemon.mail.msgid`) and are written raw, text and names go through
-`daemon.mail.headertext`. Our Message-IDs carry an HMAC of their deterministic part
+msg-ids (`connectors.rfc5322.msgid`) and are written raw, text and names go through
+`connectors.rfc5322.headertext`. Our Message-IDs carry an HMAC of their deterministic part
 (`daemon.secret`), so nobody can guess the id of someone else's reply and thread into that ticket.
 """
 
@@ -22,9 +22,9 @@ from email.utils import format_datetime, parseaddr
 
 import jinja2
 
+from connectors.rfc5322.headertext import MAX_SUBJECT, clean_text, mailbox
+from connectors.rfc5322.msgid import fold_ids, reply_ids
 from daemon.config import Settings
-from daemon.mail.headertext import MAX_SUBJECT, clean_text, mailbox
-from daemon.mail.msgid import fold_ids, reply_ids
 from daemon.models import utcnow
 from daemon.records import Address, ParsedMail
 from daemon.secret import message_id_secret

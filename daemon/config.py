@@ -5,8 +5,10 @@ Decides what a valid configuration is and what every key defaults to. The file i
 secrets such as `HELPDESKD_LLM__API_KEY` get in without touching the file). Relative paths are
 resolved against the directory of the config file (the working directory when there is none).
 Connectors that need a password name where it lives (`password_env`, `password_credential`)
-rather than holding it, so a config file never contains a secret. `check_settings` adds the
-cross-references pydantic cannot see (an intent naming an unknown policy, a missing folder).
+rather than holding it, so a config file never contains a secret. The mail servers' connection
+settings (`ImapSource`, `SmtpSink`) are the connectors' own models (`connectors.accounts`).
+`check_settings` adds the cross-references pydantic cannot see (an intent naming an unknown
+policy, a missing folder).
 The embedded defaults run the demo: SQLite, a Maildir, the offline drafter.
 """
 
@@ -20,18 +22,17 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from connectors.accounts import ImapSource as ImapSource  # re-exported: part of Settings
+from connectors.accounts import Section, ServerAccount
+from connectors.accounts import SmtpSink as SmtpSink  # re-exported: part of Settings
+from connectors.rfc5322.headertext import is_plain_address
 from daemon.errors import ConfigError
-from daemon.mail.headertext import is_plain_address
 
 ENV_PREFIX = "HELPDESKD_"
 DEFAULT_CONFIG_PATHS = (Path("helpdeskd.toml"), Path("/etc/helpdeskd/helpdeskd.toml"))
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class StoreSettings(Section):
@@ -72,83 +73,12 @@ class MaildirSource(Section):
     )
 
 
-TlsMode = Literal["implicit", "starttls", "plain"]
-
-
-class OAuth2Settings(Section):
-    """XOAUTH2 (Gmail, Microsoft 365): an access token from a command, or a refresh-token flow."""
-
-    token_command: str = Field(
-        "", description="command printing an access token on stdout (run when one is needed)"
-    )
-    token_url: str = Field("", description="OAuth2 token endpoint for the refresh-token flow")
-    client_id: str = Field("", description="OAuth2 client id (refresh-token flow)")
-    client_secret_env: str = Field("", description="environment variable with the client secret")
-    client_secret_credential: str = Field("", description="systemd credential: client secret")
-    refresh_token_env: str = Field("", description="environment variable with the refresh token")
-    refresh_token_credential: str = Field("", description="systemd credential: refresh token")
-    scope: str = Field("", description="scope sent with the refresh request (empty: none)")
-
-
-class ServerAccount(Section):
-    """How to reach and log in to a mail server; shared by IMAP sources and the SMTP sink."""
-
-    host: str = Field(description="server host name (checked against its certificate)")
-    port: int = Field(0, ge=0, le=65535, description="0: 993/465 implicit TLS, 143/587 else")
-    tls: TlsMode = Field("implicit", description="implicit, starttls, or plain")
-    allow_plain: bool = Field(False, description="permit tls = plain (loopback tests only)")
-    ca_file: Path | None = Field(None, description="CA bundle for a private CA (default: system)")
-    username: str = Field("", description="login name (empty: no AUTH, SMTP only)")
-    auth: Literal["password", "xoauth2"] = Field("password", description="password or xoauth2")
-    password_env: str = Field("", description="environment variable holding the password")
-    password_credential: str = Field(
-        "", description="systemd credential name ($CREDENTIALS_DIRECTORY/<name>) with it"
-    )
-    oauth: OAuth2Settings = OAuth2Settings()
-    timeout: float = Field(60.0, gt=0, description="seconds before a silent server is an error")
-
-
-class ImapSource(ServerAccount):
-    kind: Literal["imap"] = "imap"
-    name: str = Field(description="unique source name, shown in status and logs")
-    mailbox: str = Field("INBOX", description="folder to read")
-    batch_size: int = Field(100, ge=1, le=5000, description="messages per FETCH")
-    idle: bool = Field(True, description="use IDLE in `run` when the server offers it")
-    idle_seconds: int = Field(
-        1500, ge=30, le=1740, description="re-issue IDLE after this long (servers drop at 29 min)"
-    )
-    post_action: Literal["none", "flag", "keyword", "move"] = Field(
-        "none", description="done to a message once recorded: none, flag, keyword, move"
-    )
-    post_action_value: str = Field(
-        "", description="the flag (\\Flagged), keyword ($Helpdeskd) or folder for post_action"
-    )
-    max_message_bytes: int = Field(
-        25_000_000, ge=1024, description="larger messages are kept as headers only (a stub)"
-    )
-    alert_after: int = Field(
-        3600, ge=0, description="seconds a failing mailbox may fetch nothing before an alert"
-    )
-
-
 SourceSettings = Annotated[MaildirSource | ImapSource, Field(discriminator="kind")]
 
 
 class MaildirSink(Section):
     kind: Literal["maildir"] = "maildir"
     path: Path = Field(Path("outbox"), description="Maildir that receives every outgoing mail")
-
-
-class SmtpSink(ServerAccount):
-    kind: Literal["smtp"] = "smtp"
-    tls: TlsMode = Field("starttls", description="implicit, starttls, or plain")
-    reuse_seconds: float = Field(
-        30.0, ge=0, description="reuse an idle connection this long, then reconnect"
-    )
-    sent_folder: str = Field("", description="APPEND a copy of each mail here; empty: do not")
-    sent_source: str = Field(
-        "", description="IMAP source whose account holds sent_folder (empty: the first one)"
-    )
 
 
 SinkSettings = Annotated[MaildirSink | SmtpSink, Field(discriminator="kind")]

@@ -7,13 +7,12 @@ Zendesk and Freshdesk give only fields, so a faithful message is synthesised fro
 author as From, the ticket subject, the entry's time as Date, a deterministic Message-ID made
 of the helpdesk's ids, the text (and HTML) body and every attachment, plus `X-Helpdesk-*`
 headers naming where it came from. API fields are text, not headers: each is cleaned of control
-characters and encoded-word openers (`daemon.mail.headertext`) before it becomes one, so a
+characters and encoded-word openers (`connectors.rfc5322.headertext`) before it becomes one, so a
 ticket subject cannot forge a header (an Authentication-Results, our loop header) in the mail.
 """
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from connectors.helpdesk.records import Entry, RemoteTicket
-from daemon.mail.headertext import MAX_NAME, clean_text
+from connectors.rfc5322.headertext import MAX_NAME, clean_text
 
 DROPPED_HEADERS = ("content-length", "content-transfer-encoding")
 MAX_FIELD = 500
@@ -142,9 +141,3 @@ def parse_time(value: str) -> datetime:
     except ValueError:
         return datetime.now(UTC)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def b64decode_text(data: str | None) -> str:
-    if not data:
-        return ""
-    return base64.b64decode(data).decode("utf-8", "replace")

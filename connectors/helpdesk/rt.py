@@ -38,7 +38,7 @@ from connectors.helpdesk.records import (
     RemoteTicket,
     TicketPage,
 )
-from daemon.mail.mime import header_message_id
+from connectors.rfc5322.head import header_message_id
 
 USER_FIELDS = "EmailAddress,RealName,Name"
 CONVERSATION_TYPES = ("Create", "Correspond", "Comment")

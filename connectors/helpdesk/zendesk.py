@@ -34,7 +34,7 @@ from connectors.helpdesk.records import (
     RemoteTicket,
     TicketPage,
 )
-from daemon.mail.mime import header_message_id
+from connectors.rfc5322.head import header_message_id
 
 
 class Zendesk(HostedHelpdesk):

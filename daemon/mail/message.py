@@ -14,6 +14,8 @@ import logging
 from collections.abc import Sequence
 from email.message import Message
 
+from connectors.rfc5322.head import first
+from connectors.rfc5322.msgid import MAX_PARSED_IDS, extract_ids, keep_thread
 from daemon.mail.auth import read_auth
 from daemon.mail.auto import detect_auto
 from daemon.mail.body import Body, read_body
@@ -23,14 +25,12 @@ from daemon.mail.mime import (
     Hint,
     charset_hint,
     decode_words,
-    first,
     header_text,
     raw_header,
     read_addresses,
     read_date,
     read_message,
 )
-from daemon.mail.msgid import MAX_PARSED_IDS, extract_ids, keep_thread
 from daemon.mail.reply import extract_reply, split_signature
 from daemon.records import Address, AuthResult, AutoInfo, ParsedMail
 

@@ -30,7 +30,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.message import Message
 from email.utils import getaddresses, parsedate_tz
 
-from daemon.mail.msgid import extract_ids
+from connectors.rfc5322.head import HEAD_END
+from connectors.rfc5322.head import unfold as unfold  # also read by daemon.mail.auth
 from daemon.records import Address, Attachment
 
 MAX_CONTAINERS = 200
@@ -321,7 +322,6 @@ def walk(msg: Message, defects: list[str], depth: int = 0) -> Iterator[Message]:
 # --- lifting large and message/* bodies out before parsing ---------------------------------
 
 
-HEAD_END = re.compile(rb"\r?\n\r?\n")
 PART_TYPE = re.compile(rb"(?im)^content-type:[ \t]*([a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+)")
 PART_CTE = re.compile(rb"(?im)^content-transfer-encoding:[ \t]*([a-z0-9_-]+)")
 
@@ -619,10 +619,6 @@ def raw_headers(msg: Message, name: str) -> list[str]:
     return [unfold(str(v)) for k, v in msg.raw_items() if k.lower() == name.lower()]
 
 
-def unfold(value: str) -> str:
-    return re.sub(r"\r?\n(?=[ \t])", "", value).strip("\r\n")
-
-
 Hint = Sequence[str]
 """The charsets a message declares, most specific first: how its raw 8-bit headers are most
 likely encoded when they are not UTF-8."""
@@ -771,27 +767,6 @@ def read_msgids(value: str | None) -> list[str]:
     if ids:
         return ids
     return [token.strip("<>,") for token in value.split() if "@" in token]
-
-
-HEAD_END = re.compile(rb"\r?\n\r?\n")
-MESSAGE_ID_HEADER = re.compile(rb"^message-id[ \t]*:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.I | re.M)
-
-
-def header_message_id(raw: bytes) -> str | None:
-    """The Message-ID of raw mail without parsing it (what the store deduplicates and a
-    helpdesk is asked about before the parse): the first Message-ID header of the header
-    block, read as the parser reads it (`daemon.mail.msgid`), so both agree."""
-    end = HEAD_END.search(raw)
-    head = raw[: end.start()] if end else raw[:65536]
-    match = MESSAGE_ID_HEADER.search(head)
-    if match is None:
-        return None
-    value = unfold(match.group(1).decode("ascii", "surrogateescape"))
-    return first(extract_ids(value.strip(), [], "Message-ID"))  # valid ids only, as the parse
-
-
-def first(items: list[str]) -> str | None:
-    return items[0] if items else None
 
 
 def read_date(value: str | None, defects: list[str]) -> str | None:

@@ -16,7 +16,7 @@ import email.policy
 import re
 from email.message import EmailMessage, Message
 
-from daemon.mail.msgid import is_valid
+from connectors.rfc5322.msgid import is_valid
 
 POLICY = email.policy.default
 CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")

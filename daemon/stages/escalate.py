@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from connectors.rfc5322.headertext import clean_text
 from daemon.compose import compose_notice, reply_message_id
 from daemon.item import Context, Item
-from daemon.mail.headertext import clean_text
 from daemon.models import Draft, Escalation, Message, MessageParse, Outbox, Ticket, utcnow
 from daemon.outbox import enqueue
 from daemon.ownership import HUMAN_QUEUE, give_to_human

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
 from connectors.base import FetchedMail
-from daemon.mail.mime import header_message_id
+from connectors.rfc5322.head import header_message_id
 from daemon.models import Message, State, utcnow
 from daemon.store.audit import audit, buffered_audit
 from daemon.store.cursors import advance_cursor

@@ -33,9 +33,9 @@ from typing import Any
 
 import pytest
 
+from connectors.rfc5322.head import header_message_id
 from daemon.mail.body import html_to_text, split_html_reply
 from daemon.mail.message import parse_bytes
-from daemon.mail.mime import header_message_id
 from daemon.mail.reply import extract_reply, split_signature, strip_quotes
 
 SUBJECT_EXCEPTIONS = {

@@ -38,14 +38,6 @@ KNOWN: frozenset[str] = frozenset(
         # circle of 2 modules through daemon.outbox
         "daemon.outbox -> daemon.stages.escalate",
         "daemon.stages.escalate -> daemon.outbox",
-        # connectors -> daemon
-        "connectors.helpdesk.mime -> daemon.mail.headertext",
-        "connectors.helpdesk.rt -> daemon.mail.mime",
-        "connectors.helpdesk.zendesk -> daemon.mail.mime",
-        "connectors.imap -> daemon.config",
-        "connectors.oauth2 -> daemon.config",
-        "connectors.smtp -> daemon.config",
-        "connectors.smtp -> daemon.mail.headertext",
         # composition root imported
         "daemon.drafts -> daemon.app",
         "daemon.helpdesk.poll -> daemon.app",

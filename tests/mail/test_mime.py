@@ -7,11 +7,11 @@ from email.utils import getaddresses
 
 import pytest
 
+from connectors.rfc5322.head import header_message_id
 from daemon.mail.mime import (
     decode_text,
     decode_transfer,
     decode_words,
-    header_message_id,
     read_addresses,
     read_date,
     read_msgids,
