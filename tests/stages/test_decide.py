@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
-from logging import LoggerAdapter, getLogger
 from typing import Any
 
 import pytest
 
 from daemon.config import PolicySettings, Settings
-from daemon.item import Context, Item
-from daemon.records import (
-    AuthResult,
-    DraftResult,
-    Escalated,
-    Held,
-    Passage,
-    Route,
-    Sent,
-)
+from daemon.kernel.item import Item
+from daemon.kernel.outcomes import Escalated, Held, Sent
+from daemon.records import AuthResult, DraftResult, Passage, Route
 from daemon.stages import decide
-from tests.factories import parsed_mail
+from tests.factories import context, parsed_mail
 
 MAIL = parsed_mail(auth=AuthResult(dmarc="pass", verified=True))
 ROUTE = Route(
@@ -61,8 +52,7 @@ def decided(item: Item = ITEM, policy: PolicySettings = AUTO) -> Any:
             "escalate": {"always_escalate": True},
         }
     )
-    ctx = Context(settings, None, None, datetime.now(UTC), LoggerAdapter(getLogger("t"), {}))  # type: ignore[arg-type]
-    return decide.run(item, ctx).decision
+    return decide.run(item, context(settings)).decision
 
 
 TABLE: list[tuple[str, Item, PolicySettings, type, str]] = [
