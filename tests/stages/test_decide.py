@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
 from daemon.config import PolicySettings, Settings
 from daemon.kernel.item import Item
-from daemon.kernel.outcomes import Escalated, Held, Sent
+from daemon.kernel.outcomes import Escalated, Held, Outcome, Sent
 from daemon.records import AuthResult, DraftResult, Passage, Route
 from daemon.stages import decide
 from tests.factories import context, parsed_mail
@@ -44,7 +43,7 @@ ITEM = Item(
 AUTO = PolicySettings(auto_send=True, min_confidence=0.8)
 
 
-def decided(item: Item = ITEM, policy: PolicySettings = AUTO) -> Any:
+def decided(item: Item = ITEM, policy: PolicySettings = AUTO) -> Outcome | None:
     settings = Settings(
         policies={
             "auto": policy.model_dump(),
@@ -55,7 +54,7 @@ def decided(item: Item = ITEM, policy: PolicySettings = AUTO) -> Any:
     return decide.run(item, context(settings)).decision
 
 
-TABLE: list[tuple[str, Item, PolicySettings, type, str]] = [
+TABLE: list[tuple[str, Item, PolicySettings, type[Outcome], str]] = [
     ("all good", ITEM, AUTO, Sent, "auto-send allowed"),
     ("risk", replace(ITEM, route=replace(ROUTE, risk="legal")), AUTO, Escalated, "risk topic"),
     (
@@ -131,7 +130,7 @@ TABLE: list[tuple[str, Item, PolicySettings, type, str]] = [
     ("name", "item", "policy", "outcome", "reason"), TABLE, ids=[row[0] for row in TABLE]
 )
 def test_decision_table(
-    name: str, item: Item, policy: PolicySettings, outcome: type, reason: str
+    name: str, item: Item, policy: PolicySettings, outcome: type[Outcome], reason: str
 ) -> None:
     result = decided(item, policy)
     assert isinstance(result, outcome), result
