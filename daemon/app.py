@@ -2,7 +2,9 @@
 
 Decides which implementation serves each role: which router, retriever and drafter run, which
 connector each configured source and sink is (a plain dict from `kind` to constructor). Stages
-receive these through their `Context`; nothing else builds them, so a test can swap any one.
+receive the roles (`roles`, a frozen `daemon.kernel.stage.Roles`) through their `Context`;
+nothing else builds them, so a test can swap any one. The composition root: only the CLI, the
+cycle and the scheduler import it; everything below types what it needs as a Protocol.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from connectors.imap import ImapMailbox
 from connectors.maildir import MaildirOutbox, MaildirSource
 from connectors.smtp import open_outbox
 from daemon.config import ImapSource, Settings, SmtpSink
+from daemon.kernel.stage import Drafter, Retriever, Roles, Router
+from daemon.knowledge.retriever import open_retriever
 from daemon.llm.pii import PiiMasker, set_log_masker
+from daemon.offline.drafter import OfflineDrafter
+from daemon.offline.router import RuleRouter
 from daemon.private import private_dir
 from daemon.secret import message_id_secret
-from daemon.stages.draft import Drafter, OfflineDrafter
-from daemon.stages.retrieve import Retriever, open_retriever
-from daemon.stages.route import Router, RuleRouter
 from daemon.store import open_engine
 
 if TYPE_CHECKING:
@@ -76,6 +79,18 @@ class Services:
     _sink: MailSink | None = field(default=None, repr=False)
     _helpdesks: dict[str, Helpdesk] = field(default_factory=dict, repr=False)
     _helpdesks_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def roles(self) -> Roles:
+        """What a stage may call, as it stands now (tests swap `router`, `retriever`,
+        `drafter` on a built `Services`)."""
+        return Roles(
+            router=self.router,
+            retriever=self.retriever,
+            drafter=self.drafter,
+            templates=self.templates,
+            models=self.llm,
+        )
 
     @property
     def sink(self) -> MailSink:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from daemon.app import Services
-from daemon.item import Item
+from daemon.item_rows import drafted_reply, load_item
 from daemon.models import Draft, Message, State, utcnow
 from daemon.ownership import give_to_human
-from daemon.pipeline import load_draft, make_context
+from daemon.pipeline import make_context
 from daemon.stages.deliver import queue_draft, set_ticket_status
 from daemon.stages.escalate import escalate_ticket
 from daemon.store import audit, message_content, session_scope, transition
@@ -56,7 +56,7 @@ def approve(services: Services, draft_id: int, actor: str, body: str | None = No
             draft.edited_body = body
         ctx = make_context(services, session, message)
         content = message_content(session, draft.message_pk)
-        item = Item.from_row(message, content, load_draft(session, message))
+        item = load_item(message, content, drafted_reply(session, message))
         refused = queue_draft(
             ctx, item, draft, body=draft.edited_body or draft.body, automatic=False, actor=actor
         )

@@ -18,28 +18,21 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from daemon.app import Services
 from daemon.deadline import StageTimeout, stage_deadline, stopping
-from daemon.item import Context, Item
+from daemon.item_rows import drafted_reply, load_item, save_item
+from daemon.kernel.item import Item
+from daemon.kernel.outcomes import Escalated, Held, Ignored, Outcome, Sent
+from daemon.kernel.stage import Context, Runtime, StageFn
 from daemon.metrics import QUARANTINED
-from daemon.models import TERMINAL, Draft, Message, Quarantine, State, utcnow
-from daemon.records import (
-    DraftResult,
-    Escalated,
-    Held,
-    Ignored,
-    Outcome,
-    ParsedMail,
-    Sent,
-    ToolResult,
-)
+from daemon.models import TERMINAL, Message, Quarantine, State, utcnow
+from daemon.records import ParsedMail
 from daemon.stages import (
     decide,
     deliver,
@@ -69,8 +62,6 @@ from daemon.store import (
 )
 
 log = logging.getLogger("helpdeskd.pipeline")
-
-StageFn = Callable[[Item, Context], "Item | Outcome"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +131,7 @@ BATCH = 50
 instead of two per message (claim, step) is most of the ingest rate."""
 
 
-def process_pending(services: Services, *, limit: int | None = None) -> int:
+def process_pending(services: Runtime, *, limit: int | None = None) -> int:
     """Move every pending message as far as it goes; return how many were worked on."""
     release_dead_leases(services)
     with session_scope(services.engine) as session:
@@ -157,7 +148,7 @@ def process_pending(services: Services, *, limit: int | None = None) -> int:
 
 
 def run_threading(
-    services: Services,
+    services: Runtime,
     pks: list[int],
     owner: str,
     parsed_ahead: Mapping[int, ParsedMail] | None = None,
@@ -182,7 +173,7 @@ def run_threading(
 
 
 def run_batch(
-    services: Services,
+    services: Runtime,
     pks: list[int],
     steps: Sequence[Step],
     owner: str,
@@ -229,7 +220,7 @@ def run_batch(
         run_one_by_one(services, pks, steps)
 
 
-def run_one_by_one(services: Services, pks: list[int], steps: Sequence[Step]) -> None:
+def run_one_by_one(services: Runtime, pks: list[int], steps: Sequence[Step]) -> None:
     """The steps of a batch that failed, one message and one step at a time, so a failure
     or a stage past its budget is recorded on the one message it belongs to."""
     starts = frozenset(step.start for step in steps)
@@ -244,7 +235,7 @@ def run_one_by_one(services: Services, pks: list[int], steps: Sequence[Step]) ->
             record_failure(services, pk, exc)
 
 
-def run_rest(services: Services, ids: list[int], owner: str) -> None:
+def run_rest(services: Runtime, ids: list[int], owner: str) -> None:
     """The steps after routing (retrieve, draft, decide, deliver), several messages at once."""
     workers = services.settings.pipeline.workers
     if workers == 1 or len(ids) <= 1:
@@ -256,7 +247,7 @@ def run_rest(services: Services, ids: list[int], owner: str) -> None:
 
 
 def advance(
-    services: Services, pk: int, owner: str, *, within: frozenset[State] | None = None
+    services: Runtime, pk: int, owner: str, *, within: frozenset[State] | None = None
 ) -> State | None:
     """Run steps on one message until it waits or ends (or leaves `within`); return its last
     state, None when its step failed or another worker holds it."""
@@ -277,9 +268,7 @@ def advance(
     return state
 
 
-def run_step(
-    services: Services, pk: int, *, within: frozenset[State] | None = None
-) -> State | None:
+def run_step(services: Runtime, pk: int, *, within: frozenset[State] | None = None) -> State | None:
     """Run the step of the message's state (none when that state is not `within`)."""
     with session_scope(services.engine) as session:
         row = session.get(Message, pk)
@@ -289,7 +278,7 @@ def run_step(
 
 
 def run_loaded(
-    services: Services,
+    services: Runtime,
     session: Session,
     row: Message,
     content: Content | None = None,
@@ -309,7 +298,7 @@ def run_loaded(
         )
     ctx = make_context(services, session, row, ahead, batch)
     content = content or message_content(session, row.id or 0)
-    before = Item.from_row(row, content, load_draft(session, row))
+    before = load_item(row, content, drafted_reply(session, row))
     try:
         with stage_deadline(step.name, stage_budget(services, step)):
             result = run_stages(step, before, ctx)
@@ -330,7 +319,7 @@ def run_stages(step: Step, item: Item, ctx: Context) -> Item | Outcome:
     return result
 
 
-def stage_budget(services: Services, step: Step) -> float:
+def stage_budget(services: Runtime, step: Step) -> float:
     pipeline = services.settings.pipeline
     return pipeline.model_stage_seconds if step.model else pipeline.stage_seconds
 
@@ -347,7 +336,7 @@ def apply(
 ) -> State:
     """Write the step's result to the row and move it to its next state (caller commits)."""
     if isinstance(result, Item):
-        result.write_to(row, content, before)
+        save_item(result, row, content, before)
         starts = row.starts
         if not keep_lease:
             release(ctx.session, row)
@@ -355,7 +344,7 @@ def apply(
         if keep_lease:
             row.starts = starts  # the claim's start counts until the claimed work is done
         return step.end
-    item = Item.from_row(row, content)
+    item = load_item(row, content)
     return finish(ctx, row, item, result, step.name)
 
 
@@ -373,36 +362,20 @@ def finish(ctx: Context, row: Message, item: Item, outcome: Outcome, step: str) 
     return end
 
 
-def load_draft(session: Session, row: Message) -> DraftResult | None:
-    if row.draft_id is None:
-        return None
-    d = session.get(Draft, row.draft_id)
-    if d is None:
-        return None
-    return DraftResult(
-        reply=d.body,
-        confidence=d.confidence,
-        citations=tuple(d.citations),
-        needs_human=d.needs_human,
-        reason=d.reason,
-        drafter=d.drafter,
-        tool_results=tuple(ToolResult(**t) for t in d.tool_results),
-        escalate=d.escalate,
-    )
-
-
 def make_context(
-    services: Services,
+    services: Runtime,
     session: Session,
     row: Message,
     ahead: Mapping[int, ParsedMail] | None = None,
     batch: Sequence[Message] = (),
 ) -> Context:
     adapter = logging.LoggerAdapter(log, {"message_pk": row.id, "ticket_id": row.ticket_id})
-    return Context(services.settings, session, services, utcnow(), adapter, ahead or {}, batch)
+    return Context(
+        session, services.settings, utcnow(), adapter, services.roles, ahead or {}, batch
+    )
 
 
-def record_failure(services: Services, pk: int, exc: Exception) -> State | None:
+def record_failure(services: Runtime, pk: int, exc: Exception) -> State | None:
     """Count a failed step; quarantine the message after `max_failures`."""
     with session_scope(services.engine) as session:
         row = session.get(Message, pk)
@@ -411,7 +384,7 @@ def record_failure(services: Services, pk: int, exc: Exception) -> State | None:
         return fail(services, session, row, exc)
 
 
-def fail(services: Services, session: Session, row: Message, exc: Exception) -> State | None:
+def fail(services: Runtime, session: Session, row: Message, exc: Exception) -> State | None:
     """Record a step that raised on `row` (caller commits); quarantine after `max_failures`."""
     pk = row.id
     step = STEPS.get(State(row.state))
@@ -443,7 +416,7 @@ def fail(services: Services, session: Session, row: Message, exc: Exception) -> 
     return None
 
 
-def record_timeout(services: Services, exc: StageTimeout) -> State | None:
+def record_timeout(services: Runtime, exc: StageTimeout) -> State | None:
     """Quarantine the message whose stage ran past its budget (a new transaction: the step's
     own was rolled back). No retry: the same bytes would take as long again."""
     with session_scope(services.engine) as session:
@@ -464,7 +437,7 @@ def quarantine(session: Session, row: Message, stage: str, error: str, tb: str =
     return State.quarantined
 
 
-def release_dead_leases(services: Services) -> int:
+def release_dead_leases(services: Runtime) -> int:
     """Free leases held by processes of this host that no longer exist (after a crash)."""
     freed = 0
     with session_scope(services.engine) as session:
@@ -476,7 +449,7 @@ def release_dead_leases(services: Services) -> int:
     return freed
 
 
-def requeue(services: Services, pks: Sequence[int], actor: str) -> int:
+def requeue(services: Runtime, pks: Sequence[int], actor: str) -> int:
     """Send quarantined messages back to the step that broke (operator command)."""
     count = 0
     with session_scope(services.engine) as session:

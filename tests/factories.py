@@ -1,4 +1,5 @@
-"""What tests build by hand: a ParsedMail with sensible values, and raw customer mail.
+"""What tests build by hand: a ParsedMail with sensible values, raw customer mail, and a stage
+`Context` for stages that need no database or role.
 
 `parsed_mail` gives a record for stage tests, any field overridden by keyword. `raw_mail`
 assembles a mail byte by byte, as our MX hands it over, so a test controls every byte (hostile
@@ -12,10 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from logging import LoggerAdapter, getLogger
 from typing import Any
 
-from daemon.records import Address, AuthResult, AutoInfo, ParsedMail
+import jinja2
+from sqlmodel import Session
+
+from daemon.config import Settings
+from daemon.kernel.item import Item
+from daemon.kernel.stage import Context, Roles
+from daemon.records import Address, AuthResult, AutoInfo, DraftResult, ParsedMail, Passage, Route
 
 PARSED = ParsedMail(
     message_id="m@x",
@@ -118,3 +127,34 @@ def mime_mail(
 
 def _bytes(value: Text) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
+
+
+class Unused:
+    """A router, retriever and drafter for a stage that must not call any of them."""
+
+    name = "unused"
+
+    def route(self, item: Item, ctx: Context) -> Route:
+        raise AssertionError("this stage must not route")
+
+    def search(self, query: str, namespaces: Sequence[str], k: int) -> list[Passage]:
+        raise AssertionError("this stage must not search")
+
+    def close(self) -> None:
+        pass
+
+    def draft(self, item: Item, ctx: Context) -> DraftResult:
+        raise AssertionError("this stage must not draft")
+
+
+def context(settings: Settings, roles: Roles | None = None) -> Context:
+    """A stage context on an unbound session (a stage that queries fails loudly) with
+    roles that must not be called unless given."""
+    unused = Unused()
+    return Context(
+        session=Session(),
+        settings=settings,
+        now=datetime.now(UTC),
+        log=LoggerAdapter(getLogger("t"), {}),
+        roles=roles or Roles(unused, unused, unused, jinja2.Environment(autoescape=True)),
+    )

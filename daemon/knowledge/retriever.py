@@ -25,7 +25,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from daemon.config import KnowledgeSettings
+from daemon.config import KnowledgeSettings, Settings
+from daemon.kernel.stage import Retriever
 from daemon.knowledge.index import current_dir, open_index
 from daemon.knowledge.postings import posting_blocks
 from daemon.knowledge.query import QueryTerm, plan_query
@@ -217,3 +218,14 @@ def to_passage(stored: dict[str, Any], score: float) -> Passage:
         score=round(score, 4),
         source=stored.get("source", ""),
     )
+
+
+def open_retriever(settings: Settings) -> Retriever:
+    """The Whoosh retriever; it also picks up an index built after start-up."""
+    if current_dir(settings.index_dir) is None:
+        log.warning(
+            "no knowledge index in %s yet: drafts will cite nothing until "
+            "`helpdeskd index` runs (or the index job does)",
+            settings.index_dir,
+        )
+    return WhooshRetriever(settings.index_dir, settings.knowledge)

@@ -25,7 +25,8 @@ import jinja2
 
 from daemon.compose import wrap_reply
 from daemon.config import ModelTask, Settings
-from daemon.item import Context, Item
+from daemon.kernel.item import Item
+from daemon.kernel.stage import Context
 from daemon.llm.budget import MESSAGE_OVERHEAD, TokenCounter, take_ranked
 from daemon.llm.injection import Suspicion, other_addresses, scan_mail
 from daemon.llm.prompts import (
@@ -41,8 +42,8 @@ from daemon.llm.toolloop import LoopLimits, LoopResult, run_tool_loop
 from daemon.llm.vision import describe_images
 from daemon.mail.mime import parseable
 from daemon.models import Message, Ticket
+from daemon.offline.drafter import OfflineDrafter
 from daemon.records import DraftResult, ToolResult
-from daemon.stages.draft import OfflineDrafter
 from daemon.store import audit
 from daemon.tools import Toolbox, ToolRegistry
 

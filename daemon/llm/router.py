@@ -18,11 +18,12 @@ import jinja2
 
 from connectors.llm import ChatRequest, ChatResponse
 from daemon.config import ModelTask, Settings
-from daemon.item import Context
+from daemon.kernel.item import Item
+from daemon.kernel.stage import Context
 from daemon.llm.prompts import data_block, parse_json_answer, system_prompt, triage_schema
-from daemon.llm.stack import CallMeta, LLMStack, ids_of
+from daemon.llm.stack import CallMeta, LLMStack
+from daemon.offline.router import RuleRouter
 from daemon.records import ParsedMail, Route
-from daemon.stages.route import RuleRouter
 
 log = logging.getLogger("helpdeskd.route")
 
@@ -41,13 +42,13 @@ class LLMRouter:
         self.risks = sorted({i.risk for i in settings.intents.values() if i.risk})
         self.schema = triage_schema(list(settings.intents), self.risks)
 
-    def route(self, mail: ParsedMail, ctx: Context) -> Route:
-        ruled = self.rules.route(mail, ctx)
+    def route(self, item: Item, ctx: Context) -> Route:
+        mail = item.mail
+        ruled = self.rules.route_mail(mail)
         task = self.stack.task_for("route")
         if task is None or not self.settings.llm.route:
             return ruled
-        message_pk, ticket_id = ids_of(ctx)
-        meta = CallMeta("route", message_pk=message_pk, ticket_id=ticket_id, session=ctx.session)
+        meta = CallMeta("route", message_pk=item.pk, ticket_id=item.ticket_id, session=ctx.session)
         answer = self.stack.call(task, self.request(task, mail), meta)
         if not isinstance(answer, ChatResponse):
             log.info(

@@ -8,24 +8,36 @@ imported (the `openai` SDK is not loaded by commands that do not need it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import jinja2
 from sqlalchemy import Engine
 
 from daemon.config import Settings
+from daemon.kernel.item import Item
+from daemon.kernel.stage import Context
 from daemon.llm.drafter import LLMDrafter
 from daemon.llm.router import LLMRouter
 from daemon.llm.stack import LLMStack, ModelFactory
-from daemon.stages.draft import OfflineDrafter
+from daemon.llm.summary import escalation_brief
+from daemon.offline.drafter import OfflineDrafter
 from daemon.tools import ToolRegistry
 
 
 @dataclass
 class ModelServices:
+    """The model stack's roles; it is itself the `ModelStack` a stage calls directly."""
+
     stack: LLMStack
     tools: ToolRegistry
     router: LLMRouter
     drafter: LLMDrafter
+    templates: jinja2.Environment
+
+    def escalation_brief(
+        self, item: Item, details: dict[str, Any], ctx: Context
+    ) -> dict[str, Any] | None:
+        return escalation_brief(self.stack, self.templates, item, details, ctx)
 
     def close(self) -> None:
         self.stack.close()
@@ -48,4 +60,5 @@ def build_model_services(
         tools=tools,
         router=LLMRouter(settings, stack, templates),
         drafter=LLMDrafter(settings, stack, templates, tools, offline),
+        templates=templates,
     )

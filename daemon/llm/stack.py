@@ -39,7 +39,6 @@ from connectors.llm import (
 )
 from daemon.config import ModelSettings, ModelTask, Settings
 from daemon.errors import ConfigError
-from daemon.item import Context
 from daemon.llm.budget import TokenCounter, resolve_encoding
 from daemon.llm.cost import CostGuard, Price, price_of
 from daemon.llm.pii import PiiMasker
@@ -228,13 +227,6 @@ class LLMStack:
             error=error[:500] if error else None,
         )
         record_usage(self.engine, row, meta.session)
-
-
-def ids_of(ctx: Context) -> tuple[int | None, int | None]:
-    """(message pk, ticket id) of the message a stage works on, from its log context (a
-    Router sees the mail and the context, not the item)."""
-    extra = ctx.log.extra or {}
-    return extra.get("message_pk"), extra.get("ticket_id")  # type: ignore[return-value]
 
 
 def record_usage(engine: Engine, row: Usage, session: Session | None = None) -> None:

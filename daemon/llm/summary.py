@@ -21,7 +21,8 @@ from sqlmodel import Session, col, select
 
 from connectors.llm import ChatRequest, ChatResponse
 from daemon.config import ModelTask
-from daemon.item import Context, Item
+from daemon.kernel.item import Item
+from daemon.kernel.stage import Context
 from daemon.llm.budget import TokenCounter
 from daemon.llm.prompts import ESCALATION_SCHEMA, data_block, parse_json_answer, system_prompt
 from daemon.llm.stack import CallMeta, LLMStack

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from daemon.config import PolicySettings
-from daemon.item import Context, Item
-from daemon.records import DraftResult, Escalated, Held, Outcome, Route, Sent
+from daemon.kernel.item import Item
+from daemon.kernel.outcomes import Escalated, Held, Outcome, Sent
+from daemon.kernel.stage import Context
+from daemon.records import DraftResult, Route
 
 Rule = Callable[[Item, Route, DraftResult, PolicySettings], Outcome | None]
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from daemon.compose import compose_reply, reply_message_id
-from daemon.item import Context, Item
+from daemon.kernel.item import Item
+from daemon.kernel.outcomes import Escalated, Held, Outcome, Sent
+from daemon.kernel.stage import Context
 from daemon.models import Draft, Ticket, utcnow
 from daemon.outbox import Refused, enqueue, recent_replies
-from daemon.records import Escalated, Held, Outcome, Sent
 from daemon.replycaps import over_rate_caps
 from daemon.store import serialize
 

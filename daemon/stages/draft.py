@@ -1,134 +1,24 @@
 """draft: write the reply a customer would get, and record it as a draft.
 
-Decides nothing about sending (that is `decide`). The `Drafter` Protocol hides who writes: the
-LLM drafter of the model stack, or the offline drafter here, which fills a Jinja2 template with
-the best passages (cited by id) and the results of read-only tools it can call without a model
-(arguments read from the mail by `[tools.*] extract`), and always asks for an agent's approval.
+Decides nothing about sending (that is `decide`). The drafter role (`Roles.drafter`) hides who
+writes: the LLM drafter of the model stack (`daemon.llm.drafter`), or the offline drafter
+(`daemon.offline.drafter`), which fills a template with the best passages and read-only tool
+results and always asks for an agent's approval. The draft is stored as a `Draft` row
+(`daemon.item_rows.draft_row`) after the drafter's slow work.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Protocol
 
-import jinja2
-
-from daemon.compose import wrap_reply
-from daemon.config import Settings
-from daemon.item import Context, Item
-from daemon.models import Draft, Message
-from daemon.records import DraftResult, Passage, ToolResult
-from daemon.store import audit
-
-if TYPE_CHECKING:
-    from daemon.tools import ToolRegistry
-
-
-class Drafter(Protocol):
-    name: str
-
-    def draft(self, item: Item, ctx: Context) -> DraftResult: ...
+from daemon.item_rows import draft_row
+from daemon.kernel.item import Item
+from daemon.kernel.stage import Context
 
 
 def run(item: Item, ctx: Context) -> Item:
-    result = ctx.services.drafter.draft(item, ctx)  # slow work first, then the write
-    assert item.ticket_id is not None
-    row = Draft(
-        ticket_id=item.ticket_id,
-        message_pk=item.pk,
-        body=result.reply,
-        citations=list(result.citations),
-        confidence=result.confidence,
-        needs_human=result.needs_human,
-        reason=result.reason,
-        drafter=result.drafter,
-        escalate=result.escalate,
-        tool_results=[
-            {
-                "name": t.name,
-                "arguments": t.arguments,
-                "ok": t.ok,
-                "result": t.result,
-                "error": t.error,
-            }
-            for t in result.tool_results
-        ],
-    )
+    result = ctx.roles.drafter.draft(item, ctx)  # slow work first, then the write
+    row = draft_row(item, result)
     ctx.session.add(row)
     ctx.session.flush()
     return replace(item, draft=result, draft_id=row.id)
-
-
-class OfflineDrafter:
-    """Templates + passages + read-only tool results; no model. Always held for approval."""
-
-    name = "offline"
-
-    def __init__(
-        self,
-        templates: jinja2.Environment,
-        settings: Settings,
-        max_passages: int = 3,
-        tools: ToolRegistry | None = None,
-    ) -> None:
-        self.templates = templates
-        self.settings = settings
-        self.max_passages = max_passages
-        self.tools = tools
-
-    def draft(self, item: Item, ctx: Context) -> DraftResult:
-        passages = item.passages[: self.max_passages]
-        results = self.call_tools(item)
-        for r in results:
-            audit(
-                ctx.session,
-                "tool_call",
-                message=ctx.session.get(Message, item.pk),
-                tool=r.name,
-                arguments=r.arguments,
-                ok=r.ok,
-                error=r.error,
-                drafter=self.name,
-            )
-        body = self.render(item, passages, results)
-        reason = (
-            "offline drafter: an agent must check the draft"
-            if passages
-            else "offline drafter: no knowledge-base passage matched; an agent must answer"
-        )
-        return DraftResult(
-            reply=body,
-            confidence=0.5 if passages else 0.1,
-            citations=tuple(p.id for p in passages),
-            needs_human=True,
-            reason=reason,
-            drafter=self.name,
-            tool_results=results,
-        )
-
-    def call_tools(self, item: Item) -> tuple[ToolResult, ...]:
-        """The route's read-only tools whose arguments the mail itself gives (`extract`),
-        bound to the verified sender like a model's calls; none for an unverified sender."""
-        route, mail = item.route, item.mail
-        if self.tools is None or route is None or not route.tools:
-            return ()
-        from daemon.tools import offline_calls  # the tool stack loads only when configured
-
-        box = self.tools.toolbox(
-            route.tools, mail.sender, verified=mail.auth.verified, read_only=True
-        )
-        calls = offline_calls(box, f"{mail.subject}\n{mail.reply_text or mail.text}")
-        return tuple(run.result for run in box.run_all(calls)) if calls else ()
-
-    def render(
-        self, item: Item, passages: tuple[Passage, ...], tools: tuple[ToolResult, ...]
-    ) -> str:
-        """The whole reply as the customer would get it: greeting, body, signature."""
-        route = item.route
-        body = self.templates.get_template("draft_offline.txt.j2").render(
-            mail=item.mail,
-            intent=route.intent if route else "general",
-            passages=passages,
-            tool_results=tools,
-        )
-        return wrap_reply(self.templates, self.settings, item.mail, body)

@@ -16,11 +16,13 @@ from sqlmodel import Session, col, select
 
 from connectors.rfc5322.headertext import clean_text
 from daemon.compose import compose_notice, reply_message_id
-from daemon.item import Context, Item
+from daemon.kernel.item import Item
+from daemon.kernel.outcomes import Escalated
+from daemon.kernel.stage import Context
 from daemon.models import Draft, Escalation, Message, MessageParse, Outbox, Ticket, utcnow
 from daemon.outbox import enqueue
 from daemon.ownership import HUMAN_QUEUE, give_to_human
-from daemon.records import Escalated, stored_reply_text
+from daemon.records import stored_reply_text
 from daemon.store import audit
 
 THREAD_LINES = 10
@@ -30,7 +32,7 @@ ESCALATION_SUBJECT = 150  # characters of the customer's subject in the notice's
 def record(item: Item, outcome: Escalated, ctx: Context) -> Escalation:
     details = summary_details(ctx.session, item, outcome.reason)
     details["ai"] = ai_brief(item, details, ctx)  # slow work before this step's first write
-    summary = ctx.services.templates.get_template("escalation_summary.txt.j2").render(**details)
+    summary = ctx.roles.templates.get_template("escalation_summary.txt.j2").render(**details)
     row = Escalation(
         ticket_id=item.ticket_id,
         message_pk=item.pk,
@@ -60,11 +62,8 @@ def record(item: Item, outcome: Escalated, ctx: Context) -> Escalation:
 def ai_brief(item: Item, details: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
     """The model's brief (what was tried, open questions, next step) when a model is
     configured and answers; None keeps the template summary alone."""
-    if ctx.services.llm is None:
-        return None
-    from daemon.llm.summary import escalation_brief
-
-    return escalation_brief(ctx.services.llm.stack, ctx.services.templates, item, details, ctx)
+    models = ctx.roles.models
+    return None if models is None else models.escalation_brief(item, details, ctx)
 
 
 def notify_agents(ctx: Context, row: Escalation, details: dict[str, Any]) -> int | None:

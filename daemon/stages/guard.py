@@ -25,7 +25,8 @@ from sqlmodel import col, select
 
 from daemon.compose import wrap_reply
 from daemon.config import Settings
-from daemon.item import Context, Item
+from daemon.kernel.item import Item
+from daemon.kernel.stage import Context
 from daemon.llm.entities import Entity, Known, find_entities, find_urls, host_of
 from daemon.llm.injection import scan_mail
 from daemon.models import Draft, Message, MessageContent, MessageParse
@@ -129,7 +130,7 @@ def context_texts(item: Item, ctx: Context) -> Iterator[str]:
     yield " ".join((settings.mail.from_address, *settings.mail.our_addresses))
     yield " ".join((*settings.guard.allowed_addresses, *settings.guard.allowed_numbers))
     yield f"#{item.ticket_id}" if item.ticket_id else ""
-    yield wrap_reply(ctx.services.templates, settings, mail, "")
+    yield wrap_reply(ctx.roles.templates, settings, mail, "")
     customer = mail.sender.email.lower() if mail.sender and mail.auth.verified else None
     assert item.draft is not None
     for result in item.draft.tool_results:

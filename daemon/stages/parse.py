@@ -17,11 +17,13 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from daemon.config import ScreenSettings
-from daemon.item import Context, Item
+from daemon.kernel.item import Item
+from daemon.kernel.outcomes import Escalated
+from daemon.kernel.stage import Context
 from daemon.mail.auth import read_auth
 from daemon.mail.dkimcheck import DnsLookup, check_dkim
 from daemon.mail.message import parse_bytes
-from daemon.records import AuthResult, Escalated
+from daemon.records import AuthResult
 
 
 def run(item: Item, ctx: Context) -> Item | Escalated:

@@ -1,91 +1,19 @@
 """route: what the customer wants, and therefore which tools, knowledge and policy apply.
 
-Decides the intent from the intent table in config (keywords and patterns per intent; the
-highest-priority intent with a match wins, then the one with most matches), and copies that
-intent's tools, namespaces, policy and risk onto the `Route`. Only the first `RULE_CHARS`
-characters of the text are matched: what a customer wants stands at the start, and sixty
-keyword patterns over 1 MiB of text (the most parse keeps) take seconds. The LLM router of the
-model stack implements the same `Router` Protocol and falls back to this one on any error.
+Decides nothing itself: the router role (`Roles.router`) gives the `Route` — the rule router of
+`daemon.offline.router` (the intent table's keywords and patterns), or the LLM router of the
+model stack, which falls back to the rules on any error — and the stage records it on the item.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import replace
-from typing import Protocol
 
-from daemon.config import IntentSettings, Settings
-from daemon.item import Context, Item
-from daemon.records import ParsedMail, Route
-
-RULE_CHARS = 20_000
-
-
-class Router(Protocol):
-    def route(self, mail: ParsedMail, ctx: Context) -> Route: ...
+from daemon.kernel.item import Item
+from daemon.kernel.stage import Context
 
 
 def run(item: Item, ctx: Context) -> Item:
-    route = ctx.services.router.route(item.mail, ctx)
+    route = ctx.roles.router.route(item, ctx)
     ctx.log.info("routed to %s (%s, confidence %.2f)", route.intent, route.router, route.confidence)
     return replace(item, route=route)
-
-
-class RuleRouter:
-    """Keyword and pattern rules from `[intents.*]`."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.patterns = {
-            name: [re.compile(p, re.I) for p in intent.patterns]
-            for name, intent in settings.intents.items()
-        }
-
-    def route(self, mail: ParsedMail, ctx: Context | None = None) -> Route:
-        text = f"{mail.subject}\n{(mail.reply_text or mail.text)[:RULE_CHARS]}".lower()
-        scored = []
-        for name, intent in self.settings.intents.items():
-            hits = self.matches(name, intent, text)
-            if hits:
-                scored.append((intent.priority, len(hits), name, hits))
-        if not scored:
-            name = self.settings.fallback_intent
-            return self.make_route(name, mail, confidence=0.3, hits=())
-        _priority, count, name, hits = max(scored)
-        return self.make_route(name, mail, confidence=min(0.5 + 0.1 * count, 0.9), hits=hits)
-
-    def matches(self, name: str, intent: IntentSettings, text: str) -> tuple[str, ...]:
-        words = [k for k in intent.keywords if contains_phrase(text, k.lower())]
-        found = [p.pattern for p in self.patterns[name] if p.search(text)]
-        return (*words, *found)
-
-    def make_route(
-        self, name: str, mail: ParsedMail, *, confidence: float, hits: tuple[str, ...]
-    ) -> Route:
-        intent = self.settings.intents[name]
-        return Route(
-            intent=name,
-            language=mail.language,
-            risk=intent.risk,
-            wants_human=name == "human_request",
-            confidence=confidence,
-            tools=intent.tools,
-            namespaces=intent.namespaces,
-            policy=intent.policy,
-            router="rules",
-            matched=hits,
-        )
-
-
-def contains_phrase(text: str, phrase: str) -> bool:
-    """A keyword matches whole words only ("order" not in "border", "sue you" not in "issue
-    you"); a single word also matches its common inflections (orders, ordered, ordering)."""
-    return keyword_pattern(phrase).search(text) is not None
-
-
-@functools.lru_cache(maxsize=4096)
-def keyword_pattern(phrase: str) -> re.Pattern[str]:
-    words = re.escape(phrase.strip().lower())
-    suffix = r"(?:s|es|ed|d|ing|er|ers)?" if re.fullmatch(r"\w+", phrase.strip()) else ""
-    return re.compile(rf"(?<!\w){words}{suffix}(?!\w)")

@@ -33,11 +33,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam
 from sqlmodel import col, select
 
-from daemon.item import Context, Item
+from daemon.kernel.item import Item
+from daemon.kernel.outcomes import Ignored
+from daemon.kernel.stage import Context
 from daemon.metrics import SCREENED_OUT
 from daemon.models import Message
 from daemon.outbox import recent_replies, replies_to_customers
-from daemon.records import Ignored, ParsedMail
+from daemon.records import ParsedMail
 from daemon.store import audit
 
 Rule = Callable[[Item, Context], str | None]

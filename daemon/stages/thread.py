@@ -19,12 +19,12 @@ from dataclasses import replace
 from sqlalchemy import func, insert
 from sqlmodel import Session, SQLModel, col, select
 
-from daemon.item import Context, Item
+from daemon.kernel.item import Item
+from daemon.kernel.stage import Context
+from daemon.mail.subject import strip_subject
 from daemon.models import Message, MessageRef, State, Ticket, utcnow
 from daemon.records import ParsedMail
 from daemon.store import audit, no_nul, remember_message_id
-
-PREFIX = re.compile(r"^\s*((re|aw|sv|antw|fwd?|wg|tr|rif|r|vs)\s*(\[\d+\])?\s*:\s*)+", re.I)
 
 
 def run(item: Item, ctx: Context) -> Item:
@@ -165,13 +165,3 @@ def touch_ticket(session: Session, ticket_id: int) -> None:
         if ticket.status in ("closed", "resolved"):
             ticket.status = "open"
         session.add(ticket)
-
-
-def strip_subject(subject: str, tag: str = "#") -> str:
-    """'Re: Fwd:  Re: [#12] Software' -> 'Software'."""
-    without_tag = re.sub(r"\s*\[" + re.escape(tag) + r"\d+\]\s*", " ", subject)
-    previous = None
-    while previous != without_tag:
-        previous = without_tag
-        without_tag = PREFIX.sub("", without_tag).strip()
-    return " ".join(without_tag.split())

@@ -36,13 +36,15 @@ from sqlmodel import Session
 
 from connectors.base import FetchedMail
 from daemon.app import Services, build_services
-from daemon.item import Context, Item
+from daemon.item_rows import load_item, save_item
+from daemon.kernel.outcomes import Ignored
+from daemon.kernel.stage import Context
 from daemon.mail.auth import read_auth
 from daemon.mail.auto import detect_auto
 from daemon.mail.bounce import detect_bounce, sender_address
 from daemon.mail.message import parse_bytes
 from daemon.models import Message, utcnow
-from daemon.records import Ignored, ParsedMail
+from daemon.records import ParsedMail
 from daemon.stages import screen
 from daemon.store import ingest, message_content, session_scope
 from tests.conftest import make_settings
@@ -112,10 +114,10 @@ class Screener:
         row, content = session.get(Message, pk), message_content(session, pk)
         assert row is not None
         parsed = parse_bytes(raw, self.services.settings.screen.trusted_authserv_ids)
-        item = replace(Item.from_row(row, content), parsed=parsed)
-        item.write_to(row, content)
+        item = replace(load_item(row, content), parsed=parsed)
+        save_item(item, row, content)
         session.flush()
-        ctx = Context(self.services.settings, session, self.services, utcnow(), LOG)
+        ctx = Context(session, self.services.settings, utcnow(), LOG, self.services.roles)
         result = screen.run(item, ctx)
         return parsed, result.reason if isinstance(result, Ignored) else None
 

@@ -36,7 +36,9 @@ from daemon import pipeline
 from daemon.app import build_services
 from daemon.cli import main as helpdeskd
 from daemon.cycle import run_cycle
-from daemon.item import Context, Item
+from daemon.kernel.item import Item
+from daemon.kernel.outcomes import Outcome
+from daemon.kernel.stage import Context
 from daemon.models import (
     AuditEvent,
     Cursor,
@@ -49,7 +51,6 @@ from daemon.models import (
     State,
     Ticket,
 )
-from daemon.records import Outcome
 from daemon.stages import route
 from daemon.store import open_engine
 from tests.daemon.sample_mail import cases, mailbox, write_maildir

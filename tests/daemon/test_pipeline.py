@@ -15,7 +15,8 @@ from daemon.app import Services, build_services
 from daemon.config import PolicySettings, Settings
 from daemon.cycle import run_cycle
 from daemon.drafts import DraftError, approve, reject
-from daemon.item import Context, Item
+from daemon.kernel.item import Item
+from daemon.kernel.stage import Context
 from daemon.models import (
     AuditEvent,
     Draft,

@@ -30,13 +30,13 @@ from daemon import pipeline
 from daemon.app import Services, build_services
 from daemon.config import Settings
 from daemon.cycle import run_cycle
-from daemon.item import Context, Item
+from daemon.kernel.item import Item
+from daemon.kernel.outcomes import Outcome
+from daemon.kernel.stage import Context, StageFn
 from daemon.mail.bounce import decode_text
 from daemon.mail.message import parse_bytes
 from daemon.mail.mime import LIFT_BYTES, MAX_HEADER_CHARS, decode_words, parseable
 from daemon.models import Message, MessageParse, Quarantine, State
-from daemon.pipeline import StageFn
-from daemon.records import Outcome
 from daemon.stages import parse, route
 from daemon.store import open_engine
 from tests.conftest import make_settings

@@ -14,9 +14,8 @@ from daemon.config import KnowledgeSettings, KnowledgeSource
 from daemon.knowledge import rebuild_index
 from daemon.knowledge.index import IndexBusy, current_dir, open_current, write_lock
 from daemon.knowledge.postings import BLOCKS_READABLE, posting_blocks
-from daemon.knowledge.retriever import WhooshRetriever
+from daemon.knowledge.retriever import WhooshRetriever, open_retriever
 from daemon.knowledge.sync import rebuild, update
-from daemon.stages.retrieve import open_retriever
 from tests.conftest import make_settings
 
 ARTICLES = {

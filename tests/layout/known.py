@@ -4,37 +4,6 @@ edge and on an entry here that is no longer one). Delete lines, never add them."
 
 KNOWN: frozenset[str] = frozenset(
     {
-        # circle of 14 modules through daemon.app
-        "daemon.app -> daemon.llm.services",
-        "daemon.app -> daemon.stages.draft",
-        "daemon.app -> daemon.stages.retrieve",
-        "daemon.app -> daemon.stages.route",
-        "daemon.compose -> daemon.stages.thread",
-        "daemon.item -> daemon.app",
-        "daemon.llm.drafter -> daemon.compose",
-        "daemon.llm.drafter -> daemon.item",
-        "daemon.llm.drafter -> daemon.llm.stack",
-        "daemon.llm.drafter -> daemon.llm.summary",
-        "daemon.llm.drafter -> daemon.llm.toolloop",
-        "daemon.llm.drafter -> daemon.llm.vision",
-        "daemon.llm.drafter -> daemon.stages.draft",
-        "daemon.llm.router -> daemon.item",
-        "daemon.llm.router -> daemon.llm.stack",
-        "daemon.llm.router -> daemon.stages.route",
-        "daemon.llm.services -> daemon.llm.drafter",
-        "daemon.llm.services -> daemon.llm.router",
-        "daemon.llm.services -> daemon.llm.stack",
-        "daemon.llm.services -> daemon.stages.draft",
-        "daemon.llm.stack -> daemon.item",
-        "daemon.llm.summary -> daemon.item",
-        "daemon.llm.summary -> daemon.llm.stack",
-        "daemon.llm.toolloop -> daemon.llm.stack",
-        "daemon.llm.vision -> daemon.llm.stack",
-        "daemon.stages.draft -> daemon.compose",
-        "daemon.stages.draft -> daemon.item",
-        "daemon.stages.retrieve -> daemon.item",
-        "daemon.stages.route -> daemon.item",
-        "daemon.stages.thread -> daemon.item",
         # circle of 2 modules through daemon.outbox
         "daemon.outbox -> daemon.stages.escalate",
         "daemon.stages.escalate -> daemon.outbox",
@@ -44,7 +13,6 @@ KNOWN: frozenset[str] = frozenset(
         "daemon.helpdesk.push -> daemon.app",
         "daemon.helpdesk.runner -> daemon.app",
         "daemon.knowledge.job -> daemon.app",
-        "daemon.pipeline -> daemon.app",
         "daemon.watch -> daemon.app",
     }
 )

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
-from logging import LoggerAdapter, getLogger
-from typing import Any
 
 import pytest
 
 from daemon.config import PolicySettings, Settings
-from daemon.item import Context, Item
-from daemon.records import (
-    AuthResult,
-    DraftResult,
-    Escalated,
-    Held,
-    Passage,
-    Route,
-    Sent,
-)
+from daemon.kernel.item import Item
+from daemon.kernel.outcomes import Escalated, Held, Outcome, Sent
+from daemon.records import AuthResult, DraftResult, Passage, Route
 from daemon.stages import decide
-from tests.factories import parsed_mail
+from tests.factories import context, parsed_mail
 
 MAIL = parsed_mail(auth=AuthResult(dmarc="pass", verified=True))
 ROUTE = Route(
@@ -53,7 +43,7 @@ ITEM = Item(
 AUTO = PolicySettings(auto_send=True, min_confidence=0.8)
 
 
-def decided(item: Item = ITEM, policy: PolicySettings = AUTO) -> Any:
+def decided(item: Item = ITEM, policy: PolicySettings = AUTO) -> Outcome | None:
     settings = Settings(
         policies={
             "auto": policy.model_dump(),
@@ -61,11 +51,10 @@ def decided(item: Item = ITEM, policy: PolicySettings = AUTO) -> Any:
             "escalate": {"always_escalate": True},
         }
     )
-    ctx = Context(settings, None, None, datetime.now(UTC), LoggerAdapter(getLogger("t"), {}))  # type: ignore[arg-type]
-    return decide.run(item, ctx).decision
+    return decide.run(item, context(settings)).decision
 
 
-TABLE: list[tuple[str, Item, PolicySettings, type, str]] = [
+TABLE: list[tuple[str, Item, PolicySettings, type[Outcome], str]] = [
     ("all good", ITEM, AUTO, Sent, "auto-send allowed"),
     ("risk", replace(ITEM, route=replace(ROUTE, risk="legal")), AUTO, Escalated, "risk topic"),
     (
@@ -141,8 +130,8 @@ TABLE: list[tuple[str, Item, PolicySettings, type, str]] = [
     ("name", "item", "policy", "outcome", "reason"), TABLE, ids=[row[0] for row in TABLE]
 )
 def test_decision_table(
-    name: str, item: Item, policy: PolicySettings, outcome: type, reason: str
+    name: str, item: Item, policy: PolicySettings, outcome: type[Outcome], reason: str
 ) -> None:
     result = decided(item, policy)
     assert isinstance(result, outcome), result
-    assert reason in result.reason  # type: ignore[attr-defined]  # S1a rewrites this
+    assert reason in result.reason

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from daemon.config import Settings
+from daemon.offline.router import RuleRouter
 from daemon.records import ParsedMail
-from daemon.stages.route import RuleRouter
 from tests.factories import parsed_mail
 
 
@@ -36,7 +36,7 @@ CASES = [
 
 @pytest.mark.parametrize(("subject", "text", "intent"), CASES)
 def test_rule_router(subject: str, text: str, intent: str) -> None:
-    route = RuleRouter(Settings()).route(parsed(subject, text))
+    route = RuleRouter(Settings()).route_mail(parsed(subject, text))
     assert route.intent == intent, route
     settings = Settings().intents[intent]
     assert route.tools == settings.tools and route.namespaces == settings.namespaces
@@ -44,13 +44,13 @@ def test_rule_router(subject: str, text: str, intent: str) -> None:
 
 
 def test_route_carries_language_and_confidence() -> None:
-    route = RuleRouter(Settings()).route(parsed("Hola", "¿Dónde está mi pedido?", "es"))
+    route = RuleRouter(Settings()).route_mail(parsed("Hola", "¿Dónde está mi pedido?", "es"))
     assert route.intent == "order_status" and route.language == "es"
     assert 0.5 <= route.confidence <= 0.9
-    fallback = RuleRouter(Settings()).route(parsed("Hi", "Nice weather"))
+    fallback = RuleRouter(Settings()).route_mail(parsed("Hi", "Nice weather"))
     assert fallback.intent == "general" and fallback.confidence < 0.5
 
 
 def test_word_match_does_not_fire_inside_other_words() -> None:
-    route = RuleRouter(Settings()).route(parsed("Hi", "Our border crossing was fine."))
+    route = RuleRouter(Settings()).route_mail(parsed("Hi", "Our border crossing was fine."))
     assert route.intent == "general"

@@ -22,11 +22,13 @@ from daemon.app import Services, build_services
 from daemon.compose import compose_reply
 from daemon.config import Settings
 from daemon.cycle import run_cycle
-from daemon.item import Context, Item
+from daemon.item_rows import load_item, save_item
+from daemon.kernel.item import Item
+from daemon.kernel.outcomes import Ignored
+from daemon.kernel.stage import Context
 from daemon.mail.message import parse_bytes
 from daemon.metrics import REGISTRY
 from daemon.models import AuditEvent, Message, Outbox, utcnow
-from daemon.records import Ignored
 from daemon.stages import screen
 from daemon.store import ingest, message_content, session_scope
 from tests.conftest import inbox, make_settings
@@ -56,10 +58,10 @@ def screen_raw(services: Services, raw: bytes, *, ticket_id: int | None = None) 
         assert pk is not None
         row, content = session.get(Message, pk), message_content(session, pk)
         assert row is not None
-        item = replace(Item.from_row(row, content), parsed=parse_bytes(raw), ticket_id=ticket_id)
-        item.write_to(row, content)  # the parse step commits the sender the burst rule counts
+        item = replace(load_item(row, content), parsed=parse_bytes(raw), ticket_id=ticket_id)
+        save_item(item, row, content)  # the parse step commits the sender the burst rule counts
         session.flush()
-        ctx = Context(services.settings, session, services, utcnow(), LOG)
+        ctx = Context(session, services.settings, utcnow(), LOG, services.roles)
         return screen.run(item, ctx)
 
 

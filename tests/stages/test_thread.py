@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.stages.thread import strip_subject
+from daemon.mail.subject import strip_subject
 
 SUBJECTS = [
     ("Re: Fwd:  Re:  Software", "Software"),
