@@ -58,6 +58,7 @@ def touch_ticket(session: Session, ticket_id: int) -> None:
 
 
 def set_status(session: Session, ticket_id: int | None, status: str) -> None:
+    """What became of the latest reply: `awaiting_approval`, `answered`, or `open` again."""
     ticket = session.get(Ticket, ticket_id) if ticket_id else None
     if ticket is not None:
         ticket.status = status
