@@ -21,9 +21,9 @@ from daemon.item_rows import drafted_reply, load_item
 from daemon.models import Draft, Message, State, utcnow
 from daemon.ownership import give_to_human
 from daemon.pipeline import make_context
-from daemon.stages.deliver import queue_draft, set_ticket_status
-from daemon.stages.escalate import escalate_ticket
+from daemon.stages.deliver import queue_draft
 from daemon.store import audit, message_content, session_scope, transition
+from daemon.tickets import escalate_ticket, set_status
 
 
 class DraftError(Exception):
@@ -106,8 +106,7 @@ def reject(services: Services, draft_id: int, actor: str, reason: str) -> Decisi
         draft.decided_at = utcnow()
         draft.decision_reason = reason
         session.add(draft)
-        ctx = make_context(services, session, message)
-        set_ticket_status(ctx, message.ticket_id, "open")
+        set_status(session, message.ticket_id, "open")
         give_to_human(
             session, message.ticket_id, actor, f"draft {draft_id} rejected by {actor}", actor=actor
         )

@@ -37,6 +37,7 @@ from daemon.store import (
     session_scope,
     worker_name,
 )
+from daemon.tickets import escalate_ticket
 
 log = logging.getLogger("helpdeskd.outbox")
 MAX_BACKOFF = timedelta(hours=1)
@@ -286,8 +287,6 @@ def backoff(attempts: int) -> timedelta:
 
 def fail_ticket(session: Session, row: Outbox) -> None:
     """A permanent delivery failure escalates the ticket: a human must reach the customer."""
-    from daemon.stages.escalate import escalate_ticket  # late: escalate queues notices here
-
     if row.ticket_id is not None and row.kind == "reply":
         escalate_ticket(session, row.ticket_id, f"delivery failed permanently: {row.last_response}")
 

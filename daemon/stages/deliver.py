@@ -15,10 +15,11 @@ from daemon.compose import compose_reply, reply_message_id
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated, Held, Outcome, Sent
 from daemon.kernel.stage import Context
-from daemon.models import Draft, Ticket, utcnow
+from daemon.models import Draft, utcnow
 from daemon.outbox import Refused, enqueue, recent_replies
 from daemon.replycaps import over_rate_caps
 from daemon.store import serialize
+from daemon.tickets import set_status
 
 
 def run(item: Item, ctx: Context) -> Outcome:
@@ -60,7 +61,7 @@ def hold(item: Item, outcome: Held, ctx: Context) -> Outcome:
         return Escalated(f"held without a draft: {outcome.reason}")
     draft.status = "pending"
     ctx.session.add(draft)
-    set_ticket_status(ctx, item.ticket_id, "awaiting_approval")
+    set_status(ctx.session, item.ticket_id, "awaiting_approval")
     return outcome
 
 
@@ -97,13 +98,5 @@ def queue_draft(
     draft.decided_by = actor
     draft.decided_at = utcnow()
     ctx.session.add(draft)
-    set_ticket_status(ctx, item.ticket_id, "answered")
+    set_status(ctx.session, item.ticket_id, "answered")
     return None
-
-
-def set_ticket_status(ctx: Context, ticket_id: int | None, status: str) -> None:
-    ticket = ctx.session.get(Ticket, ticket_id) if ticket_id else None
-    if ticket is not None:
-        ticket.status = status
-        ticket.updated_at = utcnow()
-        ctx.session.add(ticket)

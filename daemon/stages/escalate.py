@@ -15,15 +15,16 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from connectors.rfc5322.headertext import clean_text
+from daemon import tickets
 from daemon.compose import compose_notice, reply_message_id
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated
 from daemon.kernel.stage import Context
-from daemon.models import Draft, Escalation, Message, MessageParse, Outbox, Ticket, utcnow
+from daemon.models import Draft, Escalation, Message, MessageParse, Outbox, Ticket
 from daemon.outbox import enqueue
-from daemon.ownership import HUMAN_QUEUE, give_to_human
 from daemon.records import stored_reply_text
 from daemon.store import audit
+from daemon.tickets import next_step
 
 THREAD_LINES = 10
 ESCALATION_SUBJECT = 150  # characters of the customer's subject in the notice's
@@ -46,7 +47,7 @@ def record(item: Item, outcome: Escalated, ctx: Context) -> Escalation:
     if item.draft_id and (draft := ctx.session.get(Draft, item.draft_id)):
         draft.status = "escalated"
         ctx.session.add(draft)
-    mark_escalated(ctx.session, item.ticket_id, outcome.reason)
+    tickets.escalate(ctx.session, item.ticket_id, outcome.reason)
     if ctx.settings.escalation.agents_address:
         row.outbox_id = notify_agents(ctx, row, details)
     audit(
@@ -136,51 +137,3 @@ def first_lines(text: str, n: int) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     out = " ".join(lines[:n])
     return out[:600] + ("…" if len(out) > 600 else "")
-
-
-def next_step(reason: str, intent: str | None) -> str:
-    if reason.startswith("risk topic: data_privacy") or intent == "data_privacy":
-        return (
-            "Handle as a data-protection request: verify identity, log it, "
-            "answer within the legal deadline."
-        )
-    if reason.startswith("risk topic: legal") or intent == "legal":
-        return "Forward to the legal contact before replying; do not admit liability."
-    if "human" in reason:
-        return "Reply personally; the customer asked for a person."
-    if "delivery failed" in reason:
-        return "Reach the customer another way; their address rejected our mail."
-    if "headers only" in reason:
-        return "Open the original in the mailbox; it was too large to process automatically."
-    return "Read the thread and reply, or edit and approve the draft if there is one."
-
-
-def mark_escalated(session: Session, ticket_id: int | None, reason: str) -> None:
-    """The ticket is escalated, and a human owns it from now on (`daemon/ownership.py`)."""
-    ticket = session.get(Ticket, ticket_id) if ticket_id else None
-    if ticket is not None:
-        ticket.status = "escalated"
-        ticket.updated_at = utcnow()
-        session.add(ticket)
-        give_to_human(session, ticket_id, HUMAN_QUEUE, f"escalated: {reason}")
-
-
-def escalate_ticket(session: Session, ticket_id: int, reason: str) -> None:
-    """Escalate outside the pipeline (a permanent delivery failure): record it on the ticket's
-    latest message so an agent sees it in `escalations list`."""
-    last = session.exec(
-        select(Message).where(Message.ticket_id == ticket_id).order_by(col(Message.id).desc())
-    ).first()
-    if last is None or last.id is None:
-        return
-    session.add(
-        Escalation(
-            ticket_id=ticket_id,
-            message_pk=last.id,
-            reason=reason,
-            summary=f"Ticket {ticket_id}: {reason}",
-            details={"reason": reason, "next_step": next_step(reason, None)},
-        )
-    )
-    mark_escalated(session, ticket_id, reason)
-    audit(session, "escalated", ticket_id=ticket_id, reason=reason)

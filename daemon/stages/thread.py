@@ -16,15 +16,15 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from sqlalchemy import func, insert
-from sqlmodel import Session, SQLModel, col, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
-from daemon.mail.subject import strip_subject
-from daemon.models import Message, MessageRef, State, Ticket, utcnow
+from daemon.models import Message, MessageRef, State, Ticket
 from daemon.records import ParsedMail
-from daemon.store import audit, no_nul, remember_message_id
+from daemon.store import audit, remember_message_id
+from daemon.tickets import open_ticket, touch_ticket
 
 
 def run(item: Item, ctx: Context) -> Item:
@@ -45,7 +45,7 @@ def ensure_ticket(item: Item, ctx: Context) -> Item:
     if item.ticket_id is not None:
         return item
     linked = next(iter(referenced_tickets(ctx.session, item.mail)), None)
-    ticket_id = open_ticket(ctx, item.mail, linked)
+    ticket_id = open_ticket(ctx.session, item.mail, ctx.settings.mail.ticket_tag, linked)
     remember(ctx, item.mail, ticket_id)
     if linked is not None:
         ctx.log.warning(
@@ -131,37 +131,3 @@ def ticket_from_tag(session: Session, mail: ParsedMail, tag: str) -> int | None:
     if ticket is None or (ticket.customer_email or "").lower() != mail.sender.email.lower():
         return None
     return ticket.id
-
-
-def open_ticket(ctx: Context, mail: ParsedMail, linked: int | None = None) -> int:
-    """A new ticket for this mail's customer (linked to ticket `linked` when the mail named
-    one of its Message-IDs). A plain INSERT … RETURNING: building and flushing an ORM object
-    here was the largest single cost of the screen step."""
-    now = utcnow()
-    values = {  # plain INSERT: the store's NUL scrubbing of ORM flushes does not see it
-        "subject": no_nul(strip_subject(mail.subject, ctx.settings.mail.ticket_tag)[:500]),
-        "customer_email": no_nul(mail.sender.email.lower()) if mail.sender else None,
-        "customer_name": no_nul(mail.sender.name) if mail.sender else None,
-        "language": mail.language,
-        "linked_ticket_id": linked,
-        "status": "open",
-        "created_at": now,
-        "updated_at": now,
-    }
-    ticket_id: int = ctx.session.connection().execute(INSERT_TICKET, [values]).scalar_one()
-    audit(ctx.session, "ticket_opened", ticket_id=ticket_id, subject=values["subject"])
-    return ticket_id
-
-
-INSERT_TICKET = insert(SQLModel.metadata.tables["ticket"]).returning(
-    SQLModel.metadata.tables["ticket"].c.id
-)
-
-
-def touch_ticket(session: Session, ticket_id: int) -> None:
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is not None:
-        ticket.updated_at = utcnow()
-        if ticket.status in ("closed", "resolved"):
-            ticket.status = "open"
-        session.add(ticket)
