@@ -7,12 +7,5 @@ KNOWN: frozenset[str] = frozenset(
         # circle of 2 modules through daemon.outbox
         "daemon.outbox -> daemon.stages.escalate",
         "daemon.stages.escalate -> daemon.outbox",
-        # composition root imported
-        "daemon.drafts -> daemon.app",
-        "daemon.helpdesk.poll -> daemon.app",
-        "daemon.helpdesk.push -> daemon.app",
-        "daemon.helpdesk.runner -> daemon.app",
-        "daemon.knowledge.job -> daemon.app",
-        "daemon.watch -> daemon.app",
     }
 )
