@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from daemon.app import Services
 from daemon.item_rows import drafted_reply, load_item
+from daemon.kernel.stage import Runtime, context_for
 from daemon.models import Draft, Message, State, utcnow
 from daemon.ownership import give_to_human
-from daemon.pipeline import make_context
 from daemon.stages.deliver import queue_draft
 from daemon.store import audit, message_content, session_scope, transition
 from daemon.tickets import escalate_ticket, set_status
@@ -48,13 +47,13 @@ def pending_draft(session: Session, draft_id: int) -> tuple[Draft, Message]:
     return draft, message
 
 
-def approve(services: Services, draft_id: int, actor: str, body: str | None = None) -> Decision:
+def approve(services: Runtime, draft_id: int, actor: str, body: str | None = None) -> Decision:
     with session_scope(services.engine) as session:
         draft, message = pending_draft(session, draft_id)
         edited = body is not None and body.strip() != draft.body.strip()
         if edited:
             draft.edited_body = body
-        ctx = make_context(services, session, message)
+        ctx = context_for(services, session, message)
         content = message_content(session, draft.message_pk)
         item = load_item(message, content, drafted_reply(session, message))
         refused = queue_draft(
@@ -96,7 +95,7 @@ def escalate_refused(
     return Decision(draft.id, "escalated")
 
 
-def reject(services: Services, draft_id: int, actor: str, reason: str) -> Decision:
+def reject(services: Runtime, draft_id: int, actor: str, reason: str) -> Decision:
     if not reason.strip():
         raise DraftError("a rejection needs a reason")
     with session_scope(services.engine) as session:

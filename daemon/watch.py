@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 
 from connectors.base import ConnectorError
 from connectors.imap import ImapMailbox
-from daemon.app import Services
 from daemon.config import ImapSource
+from daemon.kernel.stage import Runtime
 from daemon.metrics import SOURCE_FAILING
 from daemon.models import Cursor, utcnow
 from daemon.store import session_scope
@@ -97,7 +97,7 @@ class IdleWatcher(threading.Thread):
 
 
 def start_watchers(
-    services: Services, request_poll: Callable[[str], None], stop: threading.Event
+    services: Runtime, request_poll: Callable[[str], None], stop: threading.Event
 ) -> list[IdleWatcher]:
     watchers = [
         IdleWatcher(cfg, request_poll, stop)
@@ -109,7 +109,7 @@ def start_watchers(
     return watchers
 
 
-def check_alerts(services: Services, now: datetime | None = None) -> list[str]:
+def check_alerts(services: Runtime, now: datetime | None = None) -> list[str]:
     """Raise or clear each source's alert; return the sources in alert."""
     now = now or utcnow()
     alerting = []

@@ -24,10 +24,10 @@ from sqlmodel import Session, select
 
 from connectors.base import FetchedMail
 from connectors.helpdesk import Entry, Helpdesk, HelpdeskError, RemoteTicket, normalise
-from daemon.app import Services
 from daemon.config import HelpdeskSettings
 from daemon.drafts import DraftError, approve, reject
 from daemon.helpdesk.decisions import AgentDecision, actor_of, draft_marker, read_decision
+from daemon.helpdesk.host import HelpdeskHost
 from daemon.helpdesk.links import (
     ensure_local_ticket,
     local_ticket,
@@ -53,7 +53,7 @@ class PollCounts:
     failed: int = 0
 
 
-def poll_helpdesk(services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings) -> PollCounts:
+def poll_helpdesk(services: HelpdeskHost, helpdesk: Helpdesk, cfg: HelpdeskSettings) -> PollCounts:
     counts = PollCounts()
     name = source_of(cfg.name)
     with session_scope(services.engine) as session:
@@ -76,7 +76,7 @@ def poll_helpdesk(services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings)
 
 
 def sync_ticket(
-    services: Services,
+    services: HelpdeskHost,
     helpdesk: Helpdesk,
     cfg: HelpdeskSettings,
     remote: RemoteTicket,
@@ -99,7 +99,7 @@ def sync_ticket(
 
 
 def note_agent_replies(
-    services: Services, cfg: HelpdeskSettings, remote: RemoteTicket, entries: list[Entry]
+    services: HelpdeskHost, cfg: HelpdeskSettings, remote: RemoteTicket, entries: list[Entry]
 ) -> None:
     """A public reply by an agent, not one of ours, gives our ticket to that agent
     (`daemon/ownership.py`); each reply does so once, so a handback is not undone by the
@@ -138,7 +138,7 @@ def waiting_entries(entries: list[Entry]) -> list[Entry]:
 
 
 def ingest_entries(
-    services: Services,
+    services: HelpdeskHost,
     helpdesk: Helpdesk,
     cfg: HelpdeskSettings,
     remote: RemoteTicket,
@@ -165,7 +165,7 @@ def ingest_entries(
     return added
 
 
-def is_stored(services: Services, source: str, key: str) -> bool:
+def is_stored(services: HelpdeskHost, source: str, key: str) -> bool:
     with session_scope(services.engine) as session:
         found = session.exec(
             select(Message.id).where(Message.source == source, Message.source_key == key)
@@ -174,7 +174,7 @@ def is_stored(services: Services, source: str, key: str) -> bool:
 
 
 def apply_decision(
-    services: Services,
+    services: HelpdeskHost,
     helpdesk: Helpdesk,
     cfg: HelpdeskSettings,
     remote: RemoteTicket,
@@ -219,7 +219,7 @@ def note_index(entries: list[Entry], marker: str) -> int | None:
 
 
 def take_decision(
-    services: Services, draft: Draft, decision: AgentDecision, helpdesk: str, remote_id: str
+    services: HelpdeskHost, draft: Draft, decision: AgentDecision, helpdesk: str, remote_id: str
 ) -> None:
     assert draft.id is not None
     draft_id = draft.id

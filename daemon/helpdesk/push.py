@@ -37,9 +37,9 @@ from connectors.helpdesk import (
     Person,
     find_entry,
 )
-from daemon.app import Services
 from daemon.config import HelpdeskSettings
 from daemon.helpdesk.decisions import draft_marker, escalation_marker
+from daemon.helpdesk.host import HelpdeskHost
 from daemon.helpdesk.links import (
     SOURCE_PREFIX,
     done_ids,
@@ -88,7 +88,7 @@ class PushCounts:
     failed: int = 0
 
 
-def push_helpdesk(services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings) -> PushCounts:
+def push_helpdesk(services: HelpdeskHost, helpdesk: Helpdesk, cfg: HelpdeskSettings) -> PushCounts:
     counts = PushCounts()
     if cfg.mode == "mirror":
         counts.mirrored = each(
@@ -145,7 +145,7 @@ KEYS = {Draft: "draft_id", Escalation: "escalation_id", Outbox: "outbox_id"}
 
 
 def give_up(
-    services: Services, cfg: HelpdeskSettings, kind: str, model: type, pk: int, error: str
+    services: HelpdeskHost, cfg: HelpdeskSettings, kind: str, model: type, pk: int, error: str
 ) -> None:
     """Record the action as done-with-an-error, so the next push does not try it again."""
     with session_scope(services.engine) as session:
@@ -166,7 +166,7 @@ def since(cfg: HelpdeskSettings) -> Any:
 # --- mirror mode: mailbox messages into the helpdesk ----------------------------------------
 
 
-def mirror_candidates(services: Services, cfg: HelpdeskSettings) -> list[int]:
+def mirror_candidates(services: HelpdeskHost, cfg: HelpdeskSettings) -> list[int]:
     mirrored = select(AuditEvent.message_pk).where(
         AuditEvent.kind == "helpdesk_mirrored", col(AuditEvent.message_pk).is_not(None)
     )
@@ -185,7 +185,9 @@ def mirror_candidates(services: Services, cfg: HelpdeskSettings) -> list[int]:
     return [pk for pk in rows if pk is not None]
 
 
-def mirror_message(services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings, pk: int) -> None:
+def mirror_message(
+    services: HelpdeskHost, helpdesk: Helpdesk, cfg: HelpdeskSettings, pk: int
+) -> None:
     with session_scope(services.engine) as session:
         message = session.get(Message, pk)
         assert message is not None and message.ticket_id is not None
@@ -230,7 +232,7 @@ def customer_mail(message: Message, content: Content) -> CustomerMail:
     )
 
 
-def sent_reply_candidates(services: Services, cfg: HelpdeskSettings) -> list[int]:
+def sent_reply_candidates(services: HelpdeskHost, cfg: HelpdeskSettings) -> list[int]:
     """Replies mailed on this helpdesk's tickets that the ticket does not show yet."""
     with session_scope(services.engine) as session:
         rows = session.exec(
@@ -250,7 +252,7 @@ def sent_reply_candidates(services: Services, cfg: HelpdeskSettings) -> list[int
 
 
 def note_sent_reply(
-    services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings, outbox_id: int
+    services: HelpdeskHost, helpdesk: Helpdesk, cfg: HelpdeskSettings, outbox_id: int
 ) -> None:
     marker = f"[helpdeskd-sent-{outbox_id}]"
     with session_scope(services.engine) as session:
@@ -279,7 +281,7 @@ def note_sent_reply(
 # --- draft notes ---------------------------------------------------------------------------
 
 
-def note_candidates(services: Services, cfg: HelpdeskSettings) -> list[int]:
+def note_candidates(services: HelpdeskHost, cfg: HelpdeskSettings) -> list[int]:
     """Pending drafts on this helpdesk's tickets whose note is not posted yet."""
     with session_scope(services.engine) as session:
         rows = session.exec(
@@ -298,7 +300,7 @@ def note_candidates(services: Services, cfg: HelpdeskSettings) -> list[int]:
 
 
 def post_draft_note(
-    services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings, draft_id: int
+    services: HelpdeskHost, helpdesk: Helpdesk, cfg: HelpdeskSettings, draft_id: int
 ) -> None:
     with session_scope(services.engine) as session:
         draft = session.get(Draft, draft_id)
@@ -325,7 +327,9 @@ def post_draft_note(
     log.info("%s ticket %s: draft %d posted for approval", cfg.name, remote_id, draft_id)
 
 
-def render_draft_note(services: Services, cfg: HelpdeskSettings, session: Any, draft: Draft) -> str:
+def render_draft_note(
+    services: HelpdeskHost, cfg: HelpdeskSettings, session: Any, draft: Draft
+) -> str:
     message = session.get(Message, draft.message_pk)
     passages = (
         [
@@ -367,7 +371,7 @@ def reject_how(cfg: HelpdeskSettings) -> str:
 # --- escalations ---------------------------------------------------------------------------
 
 
-def escalation_candidates(services: Services, cfg: HelpdeskSettings) -> list[int]:
+def escalation_candidates(services: HelpdeskHost, cfg: HelpdeskSettings) -> list[int]:
     with session_scope(services.engine) as session:
         rows = session.exec(
             select(Escalation.id, Escalation.ticket_id)
@@ -384,7 +388,7 @@ def escalation_candidates(services: Services, cfg: HelpdeskSettings) -> list[int
 
 
 def push_escalation(
-    services: Services, helpdesk: Helpdesk, cfg: HelpdeskSettings, escalation_id: int
+    services: HelpdeskHost, helpdesk: Helpdesk, cfg: HelpdeskSettings, escalation_id: int
 ) -> None:
     with session_scope(services.engine) as session:
         row = session.get(Escalation, escalation_id)

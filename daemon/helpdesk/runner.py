@@ -22,8 +22,8 @@ from typing import Any
 
 from connectors.base import ConnectorError
 from connectors.helpdesk import Helpdesk, HelpdeskError
-from daemon.app import Services
 from daemon.config import HelpdeskSettings
+from daemon.helpdesk.host import HelpdeskHost
 from daemon.helpdesk.links import source_of
 from daemon.helpdesk.poll import poll_helpdesk
 from daemon.helpdesk.push import push_helpdesk
@@ -47,21 +47,21 @@ class HelpdeskReport:
     disabled: bool = False
 
 
-def poll_helpdesks(services: Services) -> list[HelpdeskReport]:
+def poll_helpdesks(services: HelpdeskHost) -> list[HelpdeskReport]:
     return [run_phase(services, cfg, "poll") for cfg in services.settings.helpdesks]
 
 
-def push_helpdesks(services: Services) -> list[HelpdeskReport]:
+def push_helpdesks(services: HelpdeskHost) -> list[HelpdeskReport]:
     return [run_phase(services, cfg, "push") for cfg in services.settings.helpdesks]
 
 
-PHASES: dict[str, Callable[[Services, Helpdesk, Any], Any]] = {
+PHASES: dict[str, Callable[[HelpdeskHost, Helpdesk, Any], Any]] = {
     "poll": poll_helpdesk,
     "push": push_helpdesk,
 }
 
 
-def run_phase(services: Services, cfg: HelpdeskSettings, phase: str) -> HelpdeskReport:
+def run_phase(services: HelpdeskHost, cfg: HelpdeskSettings, phase: str) -> HelpdeskReport:
     """One read or write pass over one helpdesk; never raises for a helpdesk's failure."""
     if reason := disabled_reason(services, cfg.name):
         return HelpdeskReport(cfg.name, phase, {}, reason, disabled=True)
@@ -80,7 +80,7 @@ def run_phase(services: Services, cfg: HelpdeskSettings, phase: str) -> Helpdesk
     return HelpdeskReport(cfg.name, phase, dict(vars(counts)))
 
 
-def disabled_reason(services: Services, name: str) -> str | None:
+def disabled_reason(services: HelpdeskHost, name: str) -> str | None:
     with session_scope(services.engine) as session:
         row = session.get(Cursor, source_of(name))
         if row is None or not (row.last_error or "").startswith(DISABLED):
@@ -96,7 +96,7 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def disable(services: Services, name: str, exc: ConnectorError) -> None:
+def disable(services: HelpdeskHost, name: str, exc: ConnectorError) -> None:
     text = f"{DISABLED}{exc} (fix it, then restart helpdeskd)"
     record(services, name, error=text)
     with session_scope(services.engine) as session:
@@ -105,7 +105,7 @@ def disable(services: Services, name: str, exc: ConnectorError) -> None:
     log.error("helpdesk %s disabled after a permanent error: %s", name, exc)
 
 
-def record(services: Services, name: str, *, error: str | None) -> None:
+def record(services: HelpdeskHost, name: str, *, error: str | None) -> None:
     """The helpdesk's health on its cursor row, as `helpdeskd status` shows every source."""
     now = utcnow()
     with session_scope(services.engine) as session:
@@ -123,7 +123,7 @@ def record(services: Services, name: str, *, error: str | None) -> None:
         SOURCE_FAILING.labels(source=source_of(name)).set(0)
 
 
-def add_helpdesk_jobs(services: Services, scheduler: Any) -> None:
+def add_helpdesk_jobs(services: HelpdeskHost, scheduler: Any) -> None:
     """One job per helpdesk in the long-running mode: read it, then write to it."""
     for cfg in services.settings.helpdesks:
         scheduler.add_job(
@@ -135,7 +135,7 @@ def add_helpdesk_jobs(services: Services, scheduler: Any) -> None:
         )
 
 
-def sync_one(services: Services, cfg: HelpdeskSettings) -> None:
+def sync_one(services: HelpdeskHost, cfg: HelpdeskSettings) -> None:
     try:
         run_phase(services, cfg, "poll")
         run_phase(services, cfg, "push")

@@ -8,6 +8,7 @@ of the roles — router, retriever, drafter, the model stack, the templates. Whi
 serves each role is the composition root's choice (`daemon.app`); the defaults live in
 `daemon.offline` and `daemon.knowledge.retriever`, the model-backed ones in `daemon.llm`. The
 Protocols take a `Context` and the `Context` holds the `Roles`, so they share this module.
+`context_for` builds the `Context` of one message's transaction from a `Runtime`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlmodel import Session
 from daemon.config import Settings
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Outcome
-from daemon.models import Message
+from daemon.models import Message, utcnow
 from daemon.records import DraftResult, ParsedMail, Passage, Route
 
 
@@ -104,3 +105,22 @@ class Runtime(Protocol):
 
     @property
     def roles(self) -> Roles: ...
+
+
+PIPELINE_LOG = logging.getLogger("helpdeskd.pipeline")
+"""The logger a stage's `ctx.log` writes to, wherever the stage runs (the pipeline, an agent's
+decision in `daemon.drafts`)."""
+
+
+def context_for(
+    runtime: Runtime,
+    session: Session,
+    row: Message,
+    ahead: Mapping[int, ParsedMail] | None = None,
+    batch: Sequence[Message] = (),
+) -> Context:
+    """The `Context` a stage runs in for message `row`, in the transaction of `session`, now."""
+    adapter = logging.LoggerAdapter(
+        PIPELINE_LOG, {"message_pk": row.id, "ticket_id": row.ticket_id}
+    )
+    return Context(session, runtime.settings, utcnow(), adapter, runtime.roles, ahead or {}, batch)

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from daemon.kernel.stage import Runtime
 from daemon.knowledge.index import IndexBusy
 from daemon.knowledge.sync import update_index
-
-if TYPE_CHECKING:
-    from daemon.app import Services
 
 log = logging.getLogger("helpdeskd.index")
 FIRST_RUN_DELAY = timedelta(minutes=1)
 
 
-def add_index_job(services: Services, scheduler: Any) -> None:
+def add_index_job(services: Runtime, scheduler: Any) -> None:
     """Register the job with the scheduler (an entry of daemon.scheduler.EXTRA_JOBS)."""
     every = services.settings.knowledge.update_seconds
     if every <= 0:
@@ -35,7 +33,7 @@ def add_index_job(services: Services, scheduler: Any) -> None:
     )
 
 
-def run_index_job(services: Services) -> None:
+def run_index_job(services: Runtime) -> None:
     try:
         update_index(services.settings, services.engine, wait=False)
     except IndexBusy:
