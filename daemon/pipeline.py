@@ -29,7 +29,7 @@ from daemon.deadline import StageTimeout, stage_deadline, stopping
 from daemon.item_rows import drafted_reply, load_item, save_item
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated, Held, Ignored, Outcome, Sent
-from daemon.kernel.stage import Context, Runtime, StageFn
+from daemon.kernel.stage import Context, Runtime, StageFn, context_for
 from daemon.metrics import QUARANTINED
 from daemon.models import TERMINAL, Message, Quarantine, State, utcnow
 from daemon.records import ParsedMail
@@ -296,7 +296,7 @@ def run_loaded(
         return quarantine(
             session, row, step.name, f"the process died {row.starts - 1} times during {step.name}"
         )
-    ctx = make_context(services, session, row, ahead, batch)
+    ctx = context_for(services, session, row, ahead, batch)
     content = content or message_content(session, row.id or 0)
     before = load_item(row, content, drafted_reply(session, row))
     try:
@@ -360,19 +360,6 @@ def finish(ctx: Context, row: Message, item: Item, outcome: Outcome, step: str) 
     release(ctx.session, row)
     transition(ctx.session, row, end, reason=outcome.reason, step=step)
     return end
-
-
-def make_context(
-    services: Runtime,
-    session: Session,
-    row: Message,
-    ahead: Mapping[int, ParsedMail] | None = None,
-    batch: Sequence[Message] = (),
-) -> Context:
-    adapter = logging.LoggerAdapter(log, {"message_pk": row.id, "ticket_id": row.ticket_id})
-    return Context(
-        session, services.settings, utcnow(), adapter, services.roles, ahead or {}, batch
-    )
 
 
 def record_failure(services: Runtime, pk: int, exc: Exception) -> State | None:

@@ -36,7 +36,8 @@ from email.utils import getaddresses
 
 from publicsuffixlist import PublicSuffixList
 
-from daemon.mail.mime import raw_headers, read_addresses, unfold
+from connectors.rfc5322.head import unfold
+from daemon.mail.mime import raw_headers, read_addresses
 from daemon.records import AuthResult
 
 RESULT = re.compile(r"^\s*([a-z0-9_-]+)(?:\s*/\s*\d+)?\s*=\s*([a-z0-9_-]+)(.*)$", re.I | re.S)

@@ -30,8 +30,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.message import Message
 from email.utils import getaddresses, parsedate_tz
 
-from connectors.rfc5322.head import HEAD_END
-from connectors.rfc5322.head import unfold as unfold  # also read by daemon.mail.auth
+from connectors.rfc5322.head import HEAD_END, unfold
 from daemon.records import Address, Attachment
 
 MAX_CONTAINERS = 200
