@@ -29,8 +29,9 @@ from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
 from daemon.llm.entities import Entity, Known, find_entities, find_urls, host_of
 from daemon.llm.injection import scan_mail
+from daemon.mail.message import minimal
 from daemon.models import Draft, Message, MessageContent, MessageParse
-from daemon.records import AuthResult, AutoInfo, ParsedMail, ToolResult, stored_reply_text
+from daemon.records import ParsedMail, ToolResult, stored_reply_text
 from daemon.store import audit
 
 MAX_KNOWN_CHARS = 400_000
@@ -174,25 +175,11 @@ def stored_mail(data: Mapping[str, Any]) -> ParsedMail:
     try:
         return ParsedMail.from_json(dict(data))
     except (KeyError, TypeError, ValueError):
-        return ParsedMail(
-            message_id=None,
-            in_reply_to=None,
-            references=(),
-            sender=None,
-            reply_to=(),
-            to=(),
-            cc=(),
+        return replace(
+            minimal(""),
             subject=str(data.get("subject") or ""),
-            date=None,
             text=str(data.get("text") or ""),
             reply_text=stored_reply_text(data),
-            signature=None,
-            html=False,
-            attachments=(),
-            language=None,
-            auto=AutoInfo(),
-            bounce=None,
-            auth=AuthResult(),
             defects=(),
         )
 
