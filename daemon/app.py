@@ -98,7 +98,7 @@ class Services:
             cfg = self.settings.outbox
             self._sink = SINK_KINDS[cfg.kind](cfg, self.settings)
             if self.settings.helpdesks:  # replies on helpdesk tickets go through its API
-                from daemon.helpdesk.sink import HelpdeskReplySink
+                from daemon.helpdesk_sync.sink import HelpdeskReplySink
 
                 channels = frozenset(h.name for h in self.settings.helpdesks if h.mode == "source")
                 self._sink = HelpdeskReplySink(self._sink, self.engine, self.helpdesk, channels)

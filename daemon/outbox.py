@@ -28,7 +28,6 @@ from sqlmodel import Session, col, func, select
 from connectors.base import ConnectorError, DeliveryUnknown, MailSink, OutboundMail
 from daemon.mail.wirecheck import wire_problem
 from daemon.metrics import OUTBOX
-from daemon.models import Draft, Outbox, utcnow
 from daemon.store import (
     audit,
     insert_or_ignore,
@@ -37,6 +36,7 @@ from daemon.store import (
     session_scope,
     worker_name,
 )
+from daemon.tables import Draft, Outbox, utcnow
 from daemon.tickets import escalate_ticket
 
 log = logging.getLogger("helpdeskd.outbox")

@@ -30,18 +30,6 @@ from sqlmodel import col, select
 from connectors.base import FetchedMail
 from daemon.app import Services, build_services
 from daemon.cycle import run_cycle
-from daemon.models import (
-    AuditEvent,
-    Cursor,
-    Draft,
-    Escalation,
-    Message,
-    MessageContent,
-    MessageParse,
-    MessageRef,
-    State,
-    Ticket,
-)
 from daemon.pipeline import release_dead_leases
 from daemon.store import (
     claim,
@@ -52,6 +40,18 @@ from daemon.store import (
     owner_is_dead,
     session_scope,
     transition,
+)
+from daemon.tables import (
+    AuditEvent,
+    Cursor,
+    Draft,
+    Escalation,
+    Message,
+    MessageContent,
+    MessageParse,
+    MessageRef,
+    State,
+    Ticket,
 )
 from tests.conftest import make_settings
 from tests.daemon.sample_mail import mailbox, write_maildir
