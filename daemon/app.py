@@ -31,7 +31,7 @@ from daemon.offline.drafter import OfflineDrafter
 from daemon.offline.router import RuleRouter
 from daemon.private import private_dir
 from daemon.secret import message_id_secret
-from daemon.store import open_engine
+from daemon.store.engine import open_engine
 
 if TYPE_CHECKING:
     from daemon.llm.services import ModelServices

@@ -20,7 +20,9 @@ from daemon.item_rows import drafted_reply, load_item
 from daemon.kernel.stage import Runtime, context_for
 from daemon.ownership import give_to_human
 from daemon.stages.deliver import queue_draft
-from daemon.store import audit, message_content, session_scope, transition
+from daemon.store.audit import audit, transition
+from daemon.store.content import message_content
+from daemon.store.engine import session_scope
 from daemon.tables import Draft, Message, State, utcnow
 from daemon.tickets import escalate_ticket, set_status
 

@@ -25,7 +25,8 @@ from daemon.helpdesk_sync.runner import HelpdeskReport, poll_helpdesks, push_hel
 from daemon.metrics import FETCHED
 from daemon.outbox import FlushReport, flush_outbox
 from daemon.pipeline import process_pending
-from daemon.store import ingest_many, session_scope
+from daemon.store.engine import session_scope
+from daemon.store.ingest import ingest_many
 from daemon.tables import Cursor, utcnow
 
 log = logging.getLogger("helpdeskd.cycle")

@@ -18,7 +18,8 @@ from sqlmodel import Session
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import outcome_from_json, outcome_to_json
 from daemon.records import DraftedReply, ParsedMail, Passage, Route, ToolResult
-from daemon.store import Content, assign
+from daemon.store.content import Content
+from daemon.store.text import assign
 from daemon.tables import Draft, Message
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from daemon.store import audit
+from daemon.store.audit import audit
 from daemon.tables import Escalation, Ticket, utcnow
 
 HUMAN_QUEUE = "human queue"

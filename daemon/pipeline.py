@@ -45,20 +45,10 @@ from daemon.stages import (
     screen,
     thread,
 )
-from daemon.store import (
-    Content,
-    audit,
-    buffered_audit,
-    claim,
-    claim_many,
-    load_contents,
-    message_content,
-    owner_is_dead,
-    release,
-    session_scope,
-    transition,
-    worker_name,
-)
+from daemon.store.audit import audit, buffered_audit, transition
+from daemon.store.content import Content, load_contents, message_content
+from daemon.store.engine import session_scope
+from daemon.store.leases import claim, claim_many, owner_is_dead, release, worker_name
 from daemon.tables import TERMINAL, Message, Quarantine, State, utcnow
 
 log = logging.getLogger("helpdeskd.pipeline")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from daemon.kernel.stage import Runtime
 from daemon.metrics import SOURCE_FAILING
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
 from daemon.tables import Cursor, utcnow
 
 log = logging.getLogger("helpdeskd.watch")

@@ -30,7 +30,9 @@ from daemon.cli.common import config_option, open_services
 from daemon.cycle import record_poll
 from daemon.parse_pool import Ahead, ParsePool
 from daemon.pipeline import run_threading
-from daemon.store import Ingested, ingest_many, session_scope, worker_name
+from daemon.store.engine import session_scope
+from daemon.store.ingest import Ingested, ingest_many
+from daemon.store.leases import worker_name
 from daemon.tables import Cursor, Message, State
 
 INGEST_STATES = (State.received, State.parsed)  # the steps a backfill runs: parse, screen

@@ -38,7 +38,7 @@ from daemon.config import Settings, default_intents
 from daemon.cycle import CycleReport, run_cycle
 from daemon.knowledge import rebuild_index
 from daemon.outbox import flush_outbox
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
 from daemon.tables import Draft, Message, MessageParse, State
 
 DATA = Path(__file__).resolve().parent.parent / "demo_data"

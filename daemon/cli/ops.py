@@ -19,7 +19,7 @@ from daemon.errors import ConfigError
 from daemon.llm.describe import describe_models
 from daemon.ownership import owned_tickets
 from daemon.pipeline import requeue
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
 from daemon.tables import Cursor, Escalation, Message, Outbox, Quarantine, Ticket
 
 console = Console()

@@ -17,7 +17,7 @@ from daemon.cli.common import config_option, open_services
 from daemon.outbox import flush_outbox
 from daemon.ownership import owner_of, owners_of
 from daemon.records import stored_reply_text
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
 from daemon.tables import Draft, Message, MessageParse, Ticket
 
 console = Console()

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from daemon.cli.common import config_option, open_services
 from daemon.ownership import CLOSED, TicketError, hand_back, take
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
 from daemon.tables import AuditEvent, Message, Ticket
 
 console = Console()

@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from connectors.helpdesk import RemoteTicket
-from daemon.store import audit
+from daemon.store.audit import audit
 from daemon.tables import AuditEvent, Draft, Message, Outbox, Ticket, Usage
 
 SOURCE_PREFIX = "helpdesk:"

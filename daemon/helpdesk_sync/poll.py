@@ -39,7 +39,9 @@ from daemon.helpdesk_sync.links import (
 )
 from daemon.helpdesk_sync.sink import reply_marker, reply_text
 from daemon.ownership import give_to_human
-from daemon.store import advance_cursor, ingest, session_scope
+from daemon.store.cursors import advance_cursor
+from daemon.store.engine import session_scope
+from daemon.store.ingest import ingest
 from daemon.tables import AuditEvent, Cursor, Draft, Message
 
 log = logging.getLogger("helpdeskd.helpdesk")

@@ -48,7 +48,8 @@ from daemon.helpdesk_sync.links import (
 )
 from daemon.helpdesk_sync.sink import reply_text
 from daemon.records import ParsedMail
-from daemon.store import Content, message_content, session_scope
+from daemon.store.content import Content, message_content
+from daemon.store.engine import session_scope
 from daemon.tables import (
     AuditEvent,
     Draft,

@@ -28,7 +28,8 @@ from daemon.helpdesk_sync.links import source_of
 from daemon.helpdesk_sync.poll import poll_helpdesk
 from daemon.helpdesk_sync.push import push_helpdesk
 from daemon.metrics import SOURCE_FAILING
-from daemon.store import audit, session_scope
+from daemon.store.audit import audit
+from daemon.store.engine import session_scope
 from daemon.tables import Cursor, utcnow
 
 log = logging.getLogger("helpdeskd.helpdesk")

@@ -43,7 +43,7 @@ from daemon.mail.mime import parseable
 from daemon.offline.drafter import OfflineDrafter
 from daemon.outgoing_mail import wrap_reply
 from daemon.records import DraftedReply, ToolResult
-from daemon.store import audit
+from daemon.store.audit import audit
 from daemon.tables import Message, Ticket
 from daemon.tools import Toolbox, ToolRegistry
 

@@ -17,7 +17,7 @@ from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
 from daemon.outgoing_mail import wrap_reply
 from daemon.records import DraftedReply, Passage, ToolResult
-from daemon.store import audit
+from daemon.store.audit import audit
 from daemon.tables import Message
 
 if TYPE_CHECKING:

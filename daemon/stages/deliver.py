@@ -17,7 +17,7 @@ from daemon.kernel.stage import Context
 from daemon.outbox import Refused, enqueue, recent_replies
 from daemon.outgoing_mail import compose_reply, reply_message_id
 from daemon.replycaps import over_rate_caps
-from daemon.store import serialize
+from daemon.store.locks import serialize
 from daemon.tables import Draft, utcnow
 from daemon.tickets import set_status
 

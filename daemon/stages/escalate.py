@@ -22,7 +22,7 @@ from daemon.kernel.stage import Context
 from daemon.outbox import enqueue
 from daemon.outgoing_mail import compose_notice, reply_message_id
 from daemon.records import stored_reply_text
-from daemon.store import audit
+from daemon.store.audit import audit
 from daemon.tables import Draft, Escalation, Message, MessageParse, Outbox, Ticket
 from daemon.tickets import next_step
 

@@ -31,7 +31,7 @@ from daemon.llm.injection import scan_mail
 from daemon.mail.message import minimal
 from daemon.outgoing_mail import wrap_reply
 from daemon.records import ParsedMail, ToolResult, stored_reply_text
-from daemon.store import audit
+from daemon.store.audit import audit
 from daemon.tables import Draft, Message, MessageContent, MessageParse
 
 MAX_KNOWN_CHARS = 400_000

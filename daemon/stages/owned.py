@@ -24,7 +24,7 @@ from daemon.kernel.stage import Context
 from daemon.ownership import OWNED_REASON, give_to_human, owner_of
 from daemon.records import ParsedMail
 from daemon.stages.screen import LOOP_HEADER
-from daemon.store import remember_message_id
+from daemon.store.refs import remember_message_id
 from daemon.tables import Message, MessageRef, Ticket
 
 

@@ -39,7 +39,7 @@ from daemon.kernel.stage import Context
 from daemon.metrics import SCREENED_OUT
 from daemon.outbox import recent_replies, replies_to_customers
 from daemon.records import ParsedMail
-from daemon.store import audit
+from daemon.store.audit import audit
 from daemon.tables import Message
 
 Rule = Callable[[Item, Context], str | None]

@@ -40,7 +40,7 @@ from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Outcome
 from daemon.kernel.stage import Context
 from daemon.stages import route
-from daemon.store import open_engine
+from daemon.store.engine import open_engine
 from daemon.tables import (
     AuditEvent,
     Cursor,

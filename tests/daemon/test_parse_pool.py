@@ -18,7 +18,8 @@ from daemon.cli.backfill import run_backfill
 from daemon.mail.message import parse_bytes
 from daemon.parse_pool import ParsePool
 from daemon.pipeline import run_threading
-from daemon.store import ingest_many, session_scope
+from daemon.store.engine import session_scope
+from daemon.store.ingest import ingest_many
 from daemon.tables import Message
 from tests.daemon.test_pipeline import mail
 

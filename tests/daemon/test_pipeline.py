@@ -360,7 +360,8 @@ def test_long_message_ids_stay_plain_in_threading_headers(settings: Settings) ->
 
 def test_ingest_many_matches_ingest(services: Services) -> None:
     from connectors.base import FetchedMail
-    from daemon.store import ingest_many, session_scope
+    from daemon.store.engine import session_scope
+    from daemon.store.ingest import ingest_many
 
     batch = [
         FetchedMail("a", mail(msgid="1@x"), cursor="c1"),
@@ -388,7 +389,8 @@ def test_resync_finds_messages_recorded_under_the_old_generation(services: Servi
     """After a UIDVALIDITY change every message comes again under a new key: one with the
     bytes or the Message-ID of an older generation's message is that message, not a new one."""
     from connectors.base import FetchedMail
-    from daemon.store import ingest_many, session_scope
+    from daemon.store.engine import session_scope
+    from daemon.store.ingest import ingest_many
 
     old = [FetchedMail("7:1", mail(msgid="1@x")), FetchedMail("7:2", mail(msgid="2@x"))]
     with session_scope(services.engine) as session:
@@ -417,7 +419,8 @@ def test_resync_lookup_uses_the_digest_and_message_id_indexes(services: Services
     from sqlalchemy import event
 
     from connectors.base import FetchedMail
-    from daemon.store import ingest_many, session_scope
+    from daemon.store.engine import session_scope
+    from daemon.store.ingest import ingest_many
 
     seen: list[tuple[str, Any]] = []
 

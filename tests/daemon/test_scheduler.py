@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from daemon.store import open_engine
+from daemon.store.engine import open_engine
 from daemon.tables import Message
 
 MAIL = (

@@ -42,7 +42,7 @@ from daemon.metrics import REGISTRY
 from daemon.outbox import flush_outbox
 from daemon.pipeline import process_pending
 from daemon.source_alerts import check_alerts
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
 from daemon.tables import (
     TERMINAL,
     Draft,

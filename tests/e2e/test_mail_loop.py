@@ -26,7 +26,7 @@ from sqlmodel import select
 from daemon.app import build_services
 from daemon.approvals import approve
 from daemon.config import load_settings
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
 from daemon.tables import Cursor, Draft, Message, Outbox
 from tests.peers.mail import Dovecot, SmtpPeer, customer_mail, daemon_config
 

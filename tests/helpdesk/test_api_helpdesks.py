@@ -22,7 +22,7 @@ from daemon.helpdesk_sync.sink import marked, reply_marker, reply_text
 from daemon.metrics import SOURCE_FAILING
 from daemon.outbox import flush_outbox
 from daemon.pipeline import process_pending
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
 from daemon.tables import (
     AuditEvent,
     Cursor,

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from daemon.app import Services, build_services
 from daemon.cycle import run_cycle
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
 from daemon.tables import (
     Cursor,
     Draft,

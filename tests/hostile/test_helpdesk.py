@@ -24,7 +24,7 @@ from daemon.cycle import run_cycle
 from daemon.helpdesk_sync.runner import poll_helpdesks
 from daemon.helpdesk_sync.sink import reply_marker
 from daemon.outbox import FlushReport, flush_outbox, resolve
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
 from daemon.tables import AuditEvent, Outbox
 from tests.conftest import make_settings
 from tests.helpdesk.agents import DESKS, Desk

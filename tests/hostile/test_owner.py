@@ -27,7 +27,7 @@ from daemon.cli import main as helpdeskd
 from daemon.config import load_settings
 from daemon.cycle import run_cycle
 from daemon.ownership import HUMAN_QUEUE, OWNED_REASON, hand_back, take
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
 from daemon.tables import AuditEvent, Draft, Message, Ticket
 from tests.conftest import make_settings
 from tests.factories import raw_mail

@@ -29,7 +29,9 @@ from daemon.mail.message import parse_bytes
 from daemon.metrics import REGISTRY
 from daemon.outgoing_mail import compose_reply
 from daemon.stages import screen
-from daemon.store import ingest, message_content, session_scope
+from daemon.store.content import message_content
+from daemon.store.engine import session_scope
+from daemon.store.ingest import ingest
 from daemon.tables import AuditEvent, Message, Outbox, utcnow
 from tests.conftest import inbox, make_settings
 from tests.factories import raw_mail
