@@ -38,7 +38,29 @@ class OAuth2Settings(Section):
     client_secret_credential: str = Field("", description="systemd credential: client secret")
     refresh_token_env: str = Field("", description="environment variable with the refresh token")
     refresh_token_credential: str = Field("", description="systemd credential: refresh token")
-    scope: str = Field("", description="scope sent with the refresh request (empty: none)")
+    scope: str = Field(
+        "", description="scopes, space-separated: sent with the refresh and asked for at login"
+    )
+    flow: Literal["device", "loopback"] = Field(
+        "device",
+        description="how `helpdeskd oauth login` gets the first token: device (Microsoft, "
+        "RFC 8628) or loopback (Google: browser redirect to 127.0.0.1 with PKCE)",
+    )
+    device_authorization_url: str = Field(
+        "", description="device-authorization endpoint (flow = device)"
+    )
+    authorization_url: str = Field("", description="authorization endpoint (flow = loopback)")
+    refresh_token_days: int | None = Field(
+        None,
+        ge=0,
+        description="refresh tokens die this many days after issue (unset: 90 for "
+        "Microsoft's login.microsoftonline.com, else unknown; 0: never)",
+    )
+    token_file: Path | None = Field(
+        None,
+        description="where the rotated refresh token is kept, 0600 "
+        "(default: <state_dir>/oauth/<source name>.json; the outbox's is outbox.json)",
+    )
 
 
 class ServerAccount(Section):

@@ -131,7 +131,7 @@ class ImapMailbox:
         self.name = cfg.name
         self.cfg = cfg
         self.tokens = tokens or (
-            TokenSource(cfg.oauth, cfg.timeout) if cfg.auth == "xoauth2" else None
+            TokenSource(cfg.oauth, cfg.timeout, cfg.name) if cfg.auth == "xoauth2" else None
         )
         self._client: IMAPClient | None = None
         self.uidvalidity = 0
@@ -381,7 +381,9 @@ class SentFolder:
         self.account = account
         self.folder = folder
         self.tokens = (
-            TokenSource(account.oauth, account.timeout) if account.auth == "xoauth2" else None
+            TokenSource(account.oauth, account.timeout, getattr(account, "name", "outbox"))
+            if account.auth == "xoauth2"
+            else None
         )
         self._client: IMAPClient | None = None
 

@@ -80,7 +80,9 @@ class SmtpOutbox:
         self.name = "smtp"
         self.cfg = cfg
         self.sent = sent
-        self.tokens = TokenSource(cfg.oauth, cfg.timeout) if cfg.auth == "xoauth2" else None
+        self.tokens = (
+            TokenSource(cfg.oauth, cfg.timeout, "outbox") if cfg.auth == "xoauth2" else None
+        )
         self._loop = asyncio.new_event_loop()
         self._smtp: aiosmtplib.SMTP | None = None
         self._last_used = 0.0

@@ -26,7 +26,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connectors.accounts import ImapSource as ImapSource  # re-exported: part of Settings
-from connectors.accounts import Section, ServerAccount
+from connectors.accounts import OAuth2Settings, Section, ServerAccount
 from connectors.accounts import SmtpSink as SmtpSink  # re-exported: part of Settings
 from connectors.rfc5322.headertext import is_plain_address
 from daemon.errors import ConfigError
@@ -848,10 +848,16 @@ def resolve_paths(settings: Settings, base: Path) -> Settings:
     def absolute(p: Path) -> Path:
         return p if p.is_absolute() else (base / p).resolve()
 
+    state_dir = absolute(Path(os.environ.get("STATE_DIRECTORY", settings.state_dir)))
     updates: dict[str, Any] = {
-        "state_dir": absolute(Path(os.environ.get("STATE_DIRECTORY", settings.state_dir))),
-        "sources": tuple(absolute_fields(s, absolute) for s in settings.sources),
-        "outbox": absolute_fields(settings.outbox, absolute),
+        "state_dir": state_dir,
+        "sources": tuple(
+            with_token_file(absolute_fields(s, absolute), s.name, state_dir, absolute)
+            for s in settings.sources
+        ),
+        "outbox": with_token_file(
+            absolute_fields(settings.outbox, absolute), "outbox", state_dir, absolute
+        ),
         "knowledge": settings.knowledge.model_copy(
             update={
                 "index_dir": absolute(settings.knowledge.index_dir)
@@ -866,6 +872,15 @@ def resolve_paths(settings: Settings, base: Path) -> Settings:
         "templates_dir": absolute(settings.templates_dir) if settings.templates_dir else None,
     }
     return settings.model_copy(update=updates)
+
+
+def with_token_file(section: Any, name: str, state_dir: Path, absolute: Any) -> Any:
+    """An XOAUTH2 account's `oauth.token_file`, absolute, default <state_dir>/oauth/<name>.json."""
+    oauth = getattr(section, "oauth", None)
+    if not isinstance(oauth, OAuth2Settings):
+        return section
+    path = absolute(oauth.token_file) if oauth.token_file else state_dir / "oauth" / f"{name}.json"
+    return section.model_copy(update={"oauth": oauth.model_copy(update={"token_file": path})})
 
 
 def absolute_fields(section: Section, absolute: Any) -> Any:

@@ -3,7 +3,9 @@
 A source (IMAP or Maildir) whose polls have failed, with nothing fetched, for longer than its
 `alert_after` is in alert: one ERROR log line when it starts,
 `helpdeskd_source_failing{source=...}` = 1, and its error in `helpdeskd status` starts with
-`ALERT`. The scheduler checks after every poll; `helpdeskd status` checks when it runs.
+`ALERT`. An XOAUTH2 source whose refresh token was refused or nears its known lifetime
+(daemon/oauth_tokens.py) is in alert at once, its error naming `helpdeskd oauth login SOURCE`.
+The scheduler checks after every poll; `helpdeskd status` checks when it runs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from daemon.kernel.stage import Runtime
 from daemon.metrics import SOURCE_FAILING
+from daemon.oauth_tokens import token_problems
 from daemon.store.engine import session_scope
 from daemon.tables import Cursor, utcnow
 
@@ -27,9 +30,15 @@ def check_alerts(services: Runtime, now: datetime | None = None) -> list[str]:
     """Raise or clear each source's alert; return the sources in alert."""
     now = now or utcnow()
     alerting = []
+    tokens = token_problems(services.settings, now.timestamp())
     with session_scope(services.engine) as session:
         for cfg in services.settings.sources:
             cursor = session.get(Cursor, cfg.name)
+            if cfg.name in tokens:
+                alerting.append(cfg.name)
+                session.add(token_alert(cursor or Cursor(source=cfg.name), tokens[cfg.name]))
+                SOURCE_FAILING.labels(source=cfg.name).set(1)
+                continue
             since = cursor.failing_since if cursor else None
             if since is not None and since.tzinfo is None:
                 since = since.replace(tzinfo=UTC)  # SQLite gives naive datetimes back
@@ -59,3 +68,12 @@ def mark_alert(cursor: Cursor, failing_for: timedelta) -> None:
             error,
         )
     cursor.last_error = f"{ALERT_PREFIX} (failing for {minutes} min): {error}"[:1000]
+
+
+def token_alert(cursor: Cursor, problem: str) -> Cursor:
+    """Put the token's trouble in the source's error as an ALERT; log once per incident."""
+    if cursor.source not in ALERTING:
+        ALERTING.add(cursor.source)
+        log.error("source %s: ALERT: %s", cursor.source, problem)
+    cursor.last_error = f"{ALERT_PREFIX}: {problem}"[:1000]
+    return cursor

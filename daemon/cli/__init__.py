@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from daemon import __version__
-from daemon.cli import backfill, common, demo, knowledge, mail, ops, outbox, review, stats
+from daemon.cli import backfill, common, demo, knowledge, mail, oauth, ops, outbox, review, stats
 from daemon.cli import tickets as tickets_cli
 from daemon.private import restrict_umask
 
@@ -24,7 +24,7 @@ def main() -> None:
     restrict_umask()  # every file it writes (database, index, outbox) is private: 0600/0700
 
 
-for module in (ops, review, outbox, mail, knowledge, demo, stats, backfill, tickets_cli):
+for module in (ops, review, outbox, mail, knowledge, demo, stats, backfill, tickets_cli, oauth):
     for command in module.COMMANDS:
         main.add_command(command)
 

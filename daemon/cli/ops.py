@@ -97,7 +97,10 @@ def summary(s: Settings) -> str:
 def status(config_path: Path | None, as_json: bool) -> None:
     """Counts per state, quarantined messages, each source's last poll, the outbox, and the
     tickets a human owns."""
+    from daemon.source_alerts import check_alerts
+
     with open_services(config_path) as services, session_scope(services.engine) as session:
+        check_alerts(services)  # a dying OAuth2 token or a long failure shows as ALERT here
         states = dict(
             session.exec(select(Message.state, func.count()).group_by(Message.state)).all()
         )
