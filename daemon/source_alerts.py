@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
-from daemon.kernel.stage import Runtime
+from sqlalchemy import Engine
+
+from daemon.config import Settings
 from daemon.metrics import SOURCE_FAILING
 from daemon.oauth_tokens import token_problems
 from daemon.store.engine import session_scope
@@ -26,7 +29,18 @@ ALERTING: set[str] = set()
 """Sources whose alert was logged, process-wide like the metric: one ERROR line per incident."""
 
 
-def check_alerts(services: Runtime, now: datetime | None = None) -> list[str]:
+class StoreAccess(Protocol):
+    """What the check reads: the settings and the database (a running process, or the CLI's
+    store for `status`)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+
+def check_alerts(services: StoreAccess, now: datetime | None = None) -> list[str]:
     """Raise or clear each source's alert; return the sources in alert."""
     now = now or utcnow()
     alerting = []

@@ -1,20 +1,32 @@
-"""Helpers every command shares: the --config option, loading settings, building services."""
+"""Helpers every command shares: the --config option, loading settings, building services.
+
+`open_services` builds everything a cycle needs (the model stack, the retriever, templates);
+`open_store` only the settings and the database, for the commands that read or change rows
+(list, show, status): they start without importing the pipeline, the knowledge base or the
+helpdesk modules.
+"""
 
 from __future__ import annotations
 
 import gc
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from daemon.app import Services, build_services
 from daemon.config import Settings, load_settings
 from daemon.errors import ConfigError
 from daemon.logs import setup_logging
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from daemon.app import Services
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +62,8 @@ def print_problems(problems: list[tuple[str, str]]) -> None:
 
 @contextmanager
 def open_services(config_path: Path | None) -> Iterator[Services]:
+    from daemon.app import build_services
+
     services = build_services(load(config_path))
     # What start-up built (modules, settings, services) lives as long as the process: frozen,
     # the cyclic garbage collector stops walking it at every full collection, ~15% of the
@@ -59,3 +73,55 @@ def open_services(config_path: Path | None) -> Iterator[Services]:
         yield services
     finally:
         services.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """The settings and the database: what the list, show and status commands read."""
+
+    settings: Settings
+    engine: Engine
+
+
+@contextmanager
+def open_store(config_path: Path | None) -> Iterator[Store]:
+    """The settings and the database engine (schema brought up to date), disposed after."""
+    from daemon.private import private_dir
+    from daemon.store.engine import migrate_to_head, open_engine
+
+    settings = load(config_path)
+    private_dir(settings.state_dir)
+    engine = open_engine(settings.database_url, echo=settings.store.echo, migrate=False)
+    if stored_revision(engine) not in head_revisions():
+        migrate_to_head(engine)  # Alembic is imported only when there is something to do
+    try:
+        yield Store(settings, engine)
+    finally:
+        engine.dispose()
+
+
+REVISION = re.compile(r'^(down_)?revision\b[^=]*=\s*["\']?([\w-]+|None)', re.MULTILINE)
+
+
+def head_revisions() -> set[str]:
+    """The revisions no other one revises, read from the migration files' headers."""
+    from daemon.store.engine import MIGRATIONS
+
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for down, value in REVISION.findall(path.read_text()):
+            (revised if down else revisions).add(value)
+    return revisions - revised
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The database's Alembic revision (None: a new or unmigrated database)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError:
+        return None

@@ -12,13 +12,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import col, func, select
 
-from daemon.cli.common import config_option, load, open_services, print_problems
+from daemon.cli.common import config_option, load, open_services, open_store, print_problems
 from daemon.config import Settings, config_warnings, load_settings
-from daemon.cycle import run_cycle
 from daemon.errors import ConfigError
-from daemon.llm.describe import describe_models
 from daemon.ownership import owned_tickets
-from daemon.pipeline import requeue
 from daemon.store.engine import session_scope
 from daemon.tables import Cursor, Escalation, Message, Outbox, Quarantine, Ticket
 
@@ -30,6 +27,7 @@ console = Console()
 @click.option("--once", is_flag=True, help="Do one cycle (poll, process, send) and exit 0.")
 def run(config_path: Path | None, once: bool) -> None:
     """Poll every source and answer mail until stopped (SIGTERM), or once with --once."""
+    from daemon.cycle import run_cycle
     from daemon.scheduler import run_forever
     from daemon.source_alerts import check_alerts
 
@@ -51,17 +49,52 @@ def run(config_path: Path | None, once: bool) -> None:
 
 @click.command("check-config")
 @config_option
-def check_config(config_path: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def check_config(config_path: Path | None, as_json: bool) -> None:
     """Validate the configuration: every problem with its key (exit 1), or a summary (exit 0)."""
     try:
         settings = load_settings(config_path)
     except ConfigError as exc:
-        print_problems(exc.problems)
+        if as_json:
+            problems = [{"key": key, "advice": advice} for key, advice in exc.problems]
+            click.echo(json.dumps({"ok": False, "problems": problems}, indent=2))
+        else:
+            print_problems(exc.problems)
         sys.exit(1)
+    if as_json:
+        click.echo(json.dumps({"ok": True, **summary_data(settings)}, indent=2))
+        return
     click.echo(summary(settings))
 
 
+def summary_data(s: Settings) -> dict[str, object]:
+    """`check-config --json` (stable field names): what `summary` prints, as values."""
+    from daemon.llm.describe import describe_models
+
+    return {
+        "config": str(s.config_path) if s.config_path else None,
+        "state_dir": str(s.state_dir),
+        "database": s.database_url,
+        "index": str(s.index_dir),
+        "sources": [
+            {"name": x.name, "kind": x.kind, "path": str(getattr(x, "path", "")) or None}
+            for x in s.sources
+        ],
+        "outbox": {"kind": s.outbox.kind, "path": str(getattr(s.outbox, "path", "")) or None},
+        "from": {"name": s.mail.from_name, "address": s.mail.from_address},
+        "drafter": describe_models(s),
+        "knowledge_sources": len(s.knowledge.sources),
+        "intents": {n: {"policy": i.policy, "risk": i.risk} for n, i in s.intents.items()},
+        "auto_send": [n for n, p in s.policies.items() if p.auto_send],
+        "escalation_address": s.escalation.agents_address or None,
+        "ownership": s.ownership.enabled,
+        "warnings": list(config_warnings(s)),
+    }
+
+
 def summary(s: Settings) -> str:
+    from daemon.llm.describe import describe_models
+
     lines = [
         f"config:     {s.config_path or '(embedded defaults)'}",
         f"state dir:  {s.state_dir}",
@@ -99,7 +132,7 @@ def status(config_path: Path | None, as_json: bool) -> None:
     tickets a human owns."""
     from daemon.source_alerts import check_alerts
 
-    with open_services(config_path) as services, session_scope(services.engine) as session:
+    with open_store(config_path) as services, session_scope(services.engine) as session:
         check_alerts(services)  # a dying OAuth2 token or a long failure shows as ALERT here
         states = dict(
             session.exec(select(Message.state, func.count()).group_by(Message.state)).all()
@@ -229,36 +262,54 @@ def escalations() -> None:
 @escalations.command("list")
 @config_option
 @click.option("--all", "show_all", is_flag=True, help="Include closed escalations.")
-def escalations_list(config_path: Path | None, show_all: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def escalations_list(config_path: Path | None, show_all: bool, as_json: bool) -> None:
     """List open escalations, newest first."""
-    with open_services(config_path) as services, session_scope(services.engine) as session:
+    with open_store(config_path) as store, session_scope(store.engine) as session:
         query = select(Escalation).order_by(col(Escalation.id).desc())
         if not show_all:
             query = query.where(Escalation.status == "open")
-        rows = session.exec(query).all()
+        rows = [escalation_row(e) for e in session.exec(query).all()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
     table = Table()
     for name in ("id", "ticket", "when", "reason"):
         table.add_column(name)
     for e in rows:
-        table.add_row(
-            str(e.id),
-            str(e.ticket_id or ""),
-            e.created_at.strftime("%Y-%m-%d %H:%M"),
-            e.reason[:90],
-        )
+        when = str(e["created"])[:16].replace("T", " ")
+        table.add_row(str(e["id"]), str(e["ticket"] or ""), when, str(e["reason"])[:90])
     console.print(table)
+
+
+def escalation_row(e: Escalation) -> dict[str, object]:
+    """One escalation as `escalations list --json` prints it (stable field names)."""
+    return {
+        "id": e.id,
+        "ticket": e.ticket_id,
+        "message": e.message_pk,
+        "status": e.status,
+        "created": e.created_at.isoformat(timespec="seconds"),
+        "reason": e.reason,
+        "outbox": e.outbox_id,
+    }
 
 
 @escalations.command("show")
 @config_option
 @click.argument("escalation_id", type=int)
-def escalations_show(config_path: Path | None, escalation_id: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def escalations_show(config_path: Path | None, escalation_id: int, as_json: bool) -> None:
     """Show one escalation's summary."""
-    with open_services(config_path) as services, session_scope(services.engine) as session:
+    with open_store(config_path) as store, session_scope(store.engine) as session:
         row = session.get(Escalation, escalation_id)
     if row is None:
         click.echo(f"no escalation {escalation_id}", err=True)
         sys.exit(1)
+    if as_json:
+        data = escalation_row(row) | {"summary": row.summary, "details": row.details}
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
     click.echo(row.summary)
 
 
@@ -267,6 +318,8 @@ def escalations_show(config_path: Path | None, escalation_id: int) -> None:
 @click.argument("message_ids", type=int, nargs=-1, required=True)
 def requeue_cmd(config_path: Path | None, message_ids: tuple[int, ...]) -> None:
     """Send quarantined messages back to the stage that broke (after fixing the cause)."""
+    from daemon.pipeline import requeue
+
     with open_services(config_path) as services:
         count = requeue(services, message_ids, actor="cli")
     click.echo(f"requeued {count} message(s); they run at the next cycle")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from pathlib import Path
 
@@ -11,8 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import col, select
 
-from daemon.cli.common import config_option, open_services
-from daemon.outbox import resolve
+from daemon.cli.common import config_option, open_services, open_store
 from daemon.store.engine import session_scope
 from daemon.tables import Outbox
 
@@ -32,29 +32,52 @@ def outbox() -> None:
     multiple=True,
     help="queued, sending, sent, failed, unknown (default: all but sent).",
 )
-def outbox_list(config_path: Path | None, states: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def outbox_list(config_path: Path | None, states: tuple[str, ...], as_json: bool) -> None:
     """List outbox rows, newest first."""
-    with open_services(config_path) as services, session_scope(services.engine) as session:
+    with open_store(config_path) as store, session_scope(store.engine) as session:
         query = select(Outbox).order_by(col(Outbox.id).desc())
         if states:
             query = query.where(col(Outbox.state).in_(states))
         else:
             query = query.where(Outbox.state != "sent")
-        rows = session.exec(query).all()
+        rows = [outbox_row(r) for r in session.exec(query).all()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
     table = Table()
     for name in ("id", "ticket", "kind", "state", "attempts", "to", "last answer"):
         table.add_column(name)
     for r in rows:
+        to = r["to"]
+        assert isinstance(to, list)
         table.add_row(
-            str(r.id),
-            str(r.ticket_id or ""),
-            r.kind,
-            r.state,
-            str(r.attempts),
-            ", ".join(r.recipients)[:40],
-            (r.last_response or "")[:60],
+            str(r["id"]),
+            str(r["ticket"] or ""),
+            str(r["kind"]),
+            str(r["state"]),
+            str(r["attempts"]),
+            ", ".join(to)[:40],
+            str(r["last_response"] or "")[:60],
         )
     console.print(table)
+
+
+def outbox_row(r: Outbox) -> dict[str, object]:
+    """One row as `outbox list --json` prints it (stable field names)."""
+    return {
+        "id": r.id,
+        "ticket": r.ticket_id,
+        "draft": r.draft_id,
+        "kind": r.kind,
+        "state": r.state,
+        "attempts": r.attempts,
+        "message_id": r.message_id,
+        "to": list(r.recipients),
+        "last_response": r.last_response,
+        "created": r.created_at.isoformat(timespec="seconds"),
+        "sent": r.sent_at.isoformat(timespec="seconds") if r.sent_at else None,
+    }
 
 
 @outbox.command("resolve")
@@ -70,6 +93,8 @@ def outbox_resolve(
     config_path: Path | None, row_id: int, delivered: bool, actor: str | None
 ) -> None:
     """Settle an unknown or failed row: --delivered marks it sent, --not-delivered sends it."""
+    from daemon.outbox import resolve
+
     with open_services(config_path) as services:
         try:
             row = resolve(

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session, col, select
 
-from daemon.cli.common import config_option, open_services
+from daemon.cli.common import config_option, open_services, open_store
 from daemon.ownership import CLOSED, TicketError, hand_back, take
 from daemon.store.engine import session_scope
 from daemon.tables import AuditEvent, Message, Ticket
@@ -38,7 +38,7 @@ def tickets() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def tickets_list(config_path: Path | None, show_all: bool, as_json: bool) -> None:
     """List open tickets with their owner, newest first."""
-    with open_services(config_path) as services, session_scope(services.engine) as session:
+    with open_store(config_path) as store, session_scope(store.engine) as session:
         query = select(Ticket).order_by(col(Ticket.id).desc())
         if not show_all:
             query = query.where(col(Ticket.status).not_in(CLOSED))
@@ -78,15 +78,44 @@ def ticket_data(t: Ticket) -> dict[str, object]:
 @tickets.command("show")
 @config_option
 @click.argument("ticket_id", type=int)
-def tickets_show(config_path: Path | None, ticket_id: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def tickets_show(config_path: Path | None, ticket_id: int, as_json: bool) -> None:
     """Show a ticket: its owner, its messages and its ownership history."""
-    with open_services(config_path) as services, session_scope(services.engine) as session:
+    with open_store(config_path) as store, session_scope(store.engine) as session:
         ticket = session.get(Ticket, ticket_id)
         lines = show_lines(session, ticket) if ticket else []
+        data = show_data(session, ticket) if ticket and as_json else {}
     if ticket is None:
         click.echo(f"no ticket {ticket_id}", err=True)
         sys.exit(1)
-    click.echo("\n".join(lines))
+    click.echo(json.dumps(data, indent=2) if as_json else "\n".join(lines))
+
+
+def show_data(session: Session, t: Ticket) -> dict[str, object]:
+    """`tickets show --json` (stable field names): the ticket, its messages, its ownership."""
+    messages = session.exec(
+        select(Message).where(Message.ticket_id == t.id).order_by(col(Message.id))
+    ).all()
+    return ticket_data(t) | {
+        "messages": [
+            {"id": m.id, "state": m.state, "from": m.sender, "reason": m.reason} for m in messages
+        ],
+        "ownership_history": [
+            {"at": e.at.isoformat(timespec="seconds"), "actor": e.actor, "event": e.kind}
+            | dict(e.detail)
+            for e in ownership_events(session, t)
+        ],
+    }
+
+
+def ownership_events(session: Session, t: Ticket) -> list[AuditEvent]:
+    return list(
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.ticket_id == t.id, col(AuditEvent.kind).in_(OWNERSHIP_EVENTS))
+            .order_by(col(AuditEvent.id))
+        ).all()
+    )
 
 
 def show_lines(session: Session, t: Ticket) -> list[str]:
@@ -110,12 +139,7 @@ def show_lines(session: Session, t: Ticket) -> list[str]:
     ).all()
     lines += [f"{m.id}  {m.state:<17} {m.sender or '?'}  {m.reason or ''}" for m in messages]
     lines.append("--- ownership ---")
-    events = session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.ticket_id == t.id, col(AuditEvent.kind).in_(OWNERSHIP_EVENTS))
-        .order_by(col(AuditEvent.id))
-    ).all()
-    lines += [event_line(e) for e in events] or ["(never owned by a human)"]
+    lines += [event_line(e) for e in ownership_events(session, t)] or ["(never owned by a human)"]
     return lines
 
 

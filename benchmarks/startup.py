@@ -1,0 +1,64 @@
+"""Start-up time of the CLI commands that agents, cron jobs and monitoring call often.
+
+Each command runs in a fresh interpreter against a small state directory (embedded defaults
+plus a database already migrated), several rounds, best of; the figure is the ratio to
+`python -c pass` measured in the same run, so a loaded or slow machine does not move it.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/startup.py [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = (
+    ["--help"],
+    ["status"],
+    ["drafts", "list"],
+    ["drafts", "list", "--json"],
+    ["escalations", "list"],
+    ["outbox", "list"],
+    ["tickets", "list"],
+    ["check-config"],
+)
+
+
+def best_of(argv: list[str], rounds: int, cwd: Path) -> float:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("HELPDESKD_CONFIG", None)
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, env=env, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="3 rounds")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds = 3
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = Path(tmp)
+        cli = [sys.executable, "-m", "daemon.cli"]
+        best_of([*cli, "status"], 1, cwd)  # create and migrate the database once
+        base = best_of([sys.executable, "-c", "pass"], args.rounds, cwd)
+        print(f"python -c pass: {base * 1000:.0f} ms (best of {args.rounds})")
+        for command in COMMANDS:
+            t = best_of([*cli, *command], args.rounds, cwd)
+            name = " ".join(command)
+            print(f"helpdeskd {name:<22} {t * 1000:6.0f} ms  {t / base:5.1f}x python -c pass")
+
+
+if __name__ == "__main__":
+    main()
