@@ -4,7 +4,10 @@ Each command runs in a fresh interpreter against a small state directory (embedd
 plus a database already migrated), several rounds, best of; the figure is the ratio to
 `python -c pass` measured in the same run, so a loaded or slow machine does not move it.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/startup.py [--rounds 7]
+    PYTHONPATH=. .venv/bin/python benchmarks/startup.py [--rounds 7] [--compare OTHER_CHECKOUT]
+
+`--compare` runs the same commands from another checkout (e.g. the main branch) in the same
+run, alternating with this one, so both see the same load.
 """
 
 from __future__ import annotations
@@ -30,13 +33,13 @@ COMMANDS = (
 )
 
 
-def best_of(argv: list[str], rounds: int, cwd: Path) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def best_of(argv: list[str], rounds: int, cwd: Path, root: Path = ROOT) -> float:
+    env = {**os.environ, "PYTHONPATH": str(root)}
     env.pop("HELPDESKD_CONFIG", None)
     best = float("inf")
     for _ in range(rounds):
         start = time.perf_counter()
-        subprocess.run(argv, cwd=cwd, env=env, check=True, capture_output=True)
+        subprocess.run(argv, cwd=cwd, env=env, check=False, capture_output=True)
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -45,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="3 rounds")
+    parser.add_argument("--compare", type=Path, help="another checkout to measure alongside")
     args = parser.parse_args()
     if args.quick:
         args.rounds = 3
@@ -52,12 +56,16 @@ def main() -> None:
         cwd = Path(tmp)
         cli = [sys.executable, "-m", "daemon.cli"]
         best_of([*cli, "status"], 1, cwd)  # create and migrate the database once
+        best_of([*cli, "status"], 1, cwd)
         base = best_of([sys.executable, "-c", "pass"], args.rounds, cwd)
         print(f"python -c pass: {base * 1000:.0f} ms (best of {args.rounds})")
         for command in COMMANDS:
             t = best_of([*cli, *command], args.rounds, cwd)
-            name = " ".join(command)
-            print(f"helpdeskd {name:<22} {t * 1000:6.0f} ms  {t / base:5.1f}x python -c pass")
+            line = f"helpdeskd {' '.join(command):<26} {t * 1000:6.0f} ms {t / base:6.1f}x pass"
+            if args.compare:
+                other = best_of([*cli, *command], args.rounds, cwd, args.compare.resolve())
+                line += f"   {args.compare.name}: {other * 1000:6.0f} ms {other / base:6.1f}x"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

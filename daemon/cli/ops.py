@@ -175,6 +175,7 @@ def status(config_path: Path | None, as_json: bool) -> None:
             {"ticket": o.ticket_id, "owner": o.owner, "since": iso(o.since), "reason": o.reason}
             for o in owned
         ],
+        "oauth": oauth_data(services.settings),
     }
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -188,6 +189,38 @@ def iso(value: object) -> str | None:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="seconds")
     return None
+
+
+def oauth_data(settings: Settings) -> list[dict[str, object]]:
+    """Each XOAUTH2 account's refresh token: days left (when known) and what is wrong."""
+    from daemon.oauth_tokens import refreshed_accounts, token_health
+
+    rows: list[dict[str, object]] = []
+    for name, account in refreshed_accounts(settings):
+        health = token_health(name, account)
+        days = round(health.expires_in / 86400, 1) if health.expires_in is not None else None
+        advice = f"re-authorise: helpdeskd oauth login {name}" if health.problem else None
+        rows.append(
+            {
+                "source": name,
+                "expires_in_days": days,
+                "problem": health.problem or None,
+                "action": advice,
+            }
+        )
+    return rows
+
+
+def print_oauth(rows: object) -> None:
+    assert isinstance(rows, list)
+    for r in rows:
+        left = (
+            "unknown lifetime"
+            if r["expires_in_days"] is None
+            else f"{r['expires_in_days']} days left"
+        )
+        trouble = f": {r['problem']}; {r['action']}" if r["problem"] else ""
+        console.print(f"oauth {r['source']}: refresh token {left}{trouble}")
 
 
 def print_status(data: dict[str, object]) -> None:
@@ -224,6 +257,7 @@ def print_status(data: dict[str, object]) -> None:
         console.print(q)
         console.print("release with: helpdeskd requeue MESSAGE_ID...")
     print_owned(data)
+    print_oauth(data["oauth"])
     print_linked(data["linked_tickets"])
 
 

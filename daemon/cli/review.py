@@ -19,7 +19,6 @@ from sqlmodel import col, select
 
 from daemon.cli.common import config_option, open_services, open_store
 from daemon.ownership import owner_of, owners_of
-from daemon.records import stored_reply_text
 from daemon.store.engine import session_scope
 from daemon.tables import Draft, Message, MessageParse, Ticket
 
@@ -94,6 +93,8 @@ def iso(value: object) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def drafts_show(config_path: Path | None, draft_id: int, as_json: bool) -> None:
     """Show a draft with its citations and the customer's message."""
+    from daemon.records import stored_reply_text  # the parse contract's reply text: show only
+
     with open_store(config_path) as store, session_scope(store.engine) as session:
         d = session.get(Draft, draft_id)
         m = session.get(Message, d.message_pk) if d else None

@@ -222,3 +222,34 @@ def approve_when_asked(server: AuthServer) -> None:
         time.sleep(0.05)
     for code in list(server.state.device_codes):
         server.state.device_codes[code] = True
+
+
+def test_status_shows_a_dying_token_with_the_command(server: AuthServer, tmp_path: Path) -> None:
+    config = tmp_path / "helpdeskd.toml"
+    config.write_text(
+        f"""state_dir = "state"
+[[sources]]
+kind = "imap"
+name = "m365"
+host = "127.0.0.1"
+username = "support@example.com"
+auth = "xoauth2"
+[sources.oauth]
+token_url = "{server.url}/token"
+client_id = "helpdeskd"
+refresh_token_days = 90
+"""
+    )
+    token_file = tmp_path / "state" / "oauth" / "m365.json"
+    save_stored(token_file, StoredToken("rt", time.time() - 88 * 86400))
+    result = CliRunner().invoke(main, ["status", "-c", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    (source,) = data["sources"]
+    assert source["source"] == "m365" and source["error"].startswith("ALERT: OAuth2")
+    assert "re-authorise: helpdeskd oauth login m365" in source["error"]
+    (oauth,) = data["oauth"]
+    assert oauth["expires_in_days"] == pytest.approx(2.0, abs=0.1)
+    assert oauth["action"] == "re-authorise: helpdeskd oauth login m365"
+    human = CliRunner(env={"COLUMNS": "300"}).invoke(main, ["status", "-c", str(config)])
+    assert "oauth m365: refresh token 2.0 days left" in human.output
