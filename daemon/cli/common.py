@@ -86,10 +86,12 @@ class Store:
 @contextmanager
 def open_store(config_path: Path | None) -> Iterator[Store]:
     """The settings and the database engine (schema brought up to date), disposed after."""
+    from daemon.llm.pii import PiiMasker, set_log_masker
     from daemon.private import private_dir
     from daemon.store.engine import migrate_to_head, open_engine
 
     settings = load(config_path)
+    set_log_masker(PiiMasker.from_settings(settings.pii) if settings.pii.mask_logs else None)
     private_dir(settings.state_dir)
     engine = open_engine(settings.database_url, echo=settings.store.echo, migrate=False)
     if stored_revision(engine) not in head_revisions():
