@@ -162,6 +162,9 @@ class Scores:
     people_screened: Tally
     """People's mail the screen would drop (false positives): ok counts the wrongly screened."""
     by_language: dict[str, dict[str, Tally]]
+    caught_by: dict[str, int]
+    """For bounces and robots screened out: which reading caught them (the bounce reader, an
+    auto kind, or only the no-reply sender pattern)."""
 
     @property
     def reply_all(self) -> Tally:
@@ -176,9 +179,12 @@ def tally(outcomes: list[Outcome]) -> Scores:
     langs: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
     forwarded: Tally | None = None
     wrong = Tally()
+    caught: dict[str, int] = defaultdict(int)
     for o in outcomes:
         if o.cls in MACHINES:
             machines[o.cls].add(o.screened is not None)
+            if o.screened is not None:
+                caught[o.screened] += 1
             langs[o.language]["screened"].add(o.screened is not None)
             continue
         wrong.add(o.screened is not None)
@@ -188,9 +194,8 @@ def tally(outcomes: list[Outcome]) -> Scores:
         if o.forwarded_ok is not None:
             forwarded = forwarded or Tally()
             forwarded.add(o.forwarded_ok)
-    return Scores(
-        dict(reply), forwarded, dict(machines), wrong, {k: dict(v) for k, v in langs.items()}
-    )
+    by_language = {k: dict(v) for k, v in langs.items()}
+    return Scores(dict(reply), forwarded, dict(machines), wrong, by_language, dict(caught))
 
 
 def summary(name: str, scores: Scores) -> list[str]:
@@ -203,6 +208,7 @@ def summary(name: str, scores: Scores) -> list[str]:
         if scores.forwarded is None
         else str(scores.forwarded)
     )
+    caught = ", ".join(f"{k} {v}" for k, v in sorted(scores.caught_by.items())) or "-"
     langs = "; ".join(
         f"{lang} " + " ".join(f"{k} {v.ok}/{v.total}" for k, v in sorted(tallies.items()))
         for lang, tallies in sorted(scores.by_language.items())
@@ -210,7 +216,7 @@ def summary(name: str, scores: Scores) -> list[str]:
     return [
         f"[mailset {name}] reply_text exact {scores.reply_all}: {reply}",
         f"[mailset {name}] forwarded found: {forwarded}",
-        f"[mailset {name}] bounces/robots screened out: {machines}",
+        f"[mailset {name}] bounces/robots screened out: {machines} (caught by {caught})",
         f"[mailset {name}] people's mail wrongly screened: {scores.people_screened}",
         f"[mailset {name}] per language: {langs}",
     ]
