@@ -471,16 +471,66 @@ def outlook_mac(c: Ctx, case_id: str) -> tuple[bytes, str]:
 
 
 def k9(c: Ctx, case_id: str) -> tuple[bytes, str]:
-    attr = c.fill(L.K9[c.lang])
+    """K-9 as seen in mail it sent: the reply, the header, the quote marked '>' without a
+    space, and the default signature under '-- ' at the very end; text and HTML parts, 8bit."""
+    old = bool(c.extra.get("old"))
+    attr = c.fill((L.K9_OLD if old else L.K9)[c.lang])
     footer = L.K9_FOOTER[c.lang]
-    text = f"{c.new}\n-- \n{footer}\n\n{attr}\n{quote(c.quoted)}\n"
-    entity = leaf("text/plain", text, "utf-8", cte_for(text, "utf-8"))
+    text = f"{c.new}\n\n\n\n{attr}\n\n{quote(c.quoted, '>')}\n\n-- \n{footer}\n"
+    html_part = (
+        f"<html><head/><body>{esc(c.new).replace(chr(10), '<br>')}<br><br>"
+        f'<div class="gmail_quote">{esc(attr)}<blockquote class="gmail_quote" style="margin: 0pt '
+        '0pt 0pt 0.8ex; border-left: 1px solid rgb(204, 204, 204); padding-left: 1ex;">'
+        f"{esc(c.quoted).replace(chr(10), '<br>')}</blockquote></div><br>-- <br>{esc(footer)}"
+        "</body></html>\n"
+    )
+    parts = [
+        leaf("text/plain", text, "UTF-8", "8bit"),
+        leaf("text/html", html_part, "utf-8", "8bit"),
+    ]
+    entity = multipart("alternative", parts, boundary(case_id, "k9"))
     headers = [*c.headers(f"{case_id[-8:]}@k9mail"), ("User-Agent", "K-9 Mail for Android")]
+    what = (
+        "K-9 4.x: header 'Name <x@y> wrote:' without a date"
+        if old
+        else ("K-9 5/6: header '<date> <time> <zone>, Name <x@y> wrote:' translated")
+    )
     src = (
-        f"K-9 Mail 6 ({c.lang}): reply header '<date>, <name> <x@y> wrote:' translated, default "
-        f"signature 'Sent from my Android device with K-9 Mail…' after '-- '; {L.SRC_K9}"
+        f"{what} ({c.lang}), quote '>', '-- ' and the default signature 'Sent from my Android "
+        "device with K-9 Mail…' (translated) at the end; K-9 mail in public archives "
+        "(linux-mips list 2013: 'Name <x@y> schrieb:'; theScrabi/NewPipe issue 3, 2015: 'Am 18. "
+        "September 2015 10:49:05 MESZ, schrieb …:'), thunderbird-android "
+        "message_compose_reply_header_fmt(_with_date)"
     )
     return message(headers, entity), src
+
+
+def outlook_2019(c: Ctx, case_id: str) -> tuple[bytes, str]:
+    attr = c.fill(L.OUTLOOK_2019[c.lang])
+    text = f"{c.body}\n\n{attr}\n\n{quote(c.quoted, '    ')}\n"
+    entity = leaf("text/plain", text, "utf-8", cte_for(text, "utf-8"))
+    headers = [
+        *c.headers(f"{case_id[-8:]}@outlook2019"),
+        ("User-Agent", "Microsoft-MacOutlook/16.54.21101001"),
+    ]
+    src = (
+        f'Outlook 2019 for Mac in plain text ({c.lang}): \'On dd/mm/yyyy hh:mm, "Name" <x@y> '
+        "wrote:' then the quote indented by four spaces, no '>'; yodjii/email-origin-chain "
+        "CRISP_COMPATIBILITY_REPORT.md (crisp-oss fixtures outlook_2019_*_body.txt)"
+    )
+    return message(headers, entity), src
+
+
+def samsung_corporate(c: Ctx, case_id: str) -> tuple[bytes, str]:
+    block = L.SAMSUNG_CORPORATE.format(n=c.agent, e=SUPPORT_EMAIL, t=c.t, s=T.SUBJECT[c.lang])
+    text = f"{c.body}\n  \n{block}\n  \n{c.quoted}\n"
+    entity = leaf("text/plain", text, "UTF-8", "8bit", "; format=flowed")
+    src = (
+        "Samsung corporate mail (epcms web mailer): '--------- Original Message ---------' then "
+        "'Sender :', 'Date : yyyy-mm-dd hh:mm (GMT+9)', 'Title :' with a space before each colon; "
+        "seen quoted in a linux-f2fs thread (2024, 'Re: [PATCH] f2fs: fix null reference error')"
+    )
+    return message(c.headers(f"{case_id[-8:]}@epcms2p4"), entity), src
 
 
 def samsung(c: Ctx, case_id: str) -> tuple[bytes, str]:
@@ -603,7 +653,10 @@ def mailru(c: Ctx, case_id: str) -> tuple[bytes, str]:
     attr = c.fill(L.MAILRU)
     mobile = bool(c.extra.get("mobile"))
     footer = L.MAILRU_FOOTER.get(c.lang, L.MAILRU_FOOTER["en"])
-    lead = f"{c.new}\n\n--\n{footer}" if mobile else c.body
+    if c.extra.get("web_footer"):
+        lead = f"{c.new}\n\n--\n{c.cust[0]}\n{L.MAILRU_WEB_FOOTER}"
+    else:
+        lead = f"{c.new}\n\n--\n{footer}" if mobile else c.body
     text = f"{lead}\n \n \n \n{attr}\n>\n{quote(c.quoted, '>')}\n"
     charset = "koi8-r" if c.extra.get("koi8") else "utf-8"
     html_part = (
@@ -827,13 +880,19 @@ def fwd_outlook(f: Fwd, case_id: str) -> tuple[bytes, str]:
 
 
 def fwd_yahoo(f: Fwd, case_id: str) -> tuple[bytes, str]:
-    sep, labels, date = L.YAHOO_FORWARD
-    values = (f"{f.shop} <{f.shop_email}>", f"{f.cust[0]} <{f.cust[1]}>", f.fill(date), f.subj)
-    text = (
-        f"{f.note_text}\n\n" if f.note else ""
-    ) + f"\n\n   {sep}   \n{block_lines(labels, values)}\n \n{f.text}\n"
+    sep, labels, date = L.YAHOO_FORWARD[f.lang]
+    values = (f"{f.shop} <{f.shop_email}>", f'"{f.cust[1]}" <{f.cust[1]}>', f.fill(date), f.subj)
+    glued = "".join(
+        f"{lab if lab.endswith(':') else lab + ':'} {val}"
+        for lab, val in zip(labels, values, strict=True)
+    )
+    text = (f"{f.note_text}\n\n\n" if f.note else "") + f"   {sep} {glued}\n {f.text}\n"
     entity = leaf("text/plain", text, "UTF-8", cte_for(text, "utf-8"))
-    src = "Yahoo Mail web forward: '----- Forwarded Message -----' then From/To/Sent/Subject; yodjii/email-origin-chain CRISP_COMPATIBILITY_REPORT.md (yahoo fixtures)"
+    src = (
+        f"Yahoo Mail web forward ({f.lang}): '{sep}' and the From/To/Sent/Subject labels "
+        "(translated) glued on one line, as Yahoo's text part renders its HTML; "
+        "yodjii/email-origin-chain CRISP_COMPATIBILITY_REPORT.md (crisp-oss fixtures yahoo_*_body.txt)"
+    )
     return message(f.headers(f"{case_id[-8:]}@yahoo"), entity), src
 
 
@@ -1849,6 +1908,8 @@ CLIENT_NAMES: dict[str, str] = {
     "webde": "WEB.DE",
     "mailru": "Mail.ru",
     "yandex": "Yandex Mail",
+    "outlook_2019": "Outlook 2019 for Mac",
+    "samsung_corporate": "Samsung corporate webmail",
 }
 LAYOUTS: dict[str, Layout] = {
     "gmail": gmail,
@@ -1868,6 +1929,8 @@ LAYOUTS: dict[str, Layout] = {
     "webde": gmx,
     "mailru": mailru,
     "yandex": yandex,
+    "outlook_2019": outlook_2019,
+    "samsung_corporate": samsung_corporate,
 }
 
 # (language, client, options) for every reply case
@@ -2029,6 +2092,15 @@ REPLIES: list[tuple[str, str, dict[str, Any]]] = [
     ("tr", "outlook", {}),
     ("tr", "samsung", {}),
     ("tr", "outlook_mobile", {}),
+    # added after reading more public layouts (appended: earlier ids stay)
+    ("en", "k9", {"old": True}),
+    ("de", "k9", {"old": True}),
+    ("en", "outlook_2019", {}),
+    ("de", "outlook_2019", {}),
+    ("es", "outlook_2019", {}),
+    ("cs", "outlook_2019", {}),
+    ("en", "samsung_corporate", {}),
+    ("ru", "mailru", {"web_footer": True}),
 ]
 
 # (language, layout, with a note)
@@ -2087,6 +2159,13 @@ FORWARDS: list[tuple[str, str, bool]] = [
     ("zh", "apple", True),
     ("tr", "gmail", True),
     ("tr", "outlook", True),
+    ("de", "yahoo", True),
+    ("fr", "yahoo", False),
+    ("es", "yahoo", True),
+    ("it", "yahoo", True),
+    ("nl", "yahoo", False),
+    ("pl", "yahoo", True),
+    ("cs", "yahoo", True),
 ]
 FORWARD_LAYOUTS: dict[str, Callable[[Fwd, str], tuple[bytes, str]]] = {
     "gmail": fwd_gmail,

@@ -183,7 +183,7 @@ OUTLOOK_IOS = {
 }
 K9 = {
     "en": "On December 1, 2026 {t}:18 AM GMT+01:00, {n} <{e}> wrote:",
-    "de": "Am 1. Dezember 2026 {t}:18 MEZ schrieb {n} <{e}>:",
+    "de": "Am 1. Dezember 2026 {t}:18 MEZ, schrieb {n} <{e}>:",
     "fr": "Le 1 décembre 2026 {t}:18 GMT+01:00, {n} <{e}> a écrit :",
     "es": "El 1 de diciembre de 2026 {t}:18 CET, {n} <{e}> escribió:",
     "it": "Il 1 dicembre 2026 {t}:18 CET, {n} <{e}> ha scritto:",
@@ -193,9 +193,11 @@ K9 = {
     "cs": "Dne 1. prosince 2026 {t}:18 SEČ, {n} <{e}> napsal:",
     "sv": "Den 1 december 2026 {t}:18 CET skrev {n} <{e}>:",
 }
+K9_OLD = {"en": "{n} <{e}> wrote:", "de": "{n} <{e}> schrieb:"}
+"""K-9 4.x wrote no date (message_compose_reply_header_fmt)."""
 K9_FOOTER = {
     "en": "Sent from my Android device with K-9 Mail. Please excuse my brevity.",
-    "de": "Diese Nachricht wurde von meinem Android-Mobiltelefon mit K-9 Mail gesendet.",
+    "de": "Diese Nachricht wurde von meinem Android-Gerät mit K-9 Mail gesendet.",
     "fr": "Envoyé de mon appareil Android avec K-9 Mail. Veuillez excuser ma brièveté.",
     "es": "Enviado desde mi dispositivo Android con K-9 Mail. Por favor, disculpa mi brevedad.",
     "it": "Inviato dal mio dispositivo Android con K-9 Mail. Perdonate la brevità.",
@@ -309,17 +311,56 @@ YAHOO_MOBILE = {
         "Il mar, dic 1, 2026 alle {t}, {n}<{e}> ha scritto:",
     ),
 }
-YAHOO_FORWARD = (
-    "----- Forwarded Message -----",
-    ("From", "To", "Sent", "Subject"),
-    "Tuesday, December 1, 2026, {t12} GMT+1",
-)
+YAHOO_FORWARD = {
+    # Yahoo's text part glues the header lines together (its HTML rendered without breaks)
+    "en": (
+        "----- Forwarded Message -----",
+        ("From", "To", "Sent", "Subject"),
+        "Tuesday, December 1, 2026, {t}:50 AM GMT+1",
+    ),
+    "de": (
+        "----- Weitergeleitete Nachricht -----",
+        ("Von", "An", "Gesendet", "Betreff"),
+        "Dienstag, 1. Dezember 2026, {t}:50 MEZ",
+    ),
+    "fr": (
+        "----- Message transmis -----",
+        ("De :", "À :", "Envoyé :", "Objet :"),
+        "mardi 1 décembre 2026, {t}:50 UTC+1",
+    ),
+    "es": (
+        "----- Mensaje reenviado -----",
+        ("De", "Para", "Enviado", "Asunto"),
+        "martes, 1 de diciembre de 2026 {t}:50 CET",
+    ),
+    "it": (
+        "----- Messaggio inoltrato -----",
+        ("Da", "A", "Inviato", "Oggetto"),
+        "martedì 1 dicembre 2026, {t}:50 CET",
+    ),
+    "nl": (
+        "----- Doorgestuurd bericht -----",
+        ("Van", "Aan", "Verzonden", "Onderwerp"),
+        "dinsdag 1 december 2026 {t}:50 CET",
+    ),
+    "pl": (
+        "----- Przekazana wiadomość -----",
+        ("Od", "Do", "Wysłano", "Temat"),
+        "wtorek, 1 grudnia 2026, {t}:50 CET",
+    ),
+    "cs": (
+        "----- Přeposlaná zpráva -----",
+        ("Od", "Komu", "Datum", "Předmět"),
+        "úterý 1. prosince 2026 {t}:50 SEČ",
+    ),
+}
 GMX = {
     "de": ("Gesendet: Dienstag, 01. Dezember 2026 um {t} Uhr", ("Von", "An", "Betreff")),
     "en": ("Sent: Tuesday, December 01, 2026 at {t12}", ("From", "To", "Subject")),
 }
 GMX_FOOTER = "Diese Nachricht wurde von meinem Android Mobiltelefon mit {brand} Mail gesendet."
 MAILRU = ">Вторник, 1 декабря 2026, {t} +03:00 от {n} <{e}>:"
+MAILRU_WEB_FOOTER = "Отправлено из Почты Mail ( https://trk.mail.ru/c/k4x2q7 )"
 MAILRU_FOOTER = {
     "ru": "Отправлено из мобильной Почты Mail.ru",
     "uk": "Відправлено з мобільної Пошти Mail.ru",
@@ -341,6 +382,14 @@ MAILRU_FORWARD = (
     "Вторник, 1 декабря 2026, {t} +03:00",
 )
 
+OUTLOOK_2019 = {
+    # Outlook 2019 (Mac) replying in plain text: attribution, quote indented by four spaces
+    "en": 'On 01/12/2026 {t}, "{n}" <{e}> wrote:',
+    "de": 'Am 01/12/2026, {t} schrieb "{n}" <{e}>:',
+    "es": 'El 01/12/2026 {t}, "{n}" <{e}> escribió:',
+    "cs": "Dne 01/12/2026 {t}, {n} <{e}> napsal(a):",
+}
+SAMSUNG_CORPORATE = "--------- Original Message ---------\nSender : {n} <{e}>\nDate : 2026-12-01 {t} (GMT+9)\nTitle : {s}"
 GMAIL_FORWARD = {
     "en": (
         "---------- Forwarded message ---------",
@@ -460,7 +509,7 @@ APPLE_FORWARD = {
         "1 декабря 2026 г. в {t}:00 GMT+3",
     ),
     "sv": (
-        "Vidarebefordrat brev:",
+        "Vidarebefordrat mejl:",
         ("Från", "Ämne", "Datum", "Till"),
         "1 december 2026 {t}:00 CET",
     ),
@@ -481,13 +530,13 @@ APPLE_FORWARD = {
         "2026年12月1日 GMT+8 {t}:00",
     ),
     "tr": (
-        "İletilmiş ileti başlangıcı:",
+        "İleti başlangıcı:",
         ("Kimden", "Konu", "Tarih", "Kime"),
         "1 Aralık 2026 {t}:00 GMT+3",
     ),
     "uk": (
         "Початок листа, що пересилається:",
-        ("Від", "Тема", "Дата", "Кому"),
+        ("Від кого", "Тема", "Дата", "Кому"),
         "1 грудня 2026 р. о {t}:00 GMT+2",
     ),
 }

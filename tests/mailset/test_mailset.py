@@ -18,8 +18,8 @@ from tests.mailset.score import CASES, MACHINES, PEOPLE, SPLITS, Scores, run, su
 
 FLOORS: dict[str, dict[str, int]] = {
     # exact reply texts per class, machine mail screened out per class
-    "dev": {"reply": 51, "forward": 12, "human-new": 15, "bounce": 13, "robot": 11},
-    "heldout": {"reply": 29, "forward": 7, "human-new": 8, "bounce": 7, "robot": 5},
+    "dev": {"reply": 52, "forward": 13, "human-new": 15, "bounce": 13, "robot": 11},
+    "heldout": {"reply": 33, "forward": 6, "human-new": 8, "bounce": 7, "robot": 5},
 }
 WRONGLY_SCREENED = {"dev": 1, "heldout": 0}
 """People's mail the screen drops today (dev: human-de-06, subject "Abwesenheit", read as an
