@@ -5,8 +5,8 @@
 each mail client in its own layout and language, forwards (inline and attached), gateway
 bounces and robots that write no DSN, and first mails from people that must not be screened.
 Each case names the public source its layout was read from; the people, texts and addresses
-are invented (texts.py). The split is stratified by class and language: within each class, in
-(language, id) order, every third case from the second on is held out.
+are invented (texts.py). The split is stratified by class, client and language: within each class, in
+(client, language, id) order, every third case from the second on is held out.
 """
 
 from __future__ import annotations
@@ -1859,7 +1859,7 @@ def human_new(lang: str, subject: str, text: str, n: int, case_id: str) -> tuple
         ]
         return (
             message(headers, multipart("alternative", parts, boundary(case_id, "gmail"))),
-            "Gmail",
+            "Gmail web",
             "Gmail web new message (text + HTML)",
         )
     if kind == 2:
@@ -2225,6 +2225,17 @@ SIGNED_CLIENTS = {
 mostly do not (the phone footer is the signature there)."""
 
 
+def forward_client(layout: str, n: int) -> str:
+    """The client a forward case names (the layouts alternate between two clients by n)."""
+    if layout == "apple":
+        return "iOS Mail" if n % 2 == 1 else "Apple Mail macOS"
+    if layout == "outlook":
+        return "Outlook on the web" if n % 2 == 1 else "Outlook for Windows"
+    if layout == "attached":
+        return ["Thunderbird", "Outlook for Windows", "Apple Mail macOS"][n % 3]
+    return FORWARD_CLIENT[layout]
+
+
 def forward_cases() -> list[Case]:
     out = []
     counter: dict[str, int] = defaultdict(int)
@@ -2237,7 +2248,7 @@ def forward_cases() -> list[Case]:
         out.append(
             Case(
                 case_id,
-                FORWARD_CLIENT[layout],
+                forward_client(layout, n),
                 lang,
                 "forward",
                 src,
@@ -2296,13 +2307,14 @@ def human_cases() -> list[Case]:
 
 
 def assign_splits(cases: list[Case]) -> None:
-    """Within each class, in (language, id) order, every third case from the second on is
-    held out: a third of each class, spread over its languages and clients."""
+    """Within each class, in (client, language, id) order, every third case from the second on
+    is held out: a third of each class, spread over its clients and, within a client, over its
+    languages."""
     groups: dict[str, list[Case]] = defaultdict(list)
     for case in cases:
         groups[case.cls].append(case)
     for members in groups.values():
-        for index, case in enumerate(sorted(members, key=lambda c: (c.language, c.id))):
+        for index, case in enumerate(sorted(members, key=lambda c: (c.client, c.language, c.id))):
             case.split = "heldout" if index % 3 == 1 else "dev"
 
 
