@@ -17,6 +17,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ from tests.mailset.mime import (
 CASES = Path(__file__).resolve().parent / "cases"
 SUPPORT_EMAIL = "support@shop.example.com"
 TIMES = ["09:41", "10:15", "11:02", "08:27", "10:58", "09:06"]
+WEEKDAY = {day: date(2026, 12, day).strftime("%a") for day in range(1, 8)}
+"""English day names for the Date header of 1-7 December 2026."""
 REPLY_PREFIX = {
     "en": "Re",
     "de": "AW",
@@ -127,7 +130,7 @@ class Ctx:
 
     @property
     def agent(self) -> str:
-        return T.SUPPORT[self.lang][0]
+        return self.extra.get("agent") or T.SUPPORT[self.lang][0]
 
     @property
     def first_name(self) -> str:
@@ -161,7 +164,7 @@ class Ctx:
             ("From", address(*self.cust, charset=charset)),
             ("To", address(self.agent, SUPPORT_EMAIL, charset=charset)),
             ("Subject", word(self.subject, charset)),
-            ("Date", f"Wed, 0{day} Dec 2026 {self.t}:{10 + self.n % 40:02d} +0100"),
+            ("Date", f"{WEEKDAY[day]}, 0{day} Dec 2026 {self.t}:{10 + self.n % 40:02d} +0100"),
             (
                 "Message-ID",
                 f"<{msgid(client_id + self.lang + str(self.n))}@{self.cust[1].split('@')[1]}>",
@@ -183,15 +186,18 @@ def quote(text: str, prefix: str = "> ") -> str:
 
 
 def gmail_wrap(line: str, width: int = 76) -> str:
-    """Gmail's plain-text part wraps a long attribution line, after the `<` of the address
-    when that fits (crisp-oss fixture email_gmail_split_line_from_german.txt)."""
-    if len(line) <= width:
-        return line
-    cut = line.rfind("<", 0, width)
-    if cut > 0:
-        return line[: cut + 1] + "\n" + line[cut + 1 :]
-    cut = line.rfind(" ", 0, width)
-    return line[:cut] + "\n" + line[cut + 1 :]
+    """Gmail's plain-text part wraps a long attribution line at the last break before the
+    width: after a space or after the `<` of an address (crisp-oss fixture
+    email_gmail_split_line_from_german.txt: '… schrieb Test Mailer <' / 'testing@…>:')."""
+    out = []
+    while len(line) > width:
+        breaks = [i + 1 for i, ch in enumerate(line[:width]) if ch in " <"]
+        if not breaks:
+            break
+        cut = max(breaks)
+        out.append(line[:cut].rstrip(" "))
+        line = line[cut:]
+    return "\n".join([*out, line])
 
 
 def cte_for(text: str, charset: str) -> str:
@@ -204,7 +210,7 @@ def cte_for(text: str, charset: str) -> str:
 
 
 def gmail(c: Ctx, case_id: str) -> tuple[bytes, str]:
-    attr = c.fill(L.GMAIL[c.lang])
+    attr = c.fill(L.GMAIL_DE_NAME_FIRST if c.extra.get("name_first") else L.GMAIL[c.lang])
     text = f"{c.body}\n\n{gmail_wrap(attr)}\n\n{quote(c.quoted)}\n"
     html_part = (
         f'<div dir="ltr">{html_lines(c.body)}</div><br><div class="gmail_quote">'
@@ -253,7 +259,7 @@ def apple_mac(c: Ctx, case_id: str) -> tuple[bytes, str]:
 
 def apple_ios(c: Ctx, case_id: str) -> tuple[bytes, str]:
     attr = c.fill(L.APPLE[c.lang])
-    phone = L.IPHONE[c.lang]
+    phone = c.extra.get("phone") or L.IPHONE[c.lang]
     text = f"{c.new}\n\n{phone}\n\n> {attr}\n>\n{quote(c.quoted)}\n"
     html_part = (
         '<html><head><meta http-equiv="content-type" content="text/html; charset=utf-8"></head>'
@@ -519,6 +525,24 @@ def outlook_2019(c: Ctx, case_id: str) -> tuple[bytes, str]:
         "CRISP_COMPATIBILITY_REPORT.md (crisp-oss fixtures outlook_2019_*_body.txt)"
     )
     return message(headers, entity), src
+
+
+def android_generic(c: Ctx, case_id: str) -> tuple[bytes, str]:
+    de = c.lang == "de"
+    footer = "Von meinem Mobilgerät gesendet" if de else "Sent from my mobile device"
+    sep, labels, date = L.SAMSUNG_HEADER["de" if de else "en"]
+    block = (
+        f"{sep}\n{labels[0]}: {c.agent} <{SUPPORT_EMAIL}>\n{labels[1]}: {c.fill(date)}\n"
+        f"{labels[2]}: {c.cust[1]}\n{labels[3]}: {T.SUBJECT[c.lang]}"
+    )
+    text = f"{c.new}\n\n{footer}\n\n{block}\n\n{c.quoted}\n"
+    entity = leaf("text/plain", text, "utf-8", cte_for(text, "utf-8"))
+    src = (
+        f"Android mail app with the default signature '{footer}' and an 'Original message' "
+        "block; the footer as listed in discourse/email_reply_trimmer "
+        "lib/email_reply_trimmer/signature_matcher.rb (and issue 17)"
+    )
+    return message(c.headers(f"{case_id[-8:]}@android"), entity), src
 
 
 def samsung_corporate(c: Ctx, case_id: str) -> tuple[bytes, str]:
@@ -1910,6 +1934,7 @@ CLIENT_NAMES: dict[str, str] = {
     "yandex": "Yandex Mail",
     "outlook_2019": "Outlook 2019 for Mac",
     "samsung_corporate": "Samsung corporate webmail",
+    "android_generic": "Android mail app",
 }
 LAYOUTS: dict[str, Layout] = {
     "gmail": gmail,
@@ -1931,6 +1956,7 @@ LAYOUTS: dict[str, Layout] = {
     "yandex": yandex,
     "outlook_2019": outlook_2019,
     "samsung_corporate": samsung_corporate,
+    "android_generic": android_generic,
 }
 
 # (language, client, options) for every reply case
@@ -2101,6 +2127,12 @@ REPLIES: list[tuple[str, str, dict[str, Any]]] = [
     ("cs", "outlook_2019", {}),
     ("en", "samsung_corporate", {}),
     ("ru", "mailru", {"web_footer": True}),
+    ("de", "gmail", {"name_first": True}),
+    ("de", "gmail", {"name_first": True, "agent": "Kundenservice Beispiel-Shop GmbH & Co. KG"}),
+    ("en", "gmail", {"agent": "Example Shop Customer Care Team (Returns and Refunds)"}),
+    ("de", "android_generic", {}),
+    ("en", "android_generic", {}),
+    ("fr", "apple_ios", {"phone": "Envoyé depuis mon iPhone"}),
 ]
 
 # (language, layout, with a note)

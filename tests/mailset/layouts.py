@@ -36,6 +36,9 @@ GMAIL = {
     "zh": "{n} <{e}> 于2026年12月1日周二 {t}写道：",
     "tr": "{n} <{e}>, 1 Ara 2026 Sal, {t} tarihinde şunu yazdı:",
 }
+GMAIL_DE_NAME_FIRST = "{n} <{e}> schrieb am Di., 1. Dez. 2026 um {t} Uhr:"
+"""Gmail's German attribution since about 2018: the name first (issue 17: '… schrieb am Fr.,
+28.\nApr. 2017 um 11:53 Uhr:' as wrapped in the text part)."""
 GMAIL_OLD_RU = "1 декабря 2026 г., {t} пользователь {n} <{e}> написал:"
 GMAIL_DATE_FIRST = "2026-12-01 {t} GMT+01:00 {n} <{e}>:"
 

@@ -18,8 +18,8 @@ from tests.mailset.score import CASES, MACHINES, PEOPLE, SPLITS, Scores, run, su
 
 FLOORS: dict[str, dict[str, int]] = {
     # exact reply texts per class, machine mail screened out per class
-    "dev": {"reply": 57, "forward": 15, "human-new": 16, "bounce": 14, "robot": 11},
-    "heldout": {"reply": 28, "forward": 4, "human-new": 7, "bounce": 6, "robot": 5},
+    "dev": {"reply": 54, "forward": 15, "human-new": 16, "bounce": 14, "robot": 11},
+    "heldout": {"reply": 33, "forward": 4, "human-new": 7, "bounce": 6, "robot": 5},
 }
 WRONGLY_SCREENED = {"dev": 0, "heldout": 1}
 """People's mail the screen drops today (a ceiling, to be brought to 0): one first mail in the
