@@ -222,6 +222,16 @@ def summary(name: str, scores: Scores) -> list[str]:
     ]
 
 
+def by_client(outcomes: list[Outcome]) -> list[str]:
+    """reply_text exact per mail client (people's mail only), worst first."""
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for o in outcomes:
+        if o.reply_ok is not None:
+            tallies[o.client].add(o.reply_ok)
+    ranked = sorted(tallies.items(), key=lambda item: (item[1].rate, item[0]))
+    return [f"[mailset] reply_text by client: {client} {tally}" for client, tally in ranked]
+
+
 def misses(outcomes: list[Outcome]) -> list[str]:
     lines = []
     for o in outcomes:
@@ -251,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.split == "all":
         print("\n".join(summary("all", tally(outcomes))))
     if args.verbose:
+        print("\n".join(by_client(outcomes)))
         print("\n".join(misses(outcomes)))
     return 0
 

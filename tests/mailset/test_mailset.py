@@ -14,7 +14,17 @@ from collections import Counter
 
 import pytest
 
-from tests.mailset.score import CASES, MACHINES, PEOPLE, SPLITS, Scores, run, summary, tally
+from tests.mailset.score import (
+    CASES,
+    MACHINES,
+    PEOPLE,
+    SPLITS,
+    Scores,
+    forwarded_ok,
+    run,
+    summary,
+    tally,
+)
 
 FLOORS: dict[str, dict[str, int]] = {
     # exact reply texts per class, machine mail screened out per class
@@ -68,3 +78,32 @@ def test_the_set_is_what_issue_17_asks_for() -> None:
     assert len({c["client"] for c in cases if c["class"] in MACHINES}) >= 10
     heldout = sum(1 for p in CASES.glob("heldout/*.json"))
     assert 0.25 <= heldout / len(cases) <= 0.4
+
+
+def test_forwards_are_judged_once_the_parse_has_them() -> None:
+    """The scorer is ready for issue 17's `forwarded: [{from, date, subject, text,
+    attachments}]`: the sender's address, subject and text must match, the date's day when
+    the parse gives an ISO date; before the field exists nothing is judged."""
+    want = [
+        {
+            "from": "Example Shop <orders@shop.example.net>",
+            "date": "2026-12-01T09:41:00",
+            "subject": "Order confirmation 10077",
+            "text": "Thank you for your order 10077.\n\nDelivery: 3-5 working days",
+        }
+    ]
+    got = {
+        "from": {"name": "Example Shop", "email": "orders@shop.example.net"},
+        "date": "2026-12-01T09:41:00+01:00",
+        "subject": "Order confirmation 10077",
+        "text": "Thank you for your order 10077.\nDelivery: 3-5 working days\n",
+        "attachments": [],
+    }
+    assert forwarded_ok(None, want) is None
+    assert forwarded_ok([got], None) is None
+    assert forwarded_ok([got], want) is True
+    assert forwarded_ok([{**got, "date": None}], want) is True
+    assert forwarded_ok([], want) is False
+    assert forwarded_ok([{**got, "date": "2026-11-30T09:41:00"}], want) is False
+    assert forwarded_ok([{**got, "from": "orders@store.example.net"}], want) is False
+    assert forwarded_ok([{**got, "text": "Thank you for your order."}], want) is False
