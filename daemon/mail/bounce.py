@@ -6,6 +6,11 @@ confirmed by a sign that a mail system wrote it (a daemon, postmaster or no-repl
 Return-Path, `Auto-Submitted`; an attached message is a weak sign that only counts with a
 server's own boilerplate). Words alone are never enough: "Delivery failure" is also what a
 customer writes about a parcel, and "Fwd: Undelivered Mail" is a person asking for help.
+Gateways that write no report at all (anti-virus, content filters, SMTP services, MDaemon,
+Notes, GroupWise, localised Outlook NDRs) are scored: the sender's role, the subject and the body
+against the word tables of `bounce_words.py` (many languages), and the report's own signs (an
+SMTP reply, a recipient in angle brackets, failed recipients flufl.bounce finds); a person's
+kind of subject ("Re:", "Fwd:", a question) and an unknown sender raise the bar.
 Attached messages (`message/rfc822`) are not searched for evidence, so a bounce a customer
 forwards as an attachment is the customer's mail; only once the outer message is a bounce do we
 look inside one, for gateways that wrap the real report.

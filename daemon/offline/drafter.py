@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from daemon.tools import ToolRegistry
 
 LANGUAGE_CODE = re.compile(r"[a-z]{2}")
+ENGLISH_TEMPLATE = "draft_offline.txt.j2"
 
 
 class OfflineDrafter:
@@ -99,8 +100,11 @@ class OfflineDrafter:
     ) -> str:
         """The whole reply as the customer would get it: greeting, body, signature."""
         route, mail = item.route, item.mail
-        quoted, cited = split_by_language(passages, mail.language)
-        body = self.templates.select_template(template_names(mail.language)).render(
+        template = self.templates.select_template(template_names(mail.language))
+        # the English template quotes every passage: it is also the one for unknown languages
+        own = template.name != ENGLISH_TEMPLATE
+        quoted, cited = split_by_language(passages, mail.language) if own else (passages, ())
+        body = template.render(
             mail=mail,
             intent=route.intent if route else "general",
             passages=passages,
@@ -115,7 +119,7 @@ def template_names(language: str | None) -> list[str]:
     """The body template in the customer's language first, then the English one."""
     code = (language or "").lower()[:2]
     own = [f"draft_offline.{code}.txt.j2"] if LANGUAGE_CODE.fullmatch(code) else []
-    return [*own, "draft_offline.txt.j2"]
+    return [*own, ENGLISH_TEMPLATE]
 
 
 def split_by_language(
