@@ -48,8 +48,8 @@ from daemon.llm.cost import CostGuard, Price, price_of
 from daemon.llm.pii import PiiMasker
 from daemon.llm.prompts import parse_json_answer
 from daemon.metrics import LLM_ESTIMATED, LLM_REQUESTS, LLM_RETRIES, LLM_TIMEOUTS
-from daemon.models import Usage
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import Usage
 
 log = logging.getLogger("helpdeskd.llm")
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-08 03:25:05.672105
+Create Date: 2026-12-08 03:29:02.774328
 """
 
 from collections.abc import Sequence
