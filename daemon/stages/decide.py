@@ -35,7 +35,11 @@ def run(item: Item, ctx: Context) -> Item:
 
 
 def _risk(item: Item, r: Route, d: DraftedReply, p: PolicySettings) -> Outcome | None:
-    return Escalated(f"risk topic: {r.risk}") if r.risk else None
+    if not r.risk:
+        return None
+    # Say who judged it: an agent weighs a model's judgement differently from a keyword rule.
+    judged = " (judged by the triage model)" if r.router.startswith("llm") else ""
+    return Escalated(f"risk topic: {r.risk}{judged}")
 
 
 def _always(item: Item, r: Route, d: DraftedReply, p: PolicySettings) -> Outcome | None:
