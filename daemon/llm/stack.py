@@ -301,8 +301,9 @@ OUTCOMES: dict[str, str] = {
 """The usage outcome of each `LLMError` kind; every other kind is a transport failure."""
 SERVER_WORKED = frozenset({"timeout", "stalled", "truncated", "filtered", "malformed", "empty"})
 """Failures after which the server had processed the prompt: its tokens are counted."""
-DEADLINE_RESERVE = 0.1
-"""The share of the stage budget (at most 2 s) kept for the stage itself after a model call."""
+DEADLINE_RESERVE = (0.1, 0.5, 2.0)
+"""What of the stage budget is kept for the stage itself after a model call (recording it,
+falling back): 10% of what is left, at least 0.5 s, at most 2 s."""
 
 
 def with_deadline(request: ChatRequest) -> ChatRequest:
@@ -310,7 +311,8 @@ def with_deadline(request: ChatRequest) -> ChatRequest:
     left = deadline.remaining()
     if left is None or request.deadline is not None:
         return request
-    reserve = min(2.0, left * DEADLINE_RESERVE)
+    share, least, most = DEADLINE_RESERVE
+    reserve = min(most, max(least, left * share))
     return replace(request, deadline=time.monotonic() + max(left - reserve, 0.0))
 
 

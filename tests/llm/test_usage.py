@@ -166,11 +166,12 @@ def test_no_retry_that_cannot_finish_within_the_stage_budget(
 
 
 def test_the_stage_budget_cuts_an_attempt_shorter_than_the_timeout(
-    services: Services, llm_server: ScriptedLLM
+    services: Services, llm_server: ScriptedLLM, caplog: pytest.LogCaptureFixture
 ) -> None:
     llm_server.script = lambda req: Answer(TEXT, delay=3.0)
-    with stage_deadline("route", 1.0):
+    with stage_deadline("route", 1.8):  # the 2 s timeout is cut to 1.3 s (0.5 s reserve)
         failure = call(services, stream=False)
+    assert "timeout after 1." in caplog.text  # cut from 2 s
     assert failure.kind == "timeout"  # ended inside the budget: no StageTimeout was raised
 
 
