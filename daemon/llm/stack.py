@@ -158,6 +158,10 @@ class LLMStack:
 
     def call(self, task: ModelTask, request: ChatRequest, meta: CallMeta) -> ChatResponse | Failure:
         counter = self.counters[task]
+        request = with_deadline(request)
+        if request.deadline is not None and request.deadline <= time.monotonic():
+            log.warning("message %s: %s call not made: no time left", meta.message_pk, task)
+            return Failure("no time left of the stage budget for a model request", "timeout")
         raw_in = counter.raw_messages(request.messages)
         worst = self.prices[task].of(counter.count_messages(request.messages), request.max_tokens)
         with self.guard.reserve(meta.ticket_id, meta.message_pk, worst) as refusal:
@@ -167,7 +171,7 @@ class LLMStack:
             started = time.monotonic()
             with self.slots:
                 try:
-                    response = self.models[task].complete(with_deadline(request))
+                    response = self.models[task].complete(request)
                 except ConnectorError as exc:
                     return self.failed(task, meta, exc, raw_in, time.monotonic() - started)
             self.succeeded(task, meta, request, response, raw_in)

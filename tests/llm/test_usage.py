@@ -21,7 +21,7 @@ from connectors.llm import ChatRequest, Endpoint, LLMError, OpenAIChatModel
 from daemon.app import Services
 from daemon.deadline import stage_deadline
 from daemon.llm.prompts import triage_schema
-from daemon.llm.stack import CallMeta, LLMStack
+from daemon.llm.stack import CallMeta, Failure, LLMStack
 from daemon.metrics import REGISTRY
 from daemon.tables import Usage
 from tests.llm.helpers import llm_settings, start_services
@@ -239,3 +239,13 @@ def test_the_request_deadline_cuts_a_dribbling_stream(llm_server: ScriptedLLM) -
     assert caught.value.kind == "timeout"
     assert caught.value.received.startswith("Your parcel")  # what came before the cut
     model.close()
+
+
+def test_no_request_is_sent_when_the_stage_budget_is_spent(
+    services: Services, llm_server: ScriptedLLM
+) -> None:
+    spent = ChatRequest(messages=ASK, max_tokens=50, deadline=time.monotonic() - 1)
+    failure = stack_of(services).call("triage", spent, CallMeta("route", message_pk=1))
+    assert isinstance(failure, Failure)
+    assert failure.kind == "timeout" and "no time left" in failure.reason
+    assert llm_server.requests == [] and rows(services) == []
