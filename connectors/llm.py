@@ -353,6 +353,9 @@ class OpenAIChatModel:
         except (httpx2.HTTPError, OSError) as exc:
             if not cutoff.fired:
                 raise self._stream_error(f"the stream broke off: {exc}", "truncated", acc) from None
+        except Exception:
+            if not cutoff.fired:  # e.g. a chunk that is not JSON: `_complete_once` says so
+                raise  # a line cut in half by the deadline is the deadline's
         finally:
             cutoff.cancel()
             stream.close()
