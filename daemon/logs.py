@@ -1,8 +1,9 @@
 """Logging: one line per event, with the message or ticket id, and no personal data.
 
 Decides what a log line may contain. Email addresses are shortened to their first letter and
-domain (`a***@example.org`) before any handler sees them; `json` format gives one object per
-line for journald and log shippers.
+domain (`a***@example.org`) before any handler sees them; a Message-ID is logged as `mid:` and
+its local part (`msgid_for_log`), never in a form that reads like an address; `json` format
+gives one object per line for journald and log shippers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,15 @@ from daemon.config import LoggingSettings
 from daemon.llm.pii import mask_for_logs
 
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+
+
+def msgid_for_log(message_id: str | None) -> str:
+    """A Message-ID as a log line shows it: `mid:` and its local part only, so the masking
+    of addresses cannot turn it into something that reads like one (`h***@example.com`)."""
+    if not message_id:
+        return "mid:(none)"
+    local = message_id.strip().strip("<>").rsplit("@", 1)[0]
+    return f"mid:{local[:60]}"
 
 
 def redact(text: str) -> str:

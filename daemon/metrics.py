@@ -40,6 +40,31 @@ SCREENED_OUT = Counter(
     registry=REGISTRY,
 )
 
+LLM_REQUESTS = Counter(
+    "helpdeskd_llm_requests_total",
+    "LLM requests by model and outcome (ok, unusable, truncated, transport, refused)",
+    ["model", "outcome"],
+    registry=REGISTRY,
+)
+LLM_RETRIES = Counter(
+    "helpdeskd_llm_retries_total",
+    "LLM attempts retried, by model and reason (timeout, server, rate_limited, connection)",
+    ["model", "reason"],
+    registry=REGISTRY,
+)
+LLM_TIMEOUTS = Counter(
+    "helpdeskd_llm_timeouts_total",
+    "LLM attempts that timed out or stalled (retried or not), by model",
+    ["model"],
+    registry=REGISTRY,
+)
+LLM_ESTIMATED = Counter(
+    "helpdeskd_llm_estimated_total",
+    "LLM requests whose tokens were estimated (the server reported no usage), by model",
+    ["model"],
+    registry=REGISTRY,
+)
+
 
 class StoreCollector:
     """Gauges read from the store at scrape time, so they are right whatever process (or

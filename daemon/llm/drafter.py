@@ -326,7 +326,7 @@ class LLMDrafter:
             offline,
             needs_human=True,
             reason=f"{why}; {offline.reason}"[:1000],
-            tool_results=tools,
+            tool_results=tools or offline.tool_results,
             escalate=failed_tool(tools),
         )
 

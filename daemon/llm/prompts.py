@@ -7,8 +7,8 @@ prompts are templates an operator can override per intent (`prompts/draft_<inten
 names, earlier turns, an image description — goes into the user turn inside a
 `<customer_… >` element, with anything resembling our delimiters or a chat template's role
 tokens defused, so no text can close the element and speak as us. Answers are parsed leniently
-(a reasoning model's `<think>` block and a code fence are dropped) and validated strictly
-against the JSON Schema.
+(a reasoning model's `<think>` block and a code fence are dropped, a confidence of 1–100 is
+read as a percentage) and validated strictly against the JSON Schema.
 """
 
 from __future__ import annotations
@@ -65,11 +65,21 @@ def parse_json_answer(text: str, schema: JsonSchema) -> tuple[dict[str, Any] | N
         return None, f"the answer is not valid JSON ({exc.msg})"
     if not isinstance(data, dict):
         return None, "the answer is not a JSON object"
+    data = as_fraction(data)
     errors = sorted(Draft202012Validator(schema.schema).iter_errors(data), key=str)
     if errors:
         where = "/".join(str(p) for p in errors[0].absolute_path) or "top level"
         return None, f"the answer ignores the schema ({where}: {errors[0].message[:120]})"
     return data, ""
+
+
+def as_fraction(data: dict[str, Any]) -> dict[str, Any]:
+    """A `confidence` above 1 and up to 100 read as a percentage (models often say 100 for
+    sure): 0–100 becomes 0–1; anything else is left for the schema to judge."""
+    value = data.get("confidence")
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value <= 100:
+        return {**data, "confidence": value / 100}
+    return data
 
 
 def triage_schema(intents: Sequence[str], risks: Sequence[str]) -> JsonSchema:
