@@ -407,13 +407,13 @@ class HybridRetriever:
     ) -> list[tuple[Passage, list[QueryTerm]]]:
         found = self.lexical.search_terms(query, namespaces, max(k, DEPTH))
         try:
-            semantic = self.semantic(query, namespaces)
-        except EmbeddingError as exc:
-            self.fall_back(str(exc))
+            fused = self.fuse([p for p, _ in found], self.semantic(query, namespaces), k)
+        except (EmbeddingError, sqlite3.Error, OSError, ValueError) as exc:
+            self.fall_back(str(exc) or type(exc).__name__)
             return list(found[:k])
         self.recovered()
         plan = found[0][1] if found else []
-        return [(p, plan) for p in self.fuse([p for p, _ in found], semantic, k)]
+        return [(p, plan) for p in fused]
 
     def semantic(self, query: str, namespaces: Sequence[str]) -> list[str]:
         """Passage ids by cosine to the query, best first (EmbeddingError: no ranking)."""

@@ -251,3 +251,21 @@ def test_config_needs_a_model_and_a_known_provider(tmp_path: Path, server: Scrip
     )
     other = hybrid_settings(tmp_path, server, embedding_provider="reasoning")
     assert ("knowledge.embedding_provider", "no [models.reasoning]") in check_settings(other)
+
+
+def test_an_unreadable_vector_file_falls_back(
+    tmp_path: Path, server: ScriptedLLM, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = hybrid_settings(tmp_path, server)
+    rebuild_index(settings)
+    generation = current_dir(settings.index_dir)
+    assert generation is not None
+    store_path(settings.index_dir, generation).write_bytes(b"not a database" * 100)
+    retriever = open_retriever(settings)
+    try:
+        with caplog.at_level(logging.WARNING, logger="helpdeskd.embeddings"):
+            found = ids(retriever.search(QUERY, (), 3))
+    finally:
+        retriever.close()
+    assert found == keyword_only(settings)
+    assert "keyword ranking alone" in caplog.text
