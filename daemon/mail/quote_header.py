@@ -1,0 +1,323 @@
+"""quote_header: whether a few lines are the header a mail client wrote above quoted history.
+
+Decides by structure and evidence, in any of the 38 languages, never by a pattern per client:
+an attribution ("On …, Ana <a@x> wrote:") is a window of 1–3 lines (clients wrap) ending in a
+colon (or a "wrote" verb) whose words carry enough evidence — an e-mail address, a date
+(numeric, CJK, or a CLDR month name with a number), a time, a "wrote" verb, a lead word — scored
+by `attribution_score`; an Outlook block is consecutive "Label: value" lines whose labels are
+From/Sent/To/Cc/Subject words of daemon/mail/lexicon.py and whose values hold an address, a date
+or at least three labels; a separator is "--- Original Message ---" in any language, also when
+HTML-to-text conversion decorated it ("*-------- Original Message --------*"); a phone footer is
+a "sent from my …" phrase around a short device or app name, links stripped. The words are data
+(lexicon.py, monthnames.py); what each thing looks like is the code below.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from daemon.mail.lexicon import (
+    DEVICES,
+    HEADER_LABELS,
+    LEADS,
+    ORIGINAL_MESSAGE,
+    SENT_FROM,
+    WROTE,
+)
+from daemon.mail.monthnames import MONTHS
+
+WINDOW = 4
+"""An attribution is wrapped over at most this many lines (3 in practice; 4 when a client
+broke a long address over lines)."""
+SPAN = 6
+"""…lying within this many lines, blank lines inside a broken address included."""
+QUOTED_NEEDS = 3
+"""Evidence an attribution needs when `>` lines follow it."""
+UNMARKED_NEEDS = 4
+"""Evidence it needs when unmarked text (Outlook, "the rest is history") follows it."""
+MAX_LINE = 400
+"""Characters of a line looked at (an attribution line is never longer)."""
+
+BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+"""Direction marks Gmail writes around Hebrew, Arabic and Persian attributions."""
+CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f"
+"""Scripts written without spaces between words (and Thai): no word boundary around a verb."""
+ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+\.[^\W\d_]{2,}")
+TIME = re.compile(r"(?<![\d.:])\d{1,2}[:：.]\d{2}(?::\d{2})?(?!\d)(?![./-]\d)")
+NUMERIC_DATE = re.compile(
+    r"(?<![\d.])(?:\d{4}[-/.]\s?\d{1,2}[-/.]\s?\d{1,2}|\d{1,2}[-/.]\s?\d{1,2}[-/.]\s?\d{2,4}"
+    r"|\d{2,4}\s?[年년]\s?\d{1,2}\s?[月월])(?!\d)"
+)
+NUMBER = re.compile(r"\d")
+LABEL = re.compile(r"^\s*[*_]*\s*([^\W\d_][^:：]{0,28}?)\s*[*_]*\s*[:：]")
+LABELS_IN_LINE = re.compile(r"([^\W\d_][^\s:：*]*(?:\s[^\W\d_][^\s:：*]*)?)\s?[*_]*[:：]")
+DASHED = re.compile(r"^\s*[-_=]{2,}\s*(.+?)\s*[-_=]{2,}\s*$")
+LINK = re.compile(
+    r"<(?:https?|mailto):[^>]*>|\((?:https?|mailto):[^)]*\)|\[(?:https?|mailto):[^\]]*\]"
+)
+URL = re.compile(r"(?:https?://|www\.)\S+")
+FOOTER_GAP_WORDS = 4
+"""A footer's device or app name has at most this many words (more when one names a device)."""
+
+
+def normalise(line: str) -> str:
+    """A line as its words read: direction marks gone, HTML-to-text bold markers and a quote's
+    `>` marks stripped from its ends."""
+    line = BIDI.sub("", line[:MAX_LINE]) if not line.isascii() else line[:MAX_LINE]
+    return line.strip().lstrip(">").strip().strip("*").strip()
+
+
+def ends_with_colon(line: str) -> bool:
+    """The line ends in a colon, once decoration is stripped (the end of an attribution)."""
+    return normalise(line).rstrip(" *-_").endswith((":", "："))
+
+
+# --- evidence ------------------------------------------------------------------------------
+
+
+@cache
+def months() -> re.Pattern[str]:
+    names = sorted({n for names in MONTHS.values() for n in names}, key=len, reverse=True)
+    words = "|".join(re.escape(n) for n in names if not NUMBER.search(n))
+    return re.compile(rf"(?<![^\W\d_])(?:{words})(?![^\W\d_])", re.I)
+
+
+def word_pattern(words: list[str]) -> str:
+    """An alternation matching whole words (scripts without spaces: anywhere)."""
+    parts = []
+    for word in sorted(set(words), key=len, reverse=True):
+        escaped = re.escape(word)
+        if re.match(rf"[{CJK}]", word):
+            parts.append(escaped)
+        else:
+            parts.append(rf"(?<![^\W\d_]){escaped}(?![^\W\d_])")
+    return "|".join(parts)
+
+
+@cache
+def verbs() -> re.Pattern[str]:
+    return re.compile(word_pattern([v for vs in WROTE.values() for v in vs]), re.I)
+
+
+@cache
+def verb_at_end() -> re.Pattern[str]:
+    words = word_pattern([v for vs in WROTE.values() for v in vs])
+    return re.compile(rf"(?:{words})\s*[:：]?$", re.I)
+
+
+@cache
+def leads() -> re.Pattern[str]:
+    return re.compile(rf"^(?:{word_pattern([w for ws in LEADS.values() for w in ws])})", re.I)
+
+
+def closes_with_verb(text: str) -> bool:
+    """The text ends with a "wrote" verb (and maybe a colon)."""
+    return bool(verb_at_end().search(text[-40:]))
+
+
+def has_date(text: str) -> bool:
+    if NUMERIC_DATE.search(text):
+        return True
+    return bool(NUMBER.search(text)) and bool(months().search(text))
+
+
+def attribution_score(text: str) -> tuple[int, bool, bool]:
+    """(evidence, names someone: an address or a verb, dates it: a date or a time)."""
+    address = bool(ADDRESS.search(text))
+    verb = bool(verbs().search(text))
+    date = has_date(text)
+    time = bool(TIME.search(text))
+    score = 2 * address + 2 * verb + date + time + bool(leads().match(text))
+    score += verb and closes_with_verb(text)  # "… wrote:" closes the line
+    return score, address or verb, date or time
+
+
+# --- attribution lines ---------------------------------------------------------------------
+
+
+def attribution_start(lines: list[str], end: int, floor: int, quoted: bool) -> int | None:
+    """The first line of an attribution ending on line `end` (None: none does); lines above
+    `floor` are taken. `quoted`: `>` lines follow it (less evidence needed)."""
+    last = normalise(lines[end])
+    if not last or not (
+        ends_with_colon(lines[end]) or closes_with_verb(last) or ends_with_address(last)
+    ):
+        return None
+    needs = QUOTED_NEEDS if quoted else UNMARKED_NEEDS
+    window, taken = "", 0
+    for start in range(end, max(floor, end - SPAN + 1) - 1, -1):
+        line = normalise(lines[start])
+        if not line and continues(window):
+            continue  # a client broke an address over lines ("<\nmailto:…\n> wrote:")
+        if not line or taken == WINDOW or (start < end and wrote_end(line)):
+            return None
+        window, taken = f"{line} {window}".strip(), taken + 1
+        score, who, when = attribution_score(window)
+        if score >= needs and who and (quoted or when):
+            return extend_up(lines, start, end, floor)
+    return None
+
+
+def attribution_end(lines: list[str], end: int) -> int:
+    """The line after an attribution found ending at `end`: a short rest the client wrapped
+    below the address ("> wrote:") belongs to it."""
+    after = end + 1
+    rest = normalise(lines[after]) if after < len(lines) else ""
+    wrapped = 0 < len(rest) <= 40 and ends_with_colon(rest)
+    return after + 1 if wrapped and closes_with_verb(rest.rstrip(":： ")) else after
+
+
+def continues(window: str) -> bool:
+    """The window visibly continues a line above: it starts with a lowercase word, "<" or "("."""
+    return window[:1].islower() or window[:1] in "<(["
+
+
+def ends_with_address(line: str) -> bool:
+    """The line ends with an e-mail address (Gmail's old "2011/4/7 Ana <a@x>", no colon)."""
+    return line.endswith(">") and bool(ADDRESS.search(line[-80:]))
+
+
+def wrote_end(line: str) -> bool:
+    """A line closing a sentence of its own: no part of a wrapped attribution below it."""
+    return line.endswith(("!", "?", ":", "：")) or (
+        line.endswith(".") and not line[-2:-1].isdigit()
+    )
+
+
+def extend_up(lines: list[str], start: int, end: int, floor: int) -> int:
+    """Take the wrapped beginning of an attribution found from its end: lines above that the
+    window visibly continues (it starts with a lowercase word, "<" or "(") or that carry
+    evidence of their own, within `WINDOW` lines."""
+    while start > floor and end - start + 1 < WINDOW:
+        above = normalise(lines[start - 1])
+        if not above or wrote_end(above) or len(above) > 120:
+            break
+        if not (continues(normalise(lines[start])) or attribution_score(above)[0] >= 2):
+            break
+        start -= 1
+    return start
+
+
+# --- header blocks -------------------------------------------------------------------------
+
+
+@cache
+def label_roles() -> dict[str, str]:
+    return {
+        label.casefold(): role
+        for role, by_language in HEADER_LABELS.items()
+        for labels in by_language.values()
+        for label in labels
+    }
+
+
+def label_role(line: str) -> str | None:
+    """ "from", "date", "to", "cc" or "subject" for a "Label: value" line, else None."""
+    match = LABEL.match(line[:200])
+    return label_roles().get(match.group(1).strip().casefold()) if match else None
+
+
+def header_start(line: str) -> bool:
+    """The line may open a header block: a From or Sent/Date label."""
+    return label_role(BIDI.sub("", line)) in ("from", "date")
+
+
+def header_block(lines: list[str], index: int) -> int:
+    """Length of a quoted header block starting at `index` (0: none): labelled lines, the
+    first a From or Date, at least two roles, and values that hold an address or a date (or
+    three labels)."""
+    if not header_start(lines[index]):
+        return 0
+    roles: list[str] = []
+    values, end = "", index
+    while end < len(lines) and end - index < 10:
+        line = BIDI.sub("", lines[end][:MAX_LINE])
+        role = label_role(line)
+        if role:
+            roles.append(role)
+        elif not line.strip() or (len(roles) >= 2 and not line.startswith((" ", "\t"))):
+            break
+        values += " " + line
+        end += 1
+    if len(roles) < 2 or len(set(roles)) < 2:
+        return 0
+    evidence = ADDRESS.search(values) or has_date(values) or TIME.search(values)
+    return end - index if evidence or len(roles) >= 3 else 0
+
+
+def one_line_header(line: str) -> bool:
+    """Outlook's block run together on one line ("From: Ana Sent: Monday …")."""
+    if ":" not in line[:60] or not header_start(line):
+        return False
+    return any(role_of(m.group(1)) == "date" for m in list(LABELS_IN_LINE.finditer(line))[1:])
+
+
+def role_of(token: str) -> str | None:
+    """The role of a label token, also when a word of the value precedes it on the line."""
+    roles = label_roles()
+    return roles.get(token.casefold()) or roles.get(token.split()[-1].casefold())
+
+
+# --- separators ----------------------------------------------------------------------------
+
+
+@cache
+def original_phrases() -> frozenset[str]:
+    return frozenset(p.casefold() for ps in ORIGINAL_MESSAGE.values() for p in ps)
+
+
+def separator(line: str) -> bool:
+    """ "-----Original Message-----" in any language, or "-- Ana wrote --", decoration stripped."""
+    match = DASHED.match(normalise(line).strip("*_ "))
+    if not match:
+        return False
+    phrase = match.group(1).strip("*_ ").casefold()
+    return phrase in original_phrases() or closes_with_verb(phrase)
+
+
+# --- phone and app footers -----------------------------------------------------------------
+
+
+@cache
+def footer_phrases() -> tuple[tuple[str, str], ...]:
+    pairs = {tuple(p.casefold().split("…", 1)) for ps in SENT_FROM.values() for p in ps}
+    return tuple(sorted(((a, b) for a, b in pairs), key=lambda p: -len(p[0]) - len(p[1])))
+
+
+@cache
+def devices() -> re.Pattern[str]:
+    words = "|".join(re.escape(d) for d in sorted(DEVICES, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W\d_])(?:{words})", re.I)  # "BlackBerry®", "iPhone-omról"
+
+
+def footer_text(line: str) -> str:
+    """A line as a footer reads: links, decoration and final punctuation stripped."""
+    text = URL.sub("", LINK.sub("", normalise(line)))
+    return text.strip().rstrip(".!。 ").strip().casefold()
+
+
+def phone_footer(line: str) -> bool:
+    """ "Sent from my iPhone", "Von meinem Mobilgerät gesendet", "iPhoneから送信" …: a footer
+    phrase around a short device or app name (a sentence is not a footer)."""
+    text = footer_text(line)
+    if not text or len(text) > 120:
+        return False
+    for prefix, suffix in footer_phrases():
+        if (
+            len(text) > len(prefix) + len(suffix)
+            and text.startswith(prefix)
+            and text.endswith(suffix)
+        ):
+            gap = text[len(prefix) : len(text) - len(suffix)].strip(" .")
+            if gap and footer_gap(gap):
+                return True
+    return False
+
+
+def footer_gap(gap: str) -> bool:
+    """The part of a footer that names the device or app: short, not a clause."""
+    if any(mark in gap for mark in ",;?!") or ". " in gap:
+        return False
+    words = len(gap.split())
+    return words <= FOOTER_GAP_WORDS or (words <= 7 and bool(devices().search(gap)))
