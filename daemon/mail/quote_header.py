@@ -224,10 +224,10 @@ def header_start(line: str) -> bool:
 
 
 def header_block(lines: list[str], index: int) -> int:
-    """Length of a quoted header block starting at `index` (0: none): labelled lines, the
-    first a From or Date, at least two roles, and values that hold an address or a date (or
-    three labels)."""
-    if not header_start(lines[index]):
+    """Length of a quoted header block starting at `index` (0: none): labelled lines in any
+    order (Outlook starts with From, GMX with its date, Thunderbird with the subject), a From
+    (or a first Date) among at least two roles, and values that hold an address or a date (or three labels)."""
+    if not label_role(BIDI.sub("", lines[index])):
         return 0
     roles: list[str] = []
     values, end = "", index
@@ -240,7 +240,7 @@ def header_block(lines: list[str], index: int) -> int:
             break
         values += " " + line
         end += 1
-    if len(roles) < 2 or len(set(roles)) < 2:
+    if len(set(roles)) < 2 or not ("from" in roles or roles[0] == "date"):
         return 0
     evidence = ADDRESS.search(values) or has_date(values) or TIME.search(values)
     return end - index if evidence or len(roles) >= 3 else 0
@@ -269,7 +269,7 @@ def original_phrases() -> frozenset[str]:
 
 def separator(line: str) -> bool:
     """ "-----Original Message-----" in any language, or "-- Ana wrote --", decoration stripped."""
-    match = DASHED.match(normalise(line).strip("*_ "))
+    match = DASHED.match(normalise(line))
     if not match:
         return False
     phrase = match.group(1).strip("*_ ").casefold()

@@ -53,10 +53,11 @@ FORWARD = re.compile(rf"^\s*(?:-{{2,}}\s*)?(?:{FORWARDS})\b.{{0,80}}$", re.I)
 BLANK = r"[^\S\n]"
 """Whitespace within a line (the scans below run over the whole text)."""
 MAY_START = re.compile(
-    rf"\n(?=(?:[>*-]|{BLANK})*(?:{LEADS})\b|{BLANK}*[\d_=-]|{BLANK}*(?i:{FORWARDS}))"
+    rf"\n(?=(?:[>*-]|{BLANK})*(?:{LEADS})\b|{BLANK}*\*?[\d_=-]|{BLANK}*(?i:{FORWARDS}))"
 )
 """Lines (after their newline) a quote header or a forward line can start on, besides those
-with a colon: a lead word, a digit or a rule character first, or a forward phrase. With the
+with a colon: a lead word, a digit or a rule character first (maybe bold: "*-----"), or a
+forward phrase. With the
 lines holding a colon, a superset found by one scan of the text, so that the per-line patterns
 run on a few lines of a long body instead of on all of them."""
 EMPTY_OR_QUOTE = re.compile(rf"\n(?={BLANK}*(?:\n|>|\Z))")
