@@ -226,7 +226,8 @@ def header_start(line: str) -> bool:
 def header_block(lines: list[str], index: int) -> int:
     """Length of a quoted header block starting at `index` (0: none): labelled lines in any
     order (Outlook starts with From, GMX with its date, Thunderbird with the subject), a From
-    (or a first Date) among at least two roles, and values that hold an address or a date (or three labels)."""
+    (or a first Date) among at least two roles, and values that hold an address or a date (or
+    three labels)."""
     if not label_role(BIDI.sub("", lines[index])):
         return 0
     roles: list[str] = []

@@ -60,13 +60,15 @@ ATTRIBUTIONS = [
         "en",
         "Gmail web, wrapped at 78 columns",
         "The parcel arrived damaged.",
-        "On Tue, Mar 5, 2024 at 10:14 AM Example Shop Customer Care Team <\nsupport@example.com> wrote:",
+        "On Tue, Mar 5, 2024 at 10:14 AM Example Shop Customer Care Team <\n"
+        "support@example.com> wrote:",
     ),
     quoted(
         "en",
         "Gmail, attribution wrapped in three",
         "Can you resend the invoice?",
-        "On Tue, Mar 5, 2024 at 10:14 AM\nExample Shop Customer Care Team\n<support@example.com> wrote:",
+        "On Tue, Mar 5, 2024 at 10:14 AM\nExample Shop Customer Care Team\n"
+        "<support@example.com> wrote:",
     ),
     quoted(
         "en",

@@ -14,9 +14,13 @@ from daemon.mail.quote_header import attribution_score, phone_footer, separator
 
 @pytest.mark.parametrize(
     "table",
-    [lexicon.WROTE, lexicon.ORIGINAL_MESSAGE, lexicon.SENT_FROM, MONTHS]
-    + list(lexicon.HEADER_LABELS.values())[:2]
-    + [lexicon.HEADER_LABELS["to"], lexicon.HEADER_LABELS["subject"]],
+    [
+        lexicon.WROTE,
+        lexicon.ORIGINAL_MESSAGE,
+        lexicon.SENT_FROM,
+        MONTHS,
+        *(lexicon.HEADER_LABELS[role] for role in ("from", "date", "to", "subject")),
+    ],
 )
 def test_every_language_has_words(table: dict[str, tuple[str, ...]]) -> None:
     assert set(LANGUAGES) <= set(table)
