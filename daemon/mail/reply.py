@@ -1,17 +1,17 @@
 """reply: what the sender wrote now, without the quoted history and without the signature.
 
-Decides, line by line, which lines of a plain-text body are history: a quote header ("On …
-wrote:" in a dozen languages, Outlook's "From: … Sent: …" block and "-----Original
-Message-----", Gmail's "2014-10-17 … <bob@example.com>:"), the `>` lines that follow it, and,
-when a header is followed by unmarked text, everything after it (Outlook quotes without `>`).
-Lines the sender wrote between or after quotes are kept (inline and bottom-posted answers). A
-forwarded message keeps its body: the forward is what the sender is sending. The signature is
-found from the bottom: a "-- " delimiter, a "-Name" line, a sign-off ("Thanks,", "Best
-regards,", "Mit freundlichen Grüßen") or a phone footer ("Sent from my iPhone") that starts a
-short tail of short lines. Our own rules, measured against talon's and GitHub's
-email_reply_parser expectations in tests/corpus (those libraries are not used: see
-../shared/DEPENDENCIES.md).
-"""
+Decides, line by line, which lines of a plain-text body are history: a quote header (an
+attribution such as "On … wrote:", an Outlook/GMX/Thunderbird header block, an "-----Original
+Message-----" separator — recognised by structure and scored evidence in the 38 languages of
+language.py by daemon/mail/quote_header.py, see daemon/mail/README.md), the `>` lines that
+follow it, and, when a header is followed by unmarked text, everything after it (Outlook quotes
+without `>`). Lines the sender wrote between or after quotes are kept (inline and bottom-posted
+answers). A forwarded message keeps its body: the forward is what the sender is sending. The
+signature is found from the bottom: a "-- " delimiter, a "-Name" line, a sign-off ("Thanks,",
+"Best regards,", "Mit freundlichen Grüßen") or a phone footer in any language ("Sent from my
+iPhone", "Von meinem Mobilgerät gesendet") that starts a short tail of short lines. Our own
+rules, measured against talon's and GitHub's email_reply_parser expectations in tests/corpus
+(those libraries are not used: see ../shared/DEPENDENCIES.md)"""
 
 from __future__ import annotations
 
