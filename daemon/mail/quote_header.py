@@ -140,9 +140,8 @@ def attribution_start(lines: list[str], end: int, floor: int, quoted: bool) -> i
     """The first line of an attribution ending on line `end` (None: none does); lines above
     `floor` are taken. `quoted`: `>` lines follow it (less evidence needed)."""
     last = normalise(lines[end])
-    if not last or not (
-        ends_with_colon(lines[end]) or closes_with_verb(last) or ends_with_address(last)
-    ):
+    closed = ends_with_colon(lines[end]) or closes_with_verb(last)
+    if not last or not (closed or (quoted and ends_with_address(last))):
         return None
     needs = QUOTED_NEEDS if quoted else UNMARKED_NEEDS
     window, taken = "", 0
@@ -174,7 +173,8 @@ def continues(window: str) -> bool:
 
 
 def ends_with_address(line: str) -> bool:
-    """The line ends with an e-mail address (Gmail's old "2011/4/7 Ana <a@x>", no colon)."""
+    """The line ends with an e-mail address (Gmail's old "2011/4/7 Ana <a@x>", no colon; an
+    end only when `>` lines follow)."""
     return line.endswith(">") and bool(ADDRESS.search(line[-80:]))
 
 
