@@ -50,6 +50,8 @@ NUMERIC_DATE = re.compile(
     r"|\d{2,4}\s?[年년]\s?\d{1,2}\s?[月월])(?!\d)"
 )
 NUMBER = re.compile(r"\d")
+LETTERS = re.compile(r"[^\W\d_]+")
+CJK_CHAR = re.compile(f"[{CJK}]")
 LABEL = re.compile(r"^\s*[*_]*\s*([^\W\d_][^:：]{0,28}?)\s*[*_]*\s*[:：]")
 LABELS_IN_LINE = re.compile(r"([^\W\d_][^\s:：*]*(?:\s[^\W\d_][^\s:：*]*)?)\s?[*_]*[:：]")
 DASHED = re.compile(r"^\s*[-_=]{2,}\s*(.+?)\s*[-_=]{2,}\s*$")
@@ -77,58 +79,93 @@ def ends_with_colon(line: str) -> bool:
 
 
 @cache
-def months() -> re.Pattern[str]:
-    names = sorted({n for names in MONTHS.values() for n in names}, key=len, reverse=True)
-    words = "|".join(re.escape(n) for n in names if not NUMBER.search(n))
-    return re.compile(rf"(?<![^\W\d_])(?:{words})(?![^\W\d_])", re.I)
-
-
-def word_pattern(words: list[str]) -> str:
-    """An alternation matching whole words (scripts without spaces: anywhere)."""
-    parts = []
-    for word in sorted(set(words), key=len, reverse=True):
-        escaped = re.escape(word)
-        if re.match(rf"[{CJK}]", word):
-            parts.append(escaped)
-        else:
-            parts.append(rf"(?<![^\W\d_]){escaped}(?![^\W\d_])")
-    return "|".join(parts)
+def month_words() -> tuple[frozenset[str], tuple[str, ...]]:
+    """(month names that are one word of letters, the others: "мі.ค."-like, with spaces)."""
+    names = {n.rstrip(".") for names in MONTHS.values() for n in names if not NUMBER.search(n)}
+    words = frozenset(n for n in names if LETTERS.fullmatch(n))
+    return words, tuple(sorted(names - words))
 
 
 @cache
-def verbs() -> re.Pattern[str]:
-    return re.compile(word_pattern([v for vs in WROTE.values() for v in vs]), re.I)
+def verb_words() -> tuple[str, ...]:
+    return tuple(sorted({v.lower() for vs in WROTE.values() for v in vs}, key=len, reverse=True))
 
 
 @cache
-def verb_at_end() -> re.Pattern[str]:
-    words = word_pattern([v for vs in WROTE.values() for v in vs])
-    return re.compile(rf"(?:{words})\s*[:：]?$", re.I)
+def one_word(words: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(the words that are one run of letters: found by a set lookup, the others)."""
+    single = frozenset(w for w in words if LETTERS.fullmatch(w) and not CJK_CHAR.match(w))
+    return single, tuple(w for w in words if w not in single)
 
 
 @cache
-def leads() -> re.Pattern[str]:
-    return re.compile(rf"^(?:{word_pattern([w for ws in LEADS.values() for w in ws])})", re.I)
+def lead_words() -> tuple[str, ...]:
+    return tuple(sorted({w.lower() for ws in LEADS.values() for w in ws}, key=len, reverse=True))
+
+
+def word_at(text: str, start: int, end: int) -> bool:
+    """text[start:end] is a whole word: no letter touches it (scripts without spaces: always)."""
+    if CJK_CHAR.match(text[start:end]):
+        return True
+    before = text[start - 1 : start]
+    after = text[end : end + 1]
+    return not before.isalpha() and not after.isalpha()
+
+
+def has_word(text: str, words: tuple[str, ...]) -> bool:
+    """One of `words` (lowercase) occurs in `text` (lowercase) as a whole word."""
+    single, others = one_word(words)
+    if not single.isdisjoint(LETTERS.findall(text)):
+        return True
+    for word in others:
+        at = text.find(word)
+        while at >= 0:
+            if word_at(text, at, at + len(word)):
+                return True
+            at = text.find(word, at + 1)
+    return False
 
 
 def closes_with_verb(text: str) -> bool:
     """The text ends with a "wrote" verb (and maybe a colon)."""
-    return bool(verb_at_end().search(text[-40:]))
+    tail = text[-40:].lower().rstrip(" :：*-")
+    if not tail.endswith(verb_words()):
+        return False
+    return any(
+        tail.endswith(v) and word_at(tail, len(tail) - len(v), len(tail)) for v in verb_words()
+    )
+
+
+def starts_with_lead(text: str) -> bool:
+    head = text[:20].lower()
+    first = LETTERS.match(head)
+    single, others = one_word(lead_words())
+    if first and first.group() in single:
+        return True
+    return head.startswith(others) and any(
+        head.startswith(w) and word_at(head, 0, len(w)) for w in others
+    )
 
 
 def has_date(text: str) -> bool:
+    """A numeric or CJK date, or a month name of any of the languages with a number."""
+    if not NUMBER.search(text):
+        return False
     if NUMERIC_DATE.search(text):
         return True
-    return bool(NUMBER.search(text)) and bool(months().search(text))
+    lower = text.lower()
+    words, others = month_words()
+    return not words.isdisjoint(LETTERS.findall(lower)) or any(o in lower for o in others)
 
 
 def attribution_score(text: str) -> tuple[int, bool, bool]:
     """(evidence, names someone: an address or a verb, dates it: a date or a time)."""
-    address = bool(ADDRESS.search(text))
-    verb = bool(verbs().search(text))
+    lower = text.lower()
+    address = "@" in text and bool(ADDRESS.search(text))
+    verb = has_word(lower, verb_words())
     date = has_date(text)
-    time = bool(TIME.search(text))
-    score = 2 * address + 2 * verb + date + time + bool(leads().match(text))
+    time = bool(NUMBER.search(text)) and bool(TIME.search(text))
+    score = 2 * address + 2 * verb + date + time + starts_with_lead(text)
     score += verb and closes_with_verb(text)  # "… wrote:" closes the line
     return score, address or verb, date or time
 
@@ -139,8 +176,10 @@ def attribution_score(text: str) -> tuple[int, bool, bool]:
 def attribution_start(lines: list[str], end: int, floor: int, quoted: bool) -> int | None:
     """The first line of an attribution ending on line `end` (None: none does); lines above
     `floor` are taken. `quoted`: `>` lines follow it (less evidence needed)."""
+    if not may_end(lines[end]):
+        return None
     last = normalise(lines[end])
-    closed = ends_with_colon(lines[end]) or closes_with_verb(last)
+    closed = last.rstrip(" *-_").endswith((":", "：")) or closes_with_verb(last)
     if not last or not (closed or (quoted and ends_with_address(last))):
         return None
     needs = QUOTED_NEEDS if quoted else UNMARKED_NEEDS
@@ -165,6 +204,13 @@ def attribution_end(lines: list[str], end: int) -> int:
     rest = normalise(lines[after]) if after < len(lines) else ""
     wrapped = 0 < len(rest) <= 40 and ends_with_colon(rest)
     return after + 1 if wrapped and closes_with_verb(rest.rstrip(":： ")) else after
+
+
+def may_end(line: str) -> bool:
+    """Cheap first look: the line's last character can end an attribution (a colon, an
+    address's ">", a verb's letter or ")"), decoration and direction marks aside."""
+    last = line.rstrip(" \t*-_\u200e\u200f\u202a\u202b\u202c")[-1:]
+    return last in ":：>)" or last.isalpha()
 
 
 def continues(window: str) -> bool:
@@ -214,13 +260,20 @@ def label_roles() -> dict[str, str]:
 
 def label_role(line: str) -> str | None:
     """ "from", "date", "to", "cc" or "subject" for a "Label: value" line, else None."""
-    match = LABEL.match(line[:200])
+    head = line[:48]
+    if ":" not in head and "：" not in head:
+        return None
+    match = LABEL.match(head)
     return label_roles().get(match.group(1).strip().casefold()) if match else None
 
 
+START_ROLES = ("from", "date")
+"""The roles a header on one line starts with."""
+
+
 def header_start(line: str) -> bool:
-    """The line may open a header block: a From or Sent/Date label."""
-    return label_role(BIDI.sub("", line)) in ("from", "date")
+    """The line may open Outlook's one-line block: a From or Sent/Date label."""
+    return label_role(BIDI.sub("", line)) in START_ROLES
 
 
 def header_block(lines: list[str], index: int) -> int:
@@ -281,9 +334,14 @@ def separator(line: str) -> bool:
 
 
 @cache
-def footer_phrases() -> tuple[tuple[str, str], ...]:
-    pairs = {tuple(p.casefold().split("…", 1)) for ps in SENT_FROM.values() for p in ps}
-    return tuple(sorted(((a, b) for a, b in pairs), key=lambda p: -len(p[0]) - len(p[1])))
+def footer_phrases() -> dict[str, tuple[tuple[str, str], ...]]:
+    """The footer phrases as (before the gap, after it), by the first character of the first
+    part ("" for phrases that start with the gap: "…から送信")."""
+    pairs = {tuple(p.lower().split("…", 1)) for ps in SENT_FROM.values() for p in ps}
+    by_first: dict[str, list[tuple[str, str]]] = {}
+    for before, after in sorted(pairs, key=lambda p: -len(p[0]) - len(p[1])):
+        by_first.setdefault(before[:1], []).append((before, after))
+    return {first: tuple(group) for first, group in by_first.items()}
 
 
 @cache
@@ -295,7 +353,7 @@ def devices() -> re.Pattern[str]:
 def footer_text(line: str) -> str:
     """A line as a footer reads: links, decoration and final punctuation stripped."""
     text = URL.sub("", LINK.sub("", normalise(line)))
-    return text.strip().rstrip(".!。 ").strip().casefold()
+    return text.strip().rstrip(".!。 ").strip().lower()
 
 
 def phone_footer(line: str) -> bool:
@@ -304,13 +362,14 @@ def phone_footer(line: str) -> bool:
     text = footer_text(line)
     if not text or len(text) > 120:
         return False
-    for prefix, suffix in footer_phrases():
+    phrases = footer_phrases()
+    for before, after in phrases.get(text[:1], ()) + phrases.get("", ()):
         if (
-            len(text) > len(prefix) + len(suffix)
-            and text.startswith(prefix)
-            and text.endswith(suffix)
+            len(text) > len(before) + len(after)
+            and text.startswith(before)
+            and text.endswith(after)
         ):
-            gap = text[len(prefix) : len(text) - len(suffix)].strip(" .")
+            gap = text[len(before) : len(text) - len(after)].strip(" .")
             if gap and footer_gap(gap):
                 return True
     return False

@@ -21,9 +21,12 @@ from dataclasses import dataclass
 
 from daemon.mail import lexicon
 from daemon.mail.quote_header import (
+    START_ROLES,
     attribution_end,
     attribution_start,
     header_block,
+    label_role,
+    may_end,
     one_line_header,
     phone_footer,
     separator,
@@ -154,7 +157,7 @@ def classify(lines: list[str]) -> list[str]:
     for index in candidates:
         if index < floor:
             continue
-        span = splitter_span(lines, kinds, index, floor)
+        span = splitter_span(lines, index, floor)
         if span:
             start, floor = span
             kinds[start:floor] = ["s"] * (floor - start)
@@ -175,22 +178,25 @@ def line_numbers(text: str, matches: Iterator[re.Match[str]]) -> Iterator[int]:
         yield line
 
 
-def splitter_span(
-    lines: list[str], kinds: list[str], index: int, floor: int
-) -> tuple[int, int] | None:
+def splitter_span(lines: list[str], index: int, floor: int) -> tuple[int, int] | None:
     """(first line, line after) of a quote header at `index`: a separator, a header block
     starting there, or an attribution ending there (see daemon/mail/quote_header.py)."""
     first = lines[index][:400]
     if not first.strip() or (QUOTE.match(first) and not first.lstrip("> \t")):
         return None
-    if first.lstrip(" >*")[:1] in "-_=" and separator(first):
-        return index, index + 1
-    if RULE_LINE.match(first) and index + 1 < len(lines) and header_block(lines, index + 1):
-        return index, index + 1 + header_block(lines, index + 1)
-    if ":" in first or "：" in first:
-        block = header_block(lines, index) or int(one_line_header(first))
+    if first.lstrip(" >*")[:1] in "-_=":
+        if separator(first):
+            return index, index + 1
+        block = RULE_LINE.match(first) and index + 1 < len(lines) and header_block(lines, index + 1)
+        if block:
+            return index, index + 1 + block
+    role = label_role(first)
+    if role:
+        block = header_block(lines, index) or int(role in START_ROLES and one_line_header(first))
         if block:
             return index, index + block
+    if not may_end(first):
+        return None
     start = attribution_start(lines, index, floor, quoted_next(lines, index))
     return None if start is None else (start, attribution_end(lines, index))
 
