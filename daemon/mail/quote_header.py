@@ -23,6 +23,7 @@ from daemon.mail.lexicon import (
     LEADS,
     ORIGINAL_MESSAGE,
     SENT_FROM,
+    SIGN_OFFS,
     WROTE,
 )
 from daemon.mail.monthnames import MONTHS
@@ -381,3 +382,25 @@ def footer_gap(gap: str) -> bool:
         return False
     words = len(gap.split())
     return words <= FOOTER_GAP_WORDS or (words <= 7 and bool(devices().search(gap)))
+
+
+# --- sign-offs -----------------------------------------------------------------------------
+
+SIGN_OFF_END = " ,.!:;-–—。！、"
+"""What may follow a sign-off on its line ("Thanks,", "Best regards!")."""
+DASH_TAIL = re.compile(r"\s*[-–—]\s*\S.*$")
+"""A name after a dash on the sign-off's line ("Thanks -Bob")."""
+
+
+@cache
+def sign_off_phrases() -> frozenset[str]:
+    return frozenset(p.lower().rstrip(SIGN_OFF_END) for ps in SIGN_OFFS.values() for p in ps)
+
+
+def sign_off(line: str) -> bool:
+    """A closing line of any language ("Best regards,", "S pozdravem", "よろしくお願いします"),
+    maybe with "-Name" after it."""
+    text = normalise(line).lower()
+    if len(text) > 40:
+        return False
+    return DASH_TAIL.sub("", text).rstrip(SIGN_OFF_END) in sign_off_phrases()

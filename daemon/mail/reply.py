@@ -30,6 +30,7 @@ from daemon.mail.quote_header import (
     one_line_header,
     phone_footer,
     separator,
+    sign_off,
 )
 
 MAX_LINES = 1000
@@ -70,20 +71,6 @@ QUOTE = re.compile(r"^\s*>")
 LINK_OPEN = re.compile(r"[(<]https?://[^)>\s]*$")
 LINK_PART = re.compile(r"\(https?://|^\S*[)>]\s*>?\s*$")
 
-SIGN_OFFS = (
-    r"thanks|thank you|thanks a lot|many thanks|thanks in advance|thx|cheers|regards|"
-    r"best|best regards|best wishes|kind regards|warm regards|warmest regards|"
-    r"with regards|yours|yours truly|yours sincerely|sincerely|respectfully|all the best|"
-    r"take care|ciao|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|"
-    r"viele grüße|beste grüße|liebe grüße|lg|vg|mfg|gruß|grüße|danke|vielen dank|"
-    r"cordialement|bien cordialement|bien à vous|merci|salutations|amicalement|"
-    r"saludos|un saludo|atentamente|gracias|cumprimentos|atenciosamente|obrigado|obrigada|"
-    r"met vriendelijke groet|met vriendelijke groeten|groeten|bedankt|"
-    r"med vänlig hälsning|vänliga hälsningar|hälsningar|med venlig hilsen|hilsen|"
-    r"mvh|с уважением|спасибо|pozdrawiam|z poważaniem|dziękuję|grazie|saluti|cordiali saluti|"
-    r"distinti saluti|regards"
-)
-SIGN_OFF = re.compile(rf"^\s*(?:{SIGN_OFFS})\b[\s,.!:]*(?:-.*)?$", re.I)
 DELIMITER = re.compile(r"^\s*(?:--+|__+|—+|-- ?)\s*$")
 DASH_NAME = re.compile(r"^-\s?[^\W\d_][\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,2}\s*$")
 
@@ -302,7 +289,7 @@ def starts_signature(lines: list[str], index: int, names: set[str]) -> bool:
         above = next((n for n in reversed(lines[:index]) if n.strip()), "")
         below = next((n for n in lines[index + 1 :] if n.strip()), "")
         return not any(n.lstrip().startswith(("-", "*", "•")) for n in (above, below))
-    if SIGN_OFF.match(stripped) and len(stripped) <= 40:
+    if sign_off(stripped):
         return True
     words = set(re.findall(r"[^\W\d_]{3,}", stripped.lower()))
     return len(stripped) <= 40 and bool(names & words) and not prose_follows(lines, index)

@@ -576,6 +576,91 @@ FOOTERS = [
     footer("hu", "iOS Mail", "A doboz üres volt.", "iPhone-ról küldve"),
 ]
 
+MORE_CLIENTS = [
+    unmarked(
+        "en",
+        "Samsung Email",
+        "The tracking number does not work.",
+        "-------- Original message --------\nFrom: Example Support <support@example.com> \n"
+        "Date: 05/03/2024 10:14 (GMT+01:00) \nTo: anna@example.org \nSubject: Re: Order 1042 ",
+    ),
+    unmarked(
+        "de",
+        "Samsung Email",
+        "Die Sendungsnummer funktioniert nicht.",
+        "-------- Ursprüngliche Nachricht --------\nVon: Example Support <support@example.com> "
+        "\nDatum: 05.03.24 10:14 (GMT+01:00) \nAn: anna@example.org \nBetreff: Re: Bestellung ",
+    ),
+    unmarked(
+        "fr",
+        "Samsung Email",
+        "Le numéro de suivi ne fonctionne pas.",
+        "-------- Message d'origine --------\nDe : Example Support <support@example.com> \n"
+        "Date : 05/03/2024 10:14 (GMT+01:00) \nÀ : anna@example.org \nObjet : Re: Commande ",
+    ),
+    unmarked(
+        "de",
+        "Yahoo Mail web",
+        "Ich habe das Geld noch nicht zurückbekommen.",
+        "Am Dienstag, 5. März 2024, 10:14:33 MEZ hat Example Support <support@example.com> "
+        "Folgendes geschrieben:",
+    ),
+    unmarked(
+        "fr",
+        "Yahoo Mail web",
+        "Je n'ai toujours pas été remboursée.",
+        "Le mardi 5 mars 2024 à 10:14:33 UTC+1, Example Support <support@example.com> a écrit :",
+    ),
+    unmarked(
+        "es",
+        "Yahoo Mail web",
+        "Todavía no he recibido el reembolso.",
+        "El martes, 5 de marzo de 2024, 10:14:33 CET, Example Support <support@example.com> "
+        "escribió:",
+    ),
+    quoted(
+        "de",
+        "iOS Mail",
+        "Die Rechnung fehlt im Paket.",
+        f"> Am 05.03.2024 um 10:14 schrieb {ADDR}:\n> ",
+    ),
+    quoted(
+        "en",
+        "Gmail, verb wrapped onto its own line",
+        "I attached a photo of the label.",
+        "On Tue, Mar 5, 2024 at 10:14 AM Example Support <support@example.com>\nwrote:",
+    ),
+    footer(
+        "fr",
+        "Outlook for iOS",
+        "L'application plante.",
+        "Obtenir Outlook pour iOS<https://aka.ms/o0ukef>",
+    ),
+    footer(
+        "de",
+        "Outlook for Android",
+        "Die App stürzt ab.",
+        "Outlook für Android herunterladen<https://aka.ms/ghei36>",
+    ),
+    footer(
+        "de", "Samsung Email", "Bitte um Rückruf.", "Gesendet von meinem Samsung Galaxy Smartphone."
+    ),
+    footer("en", "Huawei Email", "Please call me back.", "Sent from my HUAWEI P30 Pro"),
+]
+
+SIGN_OFF_CASES = [
+    footer("cs", "sign-off and name", "Prosím o vrácení peněz.", "S pozdravem\nJan Novák"),
+    footer("hu", "sign-off and name", "Kérem a pénzem vissza.", "Üdvözlettel,\nKiss Anna"),
+    footer("tr", "sign-off and name", "Paramı geri istiyorum.", "Saygılarımla,\nAyşe Yılmaz"),
+    footer("fi", "sign-off and name", "Haluan rahani takaisin.", "Ystävällisin terveisin\nMatti"),
+    footer("ro", "sign-off and name", "Vreau banii înapoi.", "Cu stimă,\nAna Popescu"),
+    footer("uk", "sign-off and name", "Прошу повернути гроші.", "З повагою,\nОлена"),
+    footer("el", "sign-off and name", "Θέλω επιστροφή χρημάτων.", "Με εκτίμηση,\nΜαρία"),
+    footer("sk", "sign-off and name", "Prosím o vrátenie peňazí.", "S pozdravom\nJana"),
+    footer("hr", "sign-off and name", "Molim povrat novca.", "Lijep pozdrav,\nIvana"),
+    footer("ja", "sign-off and name", "返金をお願いします。", "よろしくお願いします。\n山田"),
+]
+
 KEPT = [
     Case(
         "en",
@@ -603,7 +688,7 @@ KEPT = [
     ),
 ]
 
-CASES = ATTRIBUTIONS + HEADER_BLOCKS + FOOTERS + KEPT
+CASES = ATTRIBUTIONS + HEADER_BLOCKS + FOOTERS + MORE_CLIENTS + SIGN_OFF_CASES + KEPT
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
