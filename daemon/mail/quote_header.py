@@ -60,6 +60,8 @@ LINK = re.compile(
     r"<(?:https?|mailto):[^>]*>|\((?:https?|mailto):[^)]*\)|\[(?:https?|mailto):[^\]]*\]"
 )
 URL = re.compile(r"(?:https?://|www\.)\S+")
+APOLOGY_WORDS = 8
+"""A footer may end with a short second sentence ("Please excuse my brevity.")."""
 FOOTER_GAP_WORDS = 4
 """A footer's device or app name has at most this many words (more when one names a device)."""
 
@@ -361,8 +363,16 @@ def phone_footer(line: str) -> bool:
     """ "Sent from my iPhone", "Von meinem Mobilgerät gesendet", "iPhoneから送信" …: a footer
     phrase around a short device or app name (a sentence is not a footer)."""
     text = footer_text(line)
-    if not text or len(text) > 120:
+    if not text or len(text) > 160:
         return False
+    first, _, apology = text.partition(". ")  # "… K-9 Mail. Please excuse my brevity."
+    if apology and len(apology.split()) <= APOLOGY_WORDS and footer_phrase(first.rstrip(".")):
+        return True
+    return footer_phrase(text)
+
+
+def footer_phrase(text: str) -> bool:
+    """`text` is a footer phrase around a device or app name."""
     phrases = footer_phrases()
     for before, after in phrases.get(text[:1], ()) + phrases.get("", ()):
         if (

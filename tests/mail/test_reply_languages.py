@@ -646,6 +646,30 @@ MORE_CLIENTS = [
         "de", "Samsung Email", "Bitte um Rückruf.", "Gesendet von meinem Samsung Galaxy Smartphone."
     ),
     footer("en", "Huawei Email", "Please call me back.", "Sent from my HUAWEI P30 Pro"),
+    footer(
+        "cs",
+        "K-9 Mail, after a '-- ' delimiter",
+        "Kdy bude zboží znovu skladem?",
+        "-- \nOdesláno z mého telefonu Android pomocí K-9 Mail. Omluvte stručnost.",
+    ),
+    footer(
+        "ru",
+        "K-9 Mail, after a '-- ' delimiter",
+        "Когда товар снова появится?",
+        "-- \nОтправлено с моего Android-устройства с помощью K-9 Mail. Простите за краткость.",
+    ),
+    footer(
+        "tr",
+        "Outlook for Android",
+        "Sipariş nerede?",
+        "Android için Outlook'u edinin<https://aka.ms/abc123>",
+    ),
+    footer(
+        "ru",
+        "Outlook for Android",
+        "Где мой заказ?",
+        "Получить Outlook для Android<https://aka.ms/abc123>",
+    ),
 ]
 
 SIGN_OFF_CASES = [
