@@ -8,8 +8,9 @@ by `attribution_score`; an Outlook block is consecutive "Label: value" lines who
 From/Sent/To/Cc/Subject words of daemon/mail/lexicon.py and whose values hold an address, a date
 or at least three labels; a separator is "--- Original Message ---" in any language, also when
 HTML-to-text conversion decorated it ("*-------- Original Message --------*"); a phone footer is
-a "sent from my …" phrase around a short device or app name, links stripped. The words are data
-(lexicon.py, monthnames.py); what each thing looks like is the code below.
+a "sent from my …" phrase around a short device or app name, links stripped (a short apology
+sentence may follow); a sign-off is a closing phrase of any language alone on its line. The
+words are data (lexicon.py, monthnames.py); what each thing looks like is the code below.
 """
 
 from __future__ import annotations
