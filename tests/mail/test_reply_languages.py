@@ -705,6 +705,18 @@ KEPT = [
         "Meine neue Adresse für die Rechnung lautet anna@example.org:\nbitte ändern.",
     ),
     Case(
+        "de",
+        "a lead word, a date and a time in the customer's list",
+        "Am 5. März 2024 um 10:14 habe ich bestellt:\n- 2 x Wanderschuhe\n- 1 x Jacke",
+        "Am 5. März 2024 um 10:14 habe ich bestellt:\n- 2 x Wanderschuhe\n- 1 x Jacke",
+    ),
+    Case(
+        "ru",
+        "an order line with a date, a time and a colon",
+        "Заказ от 05.03.2024 10:14:\nдо сих пор не пришёл.",
+        "Заказ от 05.03.2024 10:14:\nдо сих пор не пришёл.",
+    ),
+    Case(
         "fr",
         "a header-like line that is an itinerary",
         "Voici mon trajet.\n\nDe: Paris\nÀ: Lyon\n\nLe billet est perdu.",
