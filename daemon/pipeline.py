@@ -31,6 +31,7 @@ from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated, Held, Ignored, Outcome, Sent
 from daemon.kernel.stage import Context, Runtime, StageFn, context_for
 from daemon.metrics import QUARANTINED, STAGE_SECONDS
+from daemon.notify import PROGRESS
 from daemon.records import ParsedMail
 from daemon.stages import (
     decide,
@@ -306,6 +307,7 @@ def run_stages(step: Step, item: Item, ctx: Context) -> Item | Outcome:
         # helpdeskd_stage_seconds{stage}: the stage's module name (parse, route, draft, …)
         with STAGE_SECONDS.labels(stage=stage.__module__.rsplit(".", 1)[-1]).time():
             result = stage(result, ctx)
+        PROGRESS.beat("pipeline")  # the scheduler's watchdog: the pipeline job moves on
         if not isinstance(result, Item):
             break
     return result

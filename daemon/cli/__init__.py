@@ -16,7 +16,10 @@ from daemon.cli import tickets as tickets_cli
 from daemon.private import restrict_umask
 
 
-@click.group(cls=common.ExitCodeGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=common.ExitCodeGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="helpdeskd")
 def main() -> None:
     """helpdeskd answers customer-support email: it reads mail, screens out robots, routes,
