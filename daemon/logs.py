@@ -96,8 +96,11 @@ class JsonFormatter(logging.Formatter):
         return f"<{priority_of(record.levelno)}>{line}" if self.journal else line
 
 
-def stderr_is_journal(stream: TextIO = sys.stderr) -> bool:
-    """True when `stream` is the journal stream systemd connected ($JOURNAL_STREAM="dev:ino")."""
+def stderr_is_journal(stream: TextIO | None = None) -> bool:
+    """True when `stream` (stderr) is the journal stream systemd connected
+    ($JOURNAL_STREAM="dev:ino"; a child whose stderr was redirected elsewhere inherits the
+    variable, hence the check)."""
+    stream = stream or sys.stderr
     expected = os.environ.get("JOURNAL_STREAM", "")
     try:
         info = os.fstat(stream.fileno())
