@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +31,7 @@ def use_stderr(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def as_journal(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     use_stderr(path, monkeypatch)
-    info = os.stat(path)
+    info = path.stat()
     monkeypatch.setenv("JOURNAL_STREAM", f"{info.st_dev}:{info.st_ino}")
 
 
