@@ -43,9 +43,7 @@ def test_prometheus_scrapes_helpdeskd(tmp_path: Path) -> None:
     try:
         with prometheus_scraping(f"127.0.0.1:{port}", tmp_path) as prometheus:
             targets = wait_until(
-                lambda: (
-                    daemon.check_alive() or [t for t in prometheus.targets() if t["health"] == "up"]
-                ),
+                lambda: alive_and(daemon, [t for t in prometheus.targets() if t["health"] == "up"]),
                 "the helpdeskd target up",
                 timeout=90,
                 log=daemon.log,
