@@ -15,8 +15,10 @@ import pytest
 
 import daemon.scheduler
 from daemon.app import Services, build_services
+from daemon.config import MaildirSource
+from daemon.cycle import poll_all
 from daemon.notify import Progress, Watchdog, notify, watchdog_seconds
-from daemon.scheduler import run_forever
+from daemon.scheduler import run_forever, status_line
 from tests.conftest import make_settings
 
 
@@ -168,3 +170,18 @@ def test_run_pings_while_healthy_and_stops_when_the_pipeline_wedges(
     assert seen["wedged"] == 0, messages
     assert any("STATUS=stuck: job pipeline made no progress" in m for m in messages)
     assert messages[-1].startswith("STOPPING=1")
+
+
+def test_status_names_the_backlog_and_the_failing_sources(services: Services) -> None:
+    """What `systemctl status` shows when a mailbox is down and mail waits."""
+    source = services.settings.sources[0]
+    assert isinstance(source, MaildirSource)
+    (source.path / "new" / "1.eml").write_bytes(
+        b"From: ann@example.com\r\nSubject: hi\r\nMessage-ID: <s1@x>\r\n\r\nhello\r\n"
+    )
+    poll_all(services)  # fetched, not processed yet: backlog 1
+    line = status_line(services)
+    assert line.startswith("last poll 20") and line.endswith("; backlog 1; failing: none"), line
+    (source.path / "new").rename(source.path / "gone")  # the mailbox vanished
+    poll_all(services)
+    assert status_line(services).endswith("; backlog 1; failing: inbox")
