@@ -23,7 +23,7 @@ import click
 from daemon.app import Services, build_services
 from daemon.config import Settings, load_settings
 from daemon.errors import ConfigError
-from daemon.logs import log_crash, setup_logging
+from daemon.logs import log_crash, setup_logging, stderr_is_journal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,9 +79,10 @@ class ExitCodeGroup(click.Group):
 
 
 def print_problems(problems: list[tuple[str, str]]) -> None:
-    click.echo(f"configuration has {len(problems)} problem(s):", err=True)
+    err = "<3>" if stderr_is_journal() else ""  # an error for `journalctl -p err` too
+    click.echo(f"{err}configuration has {len(problems)} problem(s):", err=True)
     for key, advice in problems:
-        click.echo(f"  {key}: {advice}", err=True)
+        click.echo(f"{err}  {key}: {advice}", err=True)
 
 
 @contextmanager
