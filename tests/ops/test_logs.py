@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon.cli.common import print_problems
 from daemon.config import LoggingSettings
 from daemon.logs import setup_logging, stderr_is_journal
 
@@ -95,3 +96,15 @@ def test_json_masks_tracebacks(stderr_file: Path, monkeypatch: pytest.MonkeyPatc
     text = crash_and_log(stderr_file)
     assert CARD not in text and "bob.jones" not in text
     assert json.loads(text.splitlines()[1])["level"] == "ERROR"
+
+
+def test_configuration_problems_are_errors_in_the_journal(
+    stderr_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_journal(stderr_file, monkeypatch)
+    print_problems([("pipeline.workers", "must be at least 1")])
+    sys.stderr.flush()
+    assert stderr_file.read_text().splitlines() == [
+        "<3>configuration has 1 problem(s):",
+        "<3>  pipeline.workers: must be at least 1",
+    ]
