@@ -362,6 +362,16 @@ class LoggingSettings(Section):
     format: Literal["text", "json"] = Field("text", description="json for journald/log shippers")
 
 
+class SystemdSettings(Section):
+    watchdog_job_seconds: int = Field(
+        900,
+        ge=1,
+        description="under a unit with WatchdogSec=: a scheduler job (poll, pipeline, outbox, …) "
+        "running this long without progress (for the pipeline: a stage finished) stops the "
+        "watchdog pings, and systemd restarts the daemon; keep it above model_stage_seconds",
+    )
+
+
 # --- the model stack (daemon/llm): endpoint, models per task, tools, pricing, budget, PII ----
 
 ModelTask = Literal["triage", "multilingual", "reasoning", "long_context", "vision"]
@@ -759,6 +769,7 @@ class Settings(BaseSettings):
     ownership: OwnershipSettings = OwnershipSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    systemd: SystemdSettings = SystemdSettings()
     helpdesks: tuple[HelpdeskSettings, ...] = Field((), description="[[helpdesks]] to work in")
     llm: LLMSettings = LLMSettings()
     models: dict[ModelTask, ModelSettings] = Field(default_factory=dict)

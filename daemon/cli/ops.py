@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import col, func, select
 
-from daemon.cli.common import config_option, load, open_services, print_problems
+from daemon.cli.common import EXIT_CONFIG, config_option, load, open_services, print_problems
 from daemon.config import Settings, config_warnings, load_settings
 from daemon.cycle import run_cycle
 from daemon.errors import ConfigError
@@ -52,12 +52,12 @@ def run(config_path: Path | None, once: bool) -> None:
 @click.command("check-config")
 @config_option
 def check_config(config_path: Path | None) -> None:
-    """Validate the configuration: every problem with its key (exit 1), or a summary (exit 0)."""
+    """Validate the configuration: every problem with its key (exit 78), or a summary (exit 0)."""
     try:
         settings = load_settings(config_path)
     except ConfigError as exc:
         print_problems(exc.problems)
-        sys.exit(1)
+        sys.exit(EXIT_CONFIG)
     click.echo(summary(settings))
 
 
