@@ -18,7 +18,10 @@ from typing import Any, cast
 from whoosh.analysis import Analyzer, Filter, RegexTokenizer
 from whoosh.lang import stemmer_for_language, stopwords_for_language
 from whoosh.support.charset import accent_map
+from whoosh.util.text import rcompile
 
+TOKEN = rcompile(r"[\w\*]+(\.?[\w\*]+)*")
+"""A word: letters and digits, dotted runs kept whole (`v2.1`, `example.com`): whoosh's own."""
 FOLD = accent_map
 """Accented letters to their base letters (str.translate table)."""
 SEGMENT = "\x1e"
@@ -53,6 +56,9 @@ SMALL_TALK: dict[str, frozenset[str]] = {
 
 class BoostedTokenizer(RegexTokenizer):  # type: ignore[misc]
     """Splits `boost\\x1ftext\\x1e…` segments and weights each segment's tokens by its boost."""
+
+    def __init__(self) -> None:
+        super().__init__(TOKEN)
 
     def __call__(self, value: str, **kwargs: Any) -> Iterator[Any]:
         if SEGMENT not in value and BOOST not in value:
@@ -132,7 +138,7 @@ def index_analyzer(language: str) -> Analyzer:
 
 @cache
 def query_analyzer(language: str) -> Analyzer:
-    return RegexTokenizer() | TermFilter(language, SMALL_TALK.get(language, frozenset()))
+    return RegexTokenizer(TOKEN) | TermFilter(language, SMALL_TALK.get(language, frozenset()))
 
 
 def field_for(language: str) -> str:
