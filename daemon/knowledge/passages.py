@@ -4,12 +4,13 @@ Decides the passage boundaries and ids. An article that fits in one passage (`ma
 one passage, headings and all: the common FAQ shape, a question and a short answer, is never
 cut into an answer that lost its question, and no second threshold is needed. A longer
 article is split at its headings (ATX `#` and setext underlines, never inside fenced code),
-then each section by size at paragraph, sentence and finally word boundaries. A passage id is the article key plus the slug of its heading
-(`policies/refunds#returns-window`), with `/2`, `/3` for the further parts of a long section:
-editing one section leaves the other sections' ids alone, so citations in old drafts still
-resolve. Each passage carries its title path (article › section › subsection; the index
-weighs the article title, often the question itself, into every passage) and a link to its
-place in the source (the article URL or file, plus the heading anchor).
+then each section by size at paragraph, sentence and finally word boundaries. A passage id is
+the article key plus the slug of its heading (`policies/refunds#returns-window`), with `/2`,
+`/3` for the further parts of a long section: editing one section leaves the other sections'
+ids alone, so citations in old drafts still resolve. Each passage carries its title path
+(article › section › subsection; the index weighs the article title, often the question
+itself, into every passage) and a link to its place in the source (the article URL or file,
+plus the heading anchor).
 """
 
 from __future__ import annotations
