@@ -85,7 +85,7 @@ def find_sets(paths: Iterable[Path]) -> list[EvalSet]:
     """The sets in `paths`: a folder holding `queries.jsonl` beside `articles.jsonl` (or
     `kb_articles.jsonl`) is a set; any other folder is searched for such folders, by name."""
     found: list[EvalSet] = []
-    for path in paths:
+    for path in (p.resolve() for p in paths):
         folders = [path, *sorted(p for p in path.rglob("*") if p.is_dir())]
         found += [s for folder in folders if (s := set_in(folder, path)) is not None]
     return found
