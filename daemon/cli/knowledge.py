@@ -182,7 +182,9 @@ def eval_sets(
     sets = find_sets(set_paths)
     if articles is not None and queries is not None:
         sets.append(EvalSet(articles.name, articles, queries))
-    missing = [p for p in set_paths if not any(s.articles.is_relative_to(p) for s in sets)]
+    missing = [
+        p for p in set_paths if not any(s.articles.is_relative_to(p.resolve()) for s in sets)
+    ]
     if missing:
         raise click.UsageError(f"no evaluation set (articles + queries.jsonl) in {missing[0]}")
     if not sets:
