@@ -241,6 +241,17 @@ class KnowledgeSettings(Section):
     update_seconds: int = Field(300, ge=0, description="incremental re-index interval; 0: off")
     max_segments: int = Field(8, ge=1, le=100, description="index segments before a full merge")
     past_tickets: bool = Field(True, description="index resolved tickets as `past_tickets`")
+    embeddings: bool = Field(
+        False, description="also rank by the provider's /v1/embeddings, fused with the keywords"
+    )
+    embedding_model: str = Field("", description="embedding model id (required with embeddings)")
+    embedding_provider: Literal["", "triage", "multilingual", "reasoning", "long_context"] = Field(
+        "", description="endpoint and key of this [models.<task>]; empty: [llm] base_url and key"
+    )
+    embedding_batch: int = Field(64, ge=1, le=2048, description="passages per request (indexing)")
+    embedding_timeout_seconds: float = Field(
+        2.0, gt=0, description="query embedding wait; slower: the keyword ranking alone"
+    )
 
 
 class ReplyTexts(Section):
@@ -909,6 +920,7 @@ def check_llm(settings: Settings) -> list[tuple[str, str]]:
     for task, model in settings.models.items():
         if not (model.base_url or settings.llm.base_url):
             problems.append((f"models.{task}.base_url", "set it or [llm] base_url"))
+    problems += check_embeddings(settings)
     if "vision" in settings.models and not settings.models["vision"].vision:
         problems.append(("models.vision.vision", "the vision model must have vision = true"))
     for name, tool in settings.tools.items():
@@ -917,6 +929,21 @@ def check_llm(settings: Settings) -> list[tuple[str, str]]:
         for param in tool.identity:
             if param not in tool.parameters.get("properties", {}):
                 problems.append((f"tools.{name}.identity", f"{param!r} is not a parameter"))
+    return problems
+
+
+def check_embeddings(settings: Settings) -> list[tuple[str, str]]:
+    """[knowledge] embeddings needs a model and an endpoint to ask."""
+    knowledge, problems = settings.knowledge, []
+    if not knowledge.embeddings:
+        return []
+    if not knowledge.embedding_model:
+        problems.append(("knowledge.embedding_model", "required when embeddings = true"))
+    provider = knowledge.embedding_provider
+    if provider and provider not in settings.models:
+        problems.append(("knowledge.embedding_provider", f"no [models.{provider}]"))
+    elif not ((provider and settings.models[provider].base_url) or settings.llm.base_url):
+        problems.append(("knowledge.embeddings", "needs [llm] base_url (or a provider's)"))
     return problems
 
 

@@ -10,6 +10,7 @@ import click
 
 from daemon.cli.common import config_option, load
 from daemon.config import KnowledgeSource, Settings
+from daemon.knowledge.embeddings import hybrid_or_plain, refresh_configured
 from daemon.knowledge.evaluate import HEADER, EvalSet, Scores, evaluate, find_sets
 from daemon.knowledge.index import IndexBusy, current_dir
 from daemon.knowledge.query import email_query_text
@@ -49,6 +50,8 @@ def index_cmd(
     tickets = store_tickets(settings) if index_dir is None else None
     summary = run_index(root, list(sources), settings, tickets, full)
     click.echo(f"{root}: {summary.describe()}")
+    if (vectors := refresh_configured(settings, root)) is not None:
+        click.echo(f"{root}: {vectors.describe()}")
     for where, problem in summary.problems:
         click.echo(f"  {where}: {problem}", err=True)
     sys.exit(1 if summary.problems else 0)
@@ -100,7 +103,7 @@ def search_cmd(
         if as_json:
             click.echo("[]")
         sys.exit(1)
-    retriever = WhooshRetriever(root, settings.knowledge)
+    retriever = hybrid_or_plain(WhooshRetriever(root, settings.knowledge), settings)
     try:
         found = retriever.search_terms(email_query_text("", query), namespaces, k)
     finally:

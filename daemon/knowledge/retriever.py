@@ -27,6 +27,7 @@ from typing import Any
 
 from daemon.config import KnowledgeSettings, Settings
 from daemon.kernel.stage import Retriever
+from daemon.knowledge.embeddings import hybrid_or_plain
 from daemon.knowledge.index import current_dir, open_index
 from daemon.knowledge.postings import posting_blocks
 from daemon.knowledge.query import QueryTerm, plan_query
@@ -224,11 +225,12 @@ def to_passage(stored: dict[str, Any], score: float) -> Passage:
 
 
 def open_retriever(settings: Settings) -> Retriever:
-    """The Whoosh retriever; it also picks up an index built after start-up."""
+    """The Whoosh retriever (fused with the embeddings when [knowledge] embeddings is on);
+    it also picks up an index built after start-up."""
     if current_dir(settings.index_dir) is None:
         log.warning(
             "no knowledge index in %s yet: drafts will cite nothing until "
             "`helpdeskd index` runs (or the index job does)",
             settings.index_dir,
         )
-    return WhooshRetriever(settings.index_dir, settings.knowledge)
+    return hybrid_or_plain(WhooshRetriever(settings.index_dir, settings.knowledge), settings)

@@ -13,6 +13,7 @@ mail says, calls tools with whatever identity the mail names, and answers confid
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import threading
@@ -61,6 +62,32 @@ class Reply:
 
 
 Script = Callable[[dict[str, Any]], "Answer | Reply"]
+EmbedScript = Callable[[dict[str, Any]], "list[list[float]] | Reply"]
+EMBED_DIMS = 64
+SYNONYMS = {
+    "parcel": "package",
+    "shipment": "package",
+    "money": "refund",
+    "reimbursement": "refund",
+    "passcode": "password",
+    "login": "password",
+}
+"""Words the scripted embedder treats as one meaning, so a vector can find what keywords miss."""
+
+
+def hashed_embedding(text: str, dims: int = EMBED_DIMS) -> list[float]:
+    """A deterministic bag-of-words vector: each word (synonyms folded) adds ±1 to a bucket."""
+    vector = [0.0] * dims
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        word = SYNONYMS.get(word, word)
+        h = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "big")
+        vector[h % dims] += 1.0 if (h >> 32) & 1 else -1.0
+    return vector
+
+
+def hashed_embeddings(request: dict[str, Any]) -> list[list[float]]:
+    inputs = request.get("input", [])
+    return [hashed_embedding(text) for text in ([inputs] if isinstance(inputs, str) else inputs)]
 
 
 def count_tokens(text: str) -> int:
@@ -87,6 +114,9 @@ class ScriptedLLM:
         self.script = script
         self.latency = latency
         self.requests: list[dict[str, Any]] = []
+        self.embed: EmbedScript = hashed_embeddings
+        """`/v1/embeddings`: vectors per input, or a `Reply` for faults."""
+        self.embedding_requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
         self.in_flight = 0
@@ -129,6 +159,9 @@ class CompletionHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         request = json.loads(self.rfile.read(length) or b"{}")
+        if self.path.rstrip("/").endswith("/embeddings"):
+            self.embeddings(request)
+            return
         self.llm.record(request)
         try:
             if self.llm.latency:
@@ -141,6 +174,29 @@ class CompletionHandler(BaseHTTPRequestHandler):
             pass  # the client gave up (its timeout): nothing to answer
         finally:
             self.llm.done()
+
+    def embeddings(self, request: dict[str, Any]) -> None:
+        with self.llm.lock:
+            self.llm.embedding_requests.append(request)
+        try:
+            outcome = self.llm.embed(request)
+            if not isinstance(outcome, Reply):
+                data = [
+                    {"object": "embedding", "index": i, "embedding": v}
+                    for i, v in enumerate(outcome)
+                ]
+                tokens = len(json.dumps(request.get("input", ""))) // 4
+                usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+                body = {
+                    "object": "list",
+                    "data": data,
+                    "model": request.get("model"),
+                    "usage": usage,
+                }
+                outcome = Reply(body=body)
+            self.send(outcome)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def send(self, reply: Reply) -> None:
         if reply.delay:
