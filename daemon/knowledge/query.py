@@ -3,12 +3,16 @@
 Decides what of a customer's mail is searched and how much each word counts. Only the subject
 (without `Re:`/`Fwd:` and ticket tags) and the new reply text (without quoted history, the
 greeting and the closing lines) go in. Words are analyzed like the articles were — stop words
-and small talk dropped, stemmed for the language the text is written in (one of the configured
+dropped, stemmed for the language the text is written in (one of the configured
 languages, else all of them). Order ids, error codes and product names (`E1234`, `ORD-123456`,
 `0x80070005`, `ERR_TIMEOUT`, `NovaCam`) are always kept and count more. Of the rest only the
 rarest `max_terms` are kept, and words found in a large share of the passages are marked
 `common`: they barely move a BM25 ranking but carry the longest posting lists, so the
 retriever only adds them to the best candidates of the rarer words (benchmarks/retrieval.py).
+On the evaluation sets (benchmarks/retrieval_ablation.py) the id weight, 24 against 200 terms
+and the common-word top-up change nothing (a question has few words, a small knowledge base
+has no common ones), 8 terms lost recall; they stay for what they are for: mail that quotes an
+order id, long mails, and speed at 50,000 passages.
 """
 
 from __future__ import annotations

@@ -36,6 +36,9 @@ from daemon.records import Passage
 log = logging.getLogger("helpdeskd.retrieve")
 K1 = 1.2
 B = 0.75
+"""The textbook BM25 parameters. On the evaluation sets every alternative tried (k1 1.5, k1 0.9
+with b 0.4, b 0.3, b 1.0) won on one set and lost on another (benchmarks/README.md): nothing
+justifies moving them."""
 RESCORE = 100
 """Candidates that common terms are added to (at least 4·k)."""
 
