@@ -26,6 +26,7 @@ recipient is *permanent* when its status is 5.x.x (or the report says "failed" w
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -101,6 +102,10 @@ FOLD = re.compile(r"\r?\n(?=[ \t])")
 JSON = json.JSONDecoder(strict=False)
 HTML_TAG = re.compile(r"<[^>]{0,2000}>")
 SNS_ID = "x-amz-sns-message-id"
+
+# flufl.bounce logs a traceback (with the hostile mail's headers) for every detector that raises,
+# then re-raises; `flufl_addresses` already turns that into "no recipients", so keep it quiet.
+logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True, slots=True)
