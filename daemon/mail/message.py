@@ -2,7 +2,9 @@
 
 Decides what a message says: its addresses, subject, date and threading headers, its text and
 the new reply in it (no quoted history, no signature), its attachments with hashes, its
-language, and what the machine-mail, bounce and authentication readers make of it. Broken
+language, the messages it forwards (`daemon.mail.forward`: `reply_text` is then only the
+customer's note) and the text of its PDF attachments (`daemon.mail.pdftext`, within the
+`pdf` limits), and what the machine-mail, bounce and authentication readers make of it. Broken
 input gives a record with what could be read plus a list of defects; even a failure of this
 code itself becomes a defect on a minimal record. No database and no settings: worker
 processes import only this (see `daemon.parallel`).
@@ -20,6 +22,7 @@ from daemon.mail.auth import read_auth
 from daemon.mail.auto import detect_auto
 from daemon.mail.body import Body, read_body
 from daemon.mail.bounce import Look, detect_bounce
+from daemon.mail.forward import MAX_FORWARDED, Split, read_attached, split_forward
 from daemon.mail.language import detect_language
 from daemon.mail.mime import (
     Hint,
@@ -31,6 +34,7 @@ from daemon.mail.mime import (
     read_date,
     read_message,
 )
+from daemon.mail.pdftext import PDF_LIMITS, PdfLimits
 from daemon.mail.reply import extract_reply, split_signature
 from daemon.records import Address, AuthResult, AutoInfo, ParsedMail
 
@@ -53,27 +57,32 @@ KEPT_HEADERS = (
 """Raw headers later stages may want, kept beside the contract (`ParsedMail.headers`)."""
 
 
-def parse_bytes(raw: bytes, trusted: Sequence[str] = ()) -> ParsedMail:
+def parse_bytes(raw: bytes, trusted: Sequence[str] = (), pdf: PdfLimits = PDF_LIMITS) -> ParsedMail:
     """Everything the contract says about `raw`; never raises."""
     try:
-        return build(raw, trusted)
+        return build(raw, trusted, pdf)
     except Exception as exc:  # the last guard: parse must return a record
         log.warning("parse failed, keeping a minimal record: %s: %s", type(exc).__name__, exc)
         return minimal(f"parser failed: {type(exc).__name__}: {exc}"[:300])
 
 
-def parse_many(raws: list[bytes], trusted: Sequence[str] = ()) -> list[ParsedMail]:
+def parse_many(
+    raws: list[bytes], trusted: Sequence[str] = (), pdf: PdfLimits = PDF_LIMITS
+) -> list[ParsedMail]:
     """`parse_bytes` of each (what a parse worker process runs)."""
-    return [parse_bytes(raw, trusted) for raw in raws]
+    return [parse_bytes(raw, trusted, pdf) for raw in raws]
 
 
-def build(raw: bytes, trusted: Sequence[str]) -> ParsedMail:
+def build(raw: bytes, trusted: Sequence[str], pdf: PdfLimits = PDF_LIMITS) -> ParsedMail:
     parsed = read_message(raw)
     msg, defects = parsed.msg, parsed.defects
     hint = charset_hint(msg)
     sender = read_sender(msg, hint, defects)
-    body = read_body(parsed, hint, defects)
-    reply_text, signature = read_reply(body, sender)
+    body = read_body(parsed, hint, defects, pdf)
+    subject = " ".join((header_text(msg, "Subject", hint, defects) or "").splitlines()).strip()
+    split = split_forward(body.text, subject)
+    forwarded = (*split.forwarded, *read_attached(parsed, hint, defects, pdf))
+    reply_text, signature = read_reply(body, sender, split)
     look = Look.at(msg)  # the headers as the machine-mail and bounce readers both see them
     ids = {name: read_ids(msg, name, defects) for name in THREAD_HEADERS}
     return ParsedMail(
@@ -84,7 +93,7 @@ def build(raw: bytes, trusted: Sequence[str]) -> ParsedMail:
         reply_to=tuple(read_addresses(msg, "Reply-To", hint, defects)),
         to=tuple(read_addresses(msg, "To", hint, defects)),
         cc=tuple(read_addresses(msg, "Cc", hint, defects)),
-        subject=" ".join((header_text(msg, "Subject", hint, defects) or "").splitlines()).strip(),
+        subject=subject,
         date=read_date(raw_header(msg, "Date"), defects),
         text=body.text,
         reply_text=reply_text,
@@ -97,6 +106,7 @@ def build(raw: bytes, trusted: Sequence[str]) -> ParsedMail:
         auth=read_auth(msg, trusted),
         defects=tuple(dict.fromkeys(defects)),
         headers=kept_headers(msg, hint),
+        forwarded=forwarded[:MAX_FORWARDED],
     )
 
 
@@ -121,9 +131,13 @@ def read_sender(msg: Message, hint: Hint, defects: list[str]) -> Address | None:
     return local
 
 
-def read_reply(body: Body, sender: Address | None) -> tuple[str, str | None]:
-    """The new text and the signature; HTML quotes are cut in the tree, plain ones by line."""
+def read_reply(body: Body, sender: Address | None, split: Split) -> tuple[str, str | None]:
+    """The new text and the signature; HTML quotes are cut in the tree, plain ones by line;
+    of a forward, only the customer's note above the forwarded message."""
     name = " ".join(filter(None, (sender.name, sender.email))) if sender else ""
+    if split.forwarded:
+        reply = extract_reply(split.note, name)
+        return reply.text, reply.signature
     if body.html_reply is not None:
         text, signature = split_signature(body.html_reply.text, name)
         return text, signature

@@ -93,6 +93,9 @@ class Lifted:
     sha256: str
     defects: tuple[str, ...] = ()
     """What undoing its transfer encoding found, recorded when the part is read."""
+    data: bytes | None = None
+    """The decoded body, kept only for a part that may be a PDF (its text is read:
+    `daemon.mail.pdftext`)."""
 
 
 @dataclass
@@ -369,8 +372,9 @@ def lift_bodies(
         cte = PART_CTE.search(head)
         found: list[str] = []
         body = decode_transfer(raw[body_start:end], cte.group(1).decode() if cte else "", found)
+        keep = body if b"pdf" in head.lower() else None  # a PDF's text is read later
         lifted[key] = Lifted(
-            len(body), md5_hex(body), hashlib.sha256(body).hexdigest(), tuple(found)
+            len(body), md5_hex(body), hashlib.sha256(body).hexdigest(), tuple(found), keep
         )
         at = after_mbox_line(raw, start)
         pieces += [raw[pos:at], f"{marker}: {key}\r\n".encode()]

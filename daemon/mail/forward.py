@@ -1,0 +1,471 @@
+"""forward: the messages a customer forwarded, split from the note they wrote above them.
+
+Decides where a forwarded message starts and what its header says. Inline forwards are found
+by a marker line from `FORWARD_MARKERS` (Gmail's "---------- Forwarded message ---------",
+Apple Mail's "Begin forwarded message:", Thunderbird's "-------- Weitergeleitete Nachricht
+--------", in 30 languages, decorations around the phrase ignored) or, when the subject says
+the mail is a forward ("Fwd:", "WG:", "TR:", "RV:", … `FORWARD_PREFIX`), by Outlook's
+"-----Original Message-----" / "________" separator or its "From:/Sent:/To:/Subject:" header
+block alone: in a reply the same block is quoted history (`daemon.mail.reply`), in a forward it
+is the message forwarded. The header block after a marker is read with the labels of
+`HEADER_LABELS`; what follows it is the forwarded text, split again (a forward of a forward) up
+to `MAX_FORWARDED` messages. Attached messages (`message/rfc822` parts, not the returned mail
+of a delivery report) are read with the same body reader as the mail itself, from the tree the
+parser built under its bomb limits (`daemon.mail.mime`), `MAX_ATTACHED_DEPTH` levels deep.
+A marker inside `>` quoted history belongs to that history and is left to the reply reader.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import Message
+from email.utils import parseaddr, parsedate_tz
+
+from daemon.mail.body import read_body
+from daemon.mail.mime import Hint, Parsed, header_text, raw_header, read_addresses, read_date
+from daemon.mail.pdftext import PDF_LIMITS, PdfLimits
+from daemon.records import Address, Forwarded
+
+MAX_FORWARDED = 20
+"""Forwarded messages read from one mail; more is a defect, not structure."""
+MAX_ATTACHED_DEPTH = 5
+"""Attached messages inside attached messages read this deep."""
+MAX_TEXT_CHARS = 100_000
+"""Text kept of one forwarded message (the whole mail's text is bounded by the parser)."""
+HEADER_LINES = 12
+"""Lines a forward's header block may take (a long To: list wraps)."""
+
+# The phrase of a forward marker line, per language: the whole line is the phrase, with any
+# dashes, stars, underscores, quotes or a colon around it (HTML-to-text decorations).
+FORWARD_MARKERS: dict[str, tuple[str, ...]] = {
+    "en": (
+        "forwarded message",
+        "begin forwarded message",
+        "forwarded email",
+        "forwarded mail",
+        "start of forwarded message",
+        "forwarded e-mail",
+    ),
+    "de": (
+        "weitergeleitete nachricht",
+        "anfang der weitergeleiteten nachricht",
+        "nachricht weitergeleitet",
+        "weitergeleitete e-mail",
+        "weitergeleitete mail",
+    ),
+    "fr": (
+        "message transféré",
+        "début du message réexpédié",
+        "message réexpédié",
+        "e-mail transféré",
+        "courriel transféré",
+        "début du message transféré",
+    ),
+    "es": ("mensaje reenviado", "inicio del mensaje reenviado", "correo reenviado"),
+    "it": ("messaggio inoltrato", "inizio messaggio inoltrato", "e-mail inoltrata"),
+    "pt": (
+        "mensagem encaminhada",
+        "início da mensagem encaminhada",
+        "início da mensagem reencaminhada",
+        "mensagem reencaminhada",
+    ),
+    "nl": ("doorgestuurd bericht", "begin doorgestuurd bericht", "doorgestuurde e-mail"),
+    "pl": (
+        "przekazana wiadomość",
+        "wiadomość przekazana",
+        "początek przekazywanej wiadomości",
+        "przekazywana wiadomość",
+    ),
+    "ru": (
+        "пересылаемое сообщение",
+        "перенаправленное сообщение",
+        "пересланное сообщение",
+        "начало переадресованного сообщения",
+        "пересланное письмо",
+    ),
+    "uk": ("переслане повідомлення", "пересланий лист", "початок пересланого повідомлення"),
+    "sv": (
+        "vidarebefordrat meddelande",
+        "vidarebefordrat mejl",
+        "vidarebefordrat e-postmeddelande",
+        "början på vidarebefordrat meddelande",
+    ),
+    "da": ("videresendt meddelelse", "videresendt besked", "start på videresendt besked"),
+    "no": ("videresendt melding", "start på videresendt melding", "videresendt e-post"),
+    "fi": ("välitetty viesti", "edelleenlähetetty viesti", "välitetyn viestin alku"),
+    "cs": ("přeposlaná zpráva", "přeposlaná zpráva začíná"),
+    "sk": ("preposlaná správa",),
+    "sl": ("posredovano sporočilo",),
+    "hr": ("proslijeđena poruka",),
+    "sr": ("prosleđena poruka", "прослеђена порука"),
+    "hu": ("továbbított üzenet", "továbbított levél"),
+    "ro": ("mesaj redirecționat", "mesaj redirectionat", "mesaj transmis"),
+    "tr": ("iletilen ileti", "iletilmiş ileti", "iletilen mesaj", "yönlendirilmiş ileti"),
+    "el": ("προωθημένο μήνυμα", "αρχή προωθημένου μηνύματος"),
+    "bg": ("препратено съобщение", "препратено писмо"),
+    "ja": ("転送されたメッセージ", "転送メッセージ", "転送メッセージの開始"),
+    "zh": ("转发的邮件", "转发邮件", "轉寄的郵件", "转发的消息", "原始邮件"),
+    "ko": ("전달된 메시지", "전달된 메일", "전달 메시지"),
+    "he": ("הודעה שהועברה", "הודעה מועברת"),
+    "ar": ("رسالة معاد توجيهها", "رسالة محولة", "الرسالة المُعاد توجيهها"),
+    "vi": ("thư đã chuyển tiếp", "tin nhắn đã chuyển tiếp"),
+}
+# Separators that start a forward only when the subject says the mail is one (Outlook and
+# others write them above a reply's quoted history as well).
+ORIGINAL_MARKERS: dict[str, tuple[str, ...]] = {
+    "en": ("original message",),
+    "de": ("ursprüngliche nachricht", "originalnachricht"),
+    "fr": ("message d'origine", "message original"),
+    "es": ("mensaje original",),
+    "it": ("messaggio originale",),
+    "pt": ("mensagem original",),
+    "nl": ("oorspronkelijk bericht", "origineel bericht"),
+    "pl": ("wiadomość oryginalna", "oryginalna wiadomość"),
+    "ru": ("исходное сообщение", "оригинальное сообщение"),
+    "sv": ("ursprungligt meddelande", "originalmeddelande"),
+    "da": ("oprindelig meddelelse",),
+    "no": ("opprinnelig melding",),
+    "fi": ("alkuperäinen viesti",),
+    "cs": ("původní zpráva",),
+    "hu": ("eredeti üzenet",),
+    "tr": ("özgün ileti", "orijinal mesaj"),
+}
+# Header labels of a forward's header block, per field, in the languages of the markers.
+HEADER_LABELS: dict[str, tuple[str, ...]] = {
+    "from": (
+        "from",
+        "von",
+        "de",
+        "da",
+        "van",
+        "från",
+        "fra",
+        "od",
+        "от",
+        "від",
+        "lähettäjä",
+        "feladó",
+        "kimden",
+        "mittente",
+        "nadawca",
+        "afzender",
+        "remitente",
+        "expéditeur",
+        "absender",
+        "odesílatel",
+        "pošiljatelj",
+        "de la",
+        "από",
+        "発信者",
+        "差出人",
+        "发件人",
+        "寄件者",
+        "보낸 사람",
+        "מאת",
+        "من",
+        "người gửi",
+    ),
+    "date": (
+        "date",
+        "sent",
+        "datum",
+        "gesendet",
+        "envoyé",
+        "envoyé le",
+        "enviado",
+        "enviada",
+        "enviado el",
+        "enviado em",
+        "fecha",
+        "data",
+        "inviato",
+        "verzonden",
+        "skickat",
+        "sendt",
+        "wysłano",
+        "wysłane",
+        "отправлено",
+        "дата",
+        "надіслано",
+        "lähetetty",
+        "päivämäärä",
+        "gönderildi",
+        "tarih",
+        "odesláno",
+        "elküldve",
+        "dátum",
+        "datě",
+        "ημερομηνία",
+        "στάλθηκε",
+        "日付",
+        "送信日時",
+        "日期",
+        "发送时间",
+        "寄件日期",
+        "날짜",
+        "보낸 날짜",
+        "תאריך",
+        "التاريخ",
+        "ngày",
+    ),
+    "subject": (
+        "subject",
+        "betreff",
+        "objet",
+        "sujet",
+        "asunto",
+        "oggetto",
+        "onderwerp",
+        "ämne",
+        "emne",
+        "temat",
+        "тема",
+        "aihe",
+        "assunto",
+        "tárgy",
+        "konu",
+        "předmět",
+        "predmet",
+        "subiect",
+        "θέμα",
+        "件名",
+        "主题",
+        "主旨",
+        "제목",
+        "נושא",
+        "الموضوع",
+        "chủ đề",
+    ),
+    "to": (
+        "to",
+        "an",
+        "à",
+        "a",
+        "para",
+        "aan",
+        "till",
+        "til",
+        "do",
+        "кому",
+        "komu",
+        "vastaanottaja",
+        "címzett",
+        "kime",
+        "destinatario",
+        "adresat",
+        "pour",
+        "odbiorca",
+        "destinataire",
+        "empfänger",
+        "προς",
+        "宛先",
+        "收件人",
+        "받는 사람",
+        "אל",
+        "إلى",
+        "người nhận",
+    ),
+    "cc": ("cc", "kopie", "копия", "kopia", "kopio", "másolat", "bilgi", "κοιν", "抄送", "참조"),
+    "reply-to": ("reply-to", "antwort an", "répondre à", "responder a", "rispondi a"),
+}
+FORWARD_PREFIX = re.compile(
+    r"^\s*(?:\[[^\]]{0,40}\]\s*)?(?:(?:re|aw|sv|antw|odp|ответ)\s*:\s*)*"
+    r"(?:fwd?|fw|wg|tr|rv|i|enc|doorst|pd|vl|vb|vs|fs|přep|př|пересл|fwd|ilt|i̇lt|tov|"
+    r"prosl|転送|转发|轉寄|전달|πρθ|הועבר)\s*[:：]",
+    re.I,
+)
+DECOR = r"[\s\-_=*~#>]*"
+
+
+def phrase_pattern(table: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    phrases = sorted({p for ps in table.values() for p in ps}, key=len, reverse=True)
+    joined = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases)
+    return re.compile(rf"^{DECOR}(?:{joined}){DECOR}[:：]?{DECOR}$", re.I)
+
+
+FORWARD_LINE = phrase_pattern(FORWARD_MARKERS)
+ORIGINAL_LINE = phrase_pattern(ORIGINAL_MARKERS)
+RULE_LINE = re.compile(r"^\s*[_\-=]{10,}\s*$")
+LABELS = {label: name for name, labels in HEADER_LABELS.items() for label in labels}
+HEADER_LINE = re.compile(
+    r"^\s*[*_]*("
+    + "|".join(re.escape(x).replace(r"\ ", r"\s") for x in sorted(LABELS, key=len, reverse=True))
+    + r")[*_]*\s*[:：][*_]*[ \t]*(.*)$",
+    re.I,
+)
+QUOTED = re.compile(r"^\s*>")
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A text as the customer's note and the messages forwarded below it."""
+
+    note: str
+    forwarded: tuple[Forwarded, ...] = ()
+
+
+def is_forward_subject(subject: str) -> bool:
+    return bool(FORWARD_PREFIX.match(subject))
+
+
+def split_forward(text: str, subject: str = "", limit: int = MAX_FORWARDED) -> Split:
+    """The note above the first forwarded message of `text`, and every message forwarded
+    (outermost first; a forward inside a forward follows its parent)."""
+    lines = text.split("\n")
+    found = find_start(lines, is_forward_subject(subject))
+    if found is None or limit <= 0:
+        return Split(text.strip())
+    start, header_at = found
+    fields, body_at = read_header_block(lines, header_at)
+    body = unquote(lines[body_at:])
+    inner = split_forward(body, fields.get("subject", ""), limit - 1)
+    first = Forwarded(
+        sender=read_sender(fields.get("from", "")),
+        date=read_inline_date(fields.get("date")),
+        subject=fields.get("subject", ""),
+        text=inner.note[:MAX_TEXT_CHARS],
+    )
+    note = "\n".join(lines[:start]).strip()
+    return Split(note, (first, *inner.forwarded)[:limit])
+
+
+def find_start(lines: list[str], forward_subject: bool) -> tuple[int, int] | None:
+    """(the line the forward starts on, the line its header block starts on), or None."""
+    for index, line in enumerate(lines):
+        if QUOTED.match(line) or not line.strip():
+            continue
+        head = line[:200]
+        if FORWARD_LINE.match(head) or (forward_subject and ORIGINAL_LINE.match(head)):
+            return index, index + 1
+        if forward_subject and RULE_LINE.match(head) and header_block_at(lines, index + 1):
+            return index, index + 1
+        if forward_subject and header_block_at(lines, index):
+            return index, index
+    return None
+
+
+def header_block_at(lines: list[str], index: int) -> bool:
+    """An Outlook-style header block starts at `index`: a From line and a date or subject
+    line within the next few lines (blank lines between them allowed, as HTML renders)."""
+    first = HEADER_LINE.match(lines[index][:300]) if index < len(lines) else None
+    if first is None or LABELS[first.group(1).lower()] != "from":
+        return False
+    seen = set()
+    for line in lines[index + 1 : index + HEADER_LINES]:
+        match = HEADER_LINE.match(line[:300])
+        if match:
+            seen.add(LABELS[match.group(1).lower()])
+    return bool(seen & {"date", "subject"})
+
+
+def read_header_block(lines: list[str], index: int) -> tuple[dict[str, str], int]:
+    """The fields of the header block at `index` (blank and `>` lines before it skipped) and
+    the line its body starts on. A line that is no header ends the block; a value may wrap
+    onto an indented line."""
+    while index < len(lines) and not strip_quote(lines[index]).strip():
+        index += 1
+    fields: dict[str, str] = {}
+    last = ""
+    end = index
+    while end < len(lines) and end - index < HEADER_LINES:
+        line = strip_quote(lines[end])
+        match = HEADER_LINE.match(line[:1000])
+        if match:
+            last = LABELS[match.group(1).lower()]
+            fields.setdefault(last, clean_value(match.group(2)))
+        elif last and line[:1] in (" ", "\t") and line.strip():
+            fields[last] = f"{fields[last]} {clean_value(line)}".strip()
+        else:
+            break
+        end += 1
+    return fields, end
+
+
+def strip_quote(line: str) -> str:
+    return line.lstrip()[1:].removeprefix(" ") if QUOTED.match(line) else line
+
+
+def unquote(lines: list[str]) -> str:
+    """The forwarded text; `> ` taken off when every line of it carries one (Apple Mail's
+    plain-text forwards)."""
+    content = [line for line in lines if line.strip()]
+    if content and all(QUOTED.match(line) for line in content):
+        lines = [strip_quote(line) for line in lines]
+    return "\n".join(lines).strip()
+
+
+def clean_value(value: str) -> str:
+    return " ".join(value.replace("*", " ").split()).strip()
+
+
+def read_sender(value: str) -> Address | None:
+    """ "Name <a@b>", "a@b", "Name [mailto:a@b]" or a bare name, as an Address."""
+    if not value:
+        return None
+    value = re.sub(r"\[mailto:([^\]]+)\]", r"<\1>", value)
+    name, addr = parseaddr(value)
+    if "@" not in addr:
+        return Address(name=value.strip(" <>\"'"), email="")
+    return Address(name=name.strip(), email=addr.strip())
+
+
+def read_inline_date(value: str | None) -> str | None:
+    """ISO 8601 when the date is in RFC 5322 form, else as written (localized dates)."""
+    if not value:
+        return None
+    if parsedate_tz(value) is not None:
+        iso = read_date(value, [])
+        if iso is not None:
+            return iso
+    return value
+
+
+# --- attached messages ------------------------------------------------------------------
+
+
+def attached_messages(msg: Message, depth: int = 0) -> Iterator[tuple[Message, int]]:
+    """Every message/rfc822 part with its depth, depth first, not looking inside a delivery
+    report (its attached mail is the mail returned, not one forwarded)."""
+    if not msg.is_multipart() or msg.get_content_type() == "multipart/report":
+        return
+    for sub in msg.get_payload():
+        if not isinstance(sub, Message):
+            continue
+        if sub.get_content_type() == "message/rfc822":
+            inner = sub.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                yield inner[0], depth
+                if depth + 1 < MAX_ATTACHED_DEPTH:
+                    yield from attached_messages(inner[0], depth + 1)
+        elif depth < 30:
+            yield from attached_messages(sub, depth)
+
+
+def read_attached(
+    parsed: Parsed, hint: Hint, defects: list[str], pdf: PdfLimits = PDF_LIMITS
+) -> list[Forwarded]:
+    """Each attached message as a `Forwarded`, its body read by the mail's own body reader
+    (on the tree and lifted bodies the parser already has); an inline forward in it follows."""
+    found: list[Forwarded] = []
+    for inner, _depth in attached_messages(parsed.msg):
+        if len(found) >= MAX_FORWARDED:
+            defects.append(f"more than {MAX_FORWARDED} forwarded messages: the rest not read")
+            break
+        body = read_body(Parsed(inner, defects, parsed.lifted), hint, defects, pdf)
+        subject = " ".join((header_text(inner, "Subject", hint, defects) or "").split())
+        split = split_forward(body.text, subject, MAX_FORWARDED - len(found) - 1)
+        senders = read_addresses(inner, "From", hint, defects, local=True)
+        found.append(
+            Forwarded(
+                sender=senders[0] if senders else None,
+                date=read_date(raw_header(inner, "Date"), defects),
+                subject=subject,
+                text=split.note[:MAX_TEXT_CHARS],
+                attachments=body.attachments,
+                kind="attached",
+            )
+        )
+        found += split.forwarded
+    return found[:MAX_FORWARDED]
