@@ -31,6 +31,7 @@ from daemon.cycle import record_poll
 from daemon.models import Cursor, Message, State
 from daemon.parallel import Ahead, ParsePool
 from daemon.pipeline import run_threading
+from daemon.stages.parse import pdf_limits
 from daemon.store import Ingested, ingest_many, session_scope, worker_name
 
 INGEST_STATES = (State.received, State.parsed)  # the steps a backfill runs: parse, screen
@@ -143,7 +144,7 @@ def run_backfill(
     trusted = services.settings.screen.trusted_authserv_ids
     waiting: deque[Recorded] = deque()
     try:
-        with ParsePool(processes, trusted) as pool:
+        with ParsePool(processes, trusted, pdf_limits(services.settings.parse)) as pool:
             try:
                 on_total(count_pending(source, None))
                 for chunk in chunks(source.fetch(None)):
