@@ -3,7 +3,8 @@
 Decides the intent from the intent table in config (keywords and patterns per intent; the
 highest-priority intent with a match wins, then the one with most matches), and copies that
 intent's tools, namespaces, policy and risk onto the `Route`. Only the first `RULE_CHARS`
-characters of the text are matched: what a customer wants stands at the start, and sixty
+characters of the customer's note are matched, then the labelled text of what they forwarded
+or attached (`EXTRA_RULE_CHARS`): what a customer wants stands at the start, and sixty
 keyword patterns over 1 MiB of text (the most parse keeps) take seconds. The LLM router
 (`daemon.llm.router`) calls `route_mail` first and falls back to its answer on any error.
 """
@@ -16,9 +17,14 @@ import re
 from daemon.config import IntentSettings, Settings
 from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
+from daemon.mail.presented import labelled_text
 from daemon.records import ParsedMail, Route
 
 RULE_CHARS = 20_000
+EXTRA_RULE_CHARS = 4_000
+"""Characters of forwarded messages and PDF text matched beside the note (fewer beside a long
+note: `daemon.mail.presented`), so a forwarded newsletter cannot outvote what the customer
+asked, while the forwarded order confirmation under "where is it?" still routes the mail."""
 
 
 class RuleRouter:
@@ -35,7 +41,7 @@ class RuleRouter:
         return self.route_mail(item.mail)
 
     def route_mail(self, mail: ParsedMail) -> Route:
-        text = f"{mail.subject}\n{(mail.reply_text or mail.text)[:RULE_CHARS]}".lower()
+        text = f"{mail.subject}\n{labelled_text(mail, RULE_CHARS, EXTRA_RULE_CHARS)}".lower()
         scored = []
         for name, intent in self.settings.intents.items():
             hits = self.matches(name, intent, text)
