@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from daemon.compose import wrap_reply
 from daemon.config import Settings
 from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
 from daemon.mail.presented import labelled_text
-from daemon.models import Message
-from daemon.records import DraftResult, Passage, ToolResult
-from daemon.store import audit
+from daemon.outgoing_mail import wrap_reply
+from daemon.records import DraftedReply, Passage, ToolResult
+from daemon.store.audit import audit
+from daemon.tables import Message
 
 EXTRA_TOOL_CHARS = 8_000
 """Characters of forwarded messages and PDF text tool arguments are read from, after the note."""
@@ -45,7 +45,7 @@ class OfflineDrafter:
         self.max_passages = max_passages
         self.tools = tools
 
-    def draft(self, item: Item, ctx: Context) -> DraftResult:
+    def draft(self, item: Item, ctx: Context) -> DraftedReply:
         passages = item.passages[: self.max_passages]
         results = self.call_tools(item)
         for r in results:
@@ -65,7 +65,7 @@ class OfflineDrafter:
             if passages
             else "offline drafter: no knowledge-base passage matched; an agent must answer"
         )
-        return DraftResult(
+        return DraftedReply(
             reply=body,
             confidence=0.5 if passages else 0.1,
             citations=tuple(p.id for p in passages),
