@@ -24,7 +24,16 @@ from email.message import Message
 from email.utils import parseaddr, parsedate_tz
 
 from daemon.mail.body import read_body
-from daemon.mail.mime import Hint, Parsed, header_text, raw_header, read_addresses, read_date
+from daemon.mail.mime import (
+    MAX_DEPTH,
+    Hint,
+    Parsed,
+    header_text,
+    raw_header,
+    read_addresses,
+    read_date,
+    read_message,
+)
 from daemon.mail.pdftext import PDF_LIMITS, PdfLimits
 from daemon.records import Address, Forwarded
 
@@ -425,22 +434,42 @@ def read_inline_date(value: str | None) -> str | None:
 # --- attached messages ------------------------------------------------------------------
 
 
-def attached_messages(msg: Message, depth: int = 0) -> Iterator[tuple[Message, int]]:
-    """Every message/rfc822 part with its depth, depth first, not looking inside a delivery
+def attached_messages(parsed: Parsed, defects: list[str], depth: int = 0) -> Iterator[Parsed]:
+    """Every attached message, depth first, as a parsed tree, not looking inside a delivery
     report (its attached mail is the mail returned, not one forwarded)."""
+    yield from attached_in(parsed.msg, parsed, defects, depth)
+
+
+def attached_in(msg: Message, parsed: Parsed, defects: list[str], depth: int) -> Iterator[Parsed]:
     if not msg.is_multipart() or msg.get_content_type() == "multipart/report":
         return
-    for sub in msg.get_payload():
-        if not isinstance(sub, Message):
+    for part in msg.get_payload():
+        if not isinstance(part, Message):
             continue
-        if sub.get_content_type() == "message/rfc822":
-            inner = sub.get_payload()
-            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
-                yield inner[0], depth
-                if depth + 1 < MAX_ATTACHED_DEPTH:
-                    yield from attached_messages(inner[0], depth + 1)
-        elif depth < 30:
-            yield from attached_messages(sub, depth)
+        if part.get_content_type() != "message/rfc822":
+            if depth < MAX_DEPTH:
+                yield from attached_in(part, parsed, defects, depth + 1)
+            continue
+        inner = attached_tree(part, parsed, defects)
+        if inner is not None:
+            yield inner
+            if depth + 1 < MAX_ATTACHED_DEPTH:
+                yield from attached_messages(inner, defects, depth + 1)
+
+
+def attached_tree(part: Message, parsed: Parsed, defects: list[str]) -> Parsed | None:
+    """The message in a message/rfc822 part: the tree the parser built, or, for a part sent
+    base64 or quoted-printable (not allowed, but written), its decoded bytes parsed anew by
+    the same bounded reader."""
+    lifted = parsed.lifted.get(id(part))
+    if lifted is not None and lifted.data is not None:
+        inner = read_message(lifted.data)
+        defects.extend(f"attached message: {d}" for d in inner.defects)
+        return inner
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        return Parsed(payload[0], defects, parsed.lifted)
+    return None
 
 
 def read_attached(
@@ -449,11 +478,12 @@ def read_attached(
     """Each attached message as a `Forwarded`, its body read by the mail's own body reader
     (on the tree and lifted bodies the parser already has); an inline forward in it follows."""
     found: list[Forwarded] = []
-    for inner, _depth in attached_messages(parsed.msg):
+    for tree in attached_messages(parsed, defects):
         if len(found) >= MAX_FORWARDED:
             defects.append(f"more than {MAX_FORWARDED} forwarded messages: the rest not read")
             break
-        body = read_body(Parsed(inner, defects, parsed.lifted), hint, defects, pdf)
+        inner = tree.msg
+        body = read_body(Parsed(inner, defects, tree.lifted), hint, defects, pdf)
         subject = " ".join((header_text(inner, "Subject", hint, defects) or "").split())
         split = split_forward(body.text, subject, MAX_FORWARDED - len(found) - 1)
         senders = read_addresses(inner, "From", hint, defects, local=True)

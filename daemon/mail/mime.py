@@ -372,7 +372,11 @@ def lift_bodies(
         cte = PART_CTE.search(head)
         found: list[str] = []
         body = decode_transfer(raw[body_start:end], cte.group(1).decode() if cte else "", found)
-        keep = body if b"pdf" in head.lower() else None  # a PDF's text is read later
+        # kept: a PDF (its text is read later), an attached message sent base64 or
+        # quoted-printable (the parser cannot see into it: it is parsed from these bytes)
+        encoded = bool(cte) and cte.group(1).lower() in (b"base64", b"quoted-printable")
+        wanted = b"pdf" in head.lower() or (ctype == b"message/rfc822" and encoded)
+        keep = body if wanted else None
         lifted[key] = Lifted(
             len(body), md5_hex(body), hashlib.sha256(body).hexdigest(), tuple(found), keep
         )
