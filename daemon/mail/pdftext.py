@@ -64,11 +64,20 @@ def read_pdf_text(
         return None, [f"{label}: PDF of {len(data)} bytes, over {limits.max_bytes}: text not read"]
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+        if reader.is_encrypted and not opens(reader):
             return None, [f"{label}: encrypted PDF: text not read"]
         return read_pages(reader, label, limits)
     except Exception as exc:  # pypdf raises many kinds on hostile files: each is a defect
         return None, [f"{label}: unreadable PDF ({type(exc).__name__}): text not read"]
+
+
+def opens(reader: PdfReader) -> bool:
+    """An encrypted PDF opens when it has no user password (only an owner password, which
+    restricts printing or copying, not reading)."""
+    try:
+        return reader.decrypt("") != PasswordType.NOT_DECRYPTED
+    except Exception:  # an unsupported scheme, or AES without its optional dependency
+        return False
 
 
 def read_pages(reader: PdfReader, label: str, limits: PdfLimits) -> tuple[str | None, list[str]]:
