@@ -374,7 +374,7 @@ def lift_bodies(
         body = decode_transfer(raw[body_start:end], cte.group(1).decode() if cte else "", found)
         # kept: a PDF (its text is read later), an attached message sent base64 or
         # quoted-printable (the parser cannot see into it: it is parsed from these bytes)
-        encoded = bool(cte) and cte.group(1).lower() in (b"base64", b"quoted-printable")
+        encoded = cte is not None and cte.group(1).lower() in (b"base64", b"quoted-printable")
         wanted = b"pdf" in head.lower() or (ctype == b"message/rfc822" and encoded)
         keep = body if wanted else None
         lifted[key] = Lifted(
