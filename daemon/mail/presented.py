@@ -33,7 +33,7 @@ class Extra:
     subject: str
     text: str
     attrs: dict[str, str]
-    """What the prompt element carries besides the label (from, date, subject; name, kind)."""
+    """What the prompt element carries besides the label (from, date, subject; name, format)."""
 
 
 def note_of(mail: ParsedMail) -> str:
@@ -54,14 +54,15 @@ def forwarded_extra(fwd: Forwarded) -> Extra:
     sender = who(fwd.sender)
     details = ", ".join(x for x in (fwd.date or "", f'"{fwd.subject}"' if fwd.subject else "") if x)
     label = f"Forwarded message from {sender}" + (f" ({details})" if details else "") + ":"
-    attrs = {"from": sender, "date": fwd.date or "", "subject": fwd.subject}
+    address = (fwd.sender.email or fwd.sender.name) if fwd.sender else ""
+    attrs = {"from": address, "date": fwd.date or "", "subject": fwd.subject}
     return Extra("forwarded", label, fwd.subject, fwd.text, attrs)
 
 
 def attachment_extra(att: Attachment) -> Extra:
     name = att.filename or "(unnamed)"
     label = f"Attachment {name} (PDF text):"
-    return Extra("attachment", label, "", att.text or "", {"name": name, "kind": "PDF text"})
+    return Extra("attachment", label, "", att.text or "", {"name": name, "format": "PDF text"})
 
 
 def who(sender: Address | None) -> str:
