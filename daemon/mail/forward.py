@@ -285,17 +285,12 @@ FORWARD_PREFIX = re.compile(
     r"prosl|転送|转发|轉寄|전달|πρθ|הועבר)\s*[:：]",
     re.I,
 )
-DECOR = r"[\s\-_=*~#>]*"
-
-
-def phrase_pattern(table: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
-    phrases = sorted({p for ps in table.values() for p in ps}, key=len, reverse=True)
-    joined = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases)
-    return re.compile(rf"^{DECOR}(?:{joined}){DECOR}[:：]?{DECOR}$", re.I)
-
-
-FORWARD_LINE = phrase_pattern(FORWARD_MARKERS)
-ORIGINAL_LINE = phrase_pattern(ORIGINAL_MARKERS)
+DECORATION = " \t-_=*~#>:：\xa0"
+"""What HTML-to-text conversion and the clients themselves put around a marker phrase."""
+MARKER_CHARS = 120
+"""A longer line is never a marker line (so most lines cost one length check)."""
+FORWARD_PHRASES = frozenset(p for phrases in FORWARD_MARKERS.values() for p in phrases)
+ORIGINAL_PHRASES = frozenset(p for phrases in ORIGINAL_MARKERS.values() for p in phrases)
 RULE_LINE = re.compile(r"^\s*[_\-=]{10,}\s*$")
 LABELS = {label: name for name, labels in HEADER_LABELS.items() for label in labels}
 HEADER_LINE = re.compile(
@@ -345,20 +340,34 @@ def find_start(lines: list[str], forward_subject: bool) -> tuple[int, int] | Non
     for index, line in enumerate(lines):
         if QUOTED.match(line) or not line.strip():
             continue
+        phrase = marker_phrase(line)
+        if phrase in FORWARD_PHRASES or (forward_subject and phrase in ORIGINAL_PHRASES):
+            return index, index + 1
+        if not forward_subject:
+            continue
         head = line[:200]
-        if FORWARD_LINE.match(head) or (forward_subject and ORIGINAL_LINE.match(head)):
+        if RULE_LINE.match(head) and header_block_at(lines, index + 1):
             return index, index + 1
-        if forward_subject and RULE_LINE.match(head) and header_block_at(lines, index + 1):
-            return index, index + 1
-        if forward_subject and header_block_at(lines, index):
+        if header_block_at(lines, index):
             return index, index
     return None
+
+
+def marker_phrase(line: str) -> str:
+    """The line as a marker phrase would be looked up: decoration stripped, spaces folded,
+    lower case ("*-------- Original Message --------*" -> "original message")."""
+    if len(line) > MARKER_CHARS:
+        return ""
+    return " ".join(line.strip(DECORATION).split()).lower()
 
 
 def header_block_at(lines: list[str], index: int) -> bool:
     """An Outlook-style header block starts at `index`: a From line and a date or subject
     line within the next few lines (blank lines between them allowed, as HTML renders)."""
-    first = HEADER_LINE.match(lines[index][:300]) if index < len(lines) else None
+    line = lines[index] if index < len(lines) else ""
+    if ":" not in line[:60] and "：" not in line[:60]:
+        return False  # most lines: no label can start them
+    first = HEADER_LINE.match(line[:300])
     if first is None or LABELS[first.group(1).lower()] != "from":
         return False
     seen = set()
