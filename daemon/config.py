@@ -64,9 +64,9 @@ class PipelineSettings(Section):
 class ParseSettings(Section):
     """How much of a PDF attachment's text parse reads (daemon.mail.pdftext)."""
 
-    pdf_max_pages: int = Field(20, ge=0, le=10_000, description="PDF pages read (0: no PDF text)")
+    pdf_max_pages: int = Field(10, ge=0, le=10_000, description="PDF pages read (0: no PDF text)")
     pdf_max_chars: int = Field(
-        20_000, ge=0, le=1_000_000, description="characters of PDF text kept per file"
+        8_000, ge=0, le=1_000_000, description="characters of PDF text kept per file"
     )
     pdf_max_bytes: int = Field(
         20 << 20, ge=0, description="larger PDF files are not read (a parse defect says so)"

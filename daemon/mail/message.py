@@ -34,7 +34,7 @@ from daemon.mail.mime import (
     read_date,
     read_message,
 )
-from daemon.mail.pdftext import PDF_LIMITS, PdfLimits
+from daemon.mail.pdftext import NO_PDF, PDF_LIMITS, PdfLimits
 from daemon.mail.reply import extract_reply, split_signature
 from daemon.records import Address, AuthResult, AutoInfo, ParsedMail
 
@@ -78,12 +78,14 @@ def build(raw: bytes, trusted: Sequence[str], pdf: PdfLimits = PDF_LIMITS) -> Pa
     msg, defects = parsed.msg, parsed.defects
     hint = charset_hint(msg)
     sender = read_sender(msg, hint, defects)
+    look = Look.at(msg)  # the headers as the machine-mail and bounce readers both see them
+    auto, bounce = detect_auto(look, sender.email if sender else None), detect_bounce(look)
+    pdf = NO_PDF if auto.is_auto or bounce else pdf  # never answered: its PDFs are not read
     body = read_body(parsed, hint, defects, pdf)
     subject = " ".join((header_text(msg, "Subject", hint, defects) or "").splitlines()).strip()
     split = split_forward(body.text, subject)
     forwarded = (*split.forwarded, *read_attached(parsed, hint, defects, pdf))
     reply_text, signature = read_reply(body, sender, split)
-    look = Look.at(msg)  # the headers as the machine-mail and bounce readers both see them
     ids = {name: read_ids(msg, name, defects) for name in THREAD_HEADERS}
     return ParsedMail(
         message_id=first(ids["Message-ID"]),
@@ -101,8 +103,8 @@ def build(raw: bytes, trusted: Sequence[str], pdf: PdfLimits = PDF_LIMITS) -> Pa
         html=body.html is not None,
         attachments=body.attachments,
         language=detect_language(reply_text or body.text),
-        auto=detect_auto(look, sender.email if sender else None),
-        bounce=detect_bounce(look),
+        auto=auto,
+        bounce=bounce,
         auth=read_auth(msg, trusted),
         defects=tuple(dict.fromkeys(defects)),
         headers=kept_headers(msg, hint),

@@ -1,10 +1,11 @@
 """pdftext: the text of a PDF attachment, read within bounds, or a defect saying why not.
 
 Decides which attachments are read as PDF (a PDF type, or a PDF file name on a generic type,
-and the `%PDF-` signature in either case) and how much of one is read: at most `max_bytes`
-of file, the first `max_pages` pages, `max_chars` characters, and no further page once
-`max_seconds` have passed (checked between pages: one page cannot be interrupted, pypdf's own
-limits bound what one stream may inflate to). The text is extracted by pypdf, a maintained
+and the `%PDF-` signature in either case; none of machine mail, which is never answered:
+`daemon.mail.message`) and how much of one is read: at most `max_bytes` of file, the first
+`max_pages` pages, `max_chars` characters, and no further page once `max_seconds` have passed
+(checked between pages: one page cannot be interrupted, pypdf's own limits bound what one
+stream may inflate to). The text is extracted by pypdf, a maintained
 pure-Python library (no process or native code to sandbox). An encrypted file that does not
 open with the empty password, a broken or truncated file, and anything pypdf raises on become
 a defect naming the attachment, never an exception. What is read is customer data like the
@@ -39,13 +40,15 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 class PdfLimits:
     """How much of one PDF is read (`[parse]` pdf_* keys)."""
 
-    max_pages: int = 20
-    max_chars: int = 20_000
+    max_pages: int = 10
+    max_chars: int = 8_000
     max_bytes: int = 20 << 20
     max_seconds: float = 5.0
 
 
 PDF_LIMITS = PdfLimits()
+NO_PDF = PdfLimits(max_pages=0)
+"""No PDF text at all (`[parse] pdf_max_pages = 0`, and machine mail, which is never answered)."""
 
 
 def is_pdf(content_type: str, filename: str | None, data: bytes) -> bool:
@@ -60,6 +63,8 @@ def read_pdf_text(
 ) -> tuple[str | None, list[str]]:
     """The text of the PDF `data` (None when none could be read) and the defects found."""
     label = f"attachment {name!r}"
+    if limits.max_pages <= 0:
+        return None, []
     if len(data) > limits.max_bytes:
         return None, [f"{label}: PDF of {len(data)} bytes, over {limits.max_bytes}: text not read"]
     try:

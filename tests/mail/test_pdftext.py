@@ -14,7 +14,7 @@ from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, StreamObject
 
 from daemon.mail.message import parse_bytes
-from daemon.mail.pdftext import PdfLimits, is_pdf, read_pdf_text
+from daemon.mail.pdftext import PDF_LIMITS, PdfLimits, is_pdf, read_pdf_text
 from tests.factories import mime_mail
 
 
@@ -167,7 +167,8 @@ def test_parse_reads_small_and_lifted_pdfs_into_the_attachment() -> None:
     assert (texts["statement.pdf"] or "").startswith("Line 0 of a long statement")
     assert texts["photo.png"] is None
     assert parsed.attachments[0].sha256 == hashlib.sha256(small).hexdigest()
-    assert parsed.defects == ("attachment 'statement.pdf': PDF text cut: 20 of 200 pages read",)
+    cut = f"attachment 'statement.pdf': PDF text cut: {PDF_LIMITS.max_pages} of 200 pages read"
+    assert parsed.defects == (cut,)
 
 
 def test_parse_records_a_broken_pdf_as_a_defect_and_keeps_the_rest() -> None:
@@ -186,3 +187,18 @@ def test_parse_limits_reach_the_reader() -> None:
     )
     assert parsed.attachments[0].text == "one"
     assert "attachment 'a.pdf': PDF text cut: 1 of 3 pages read" in parsed.defects
+
+
+def test_machine_mail_pdfs_are_not_read() -> None:
+    raw = mail_with((("report.pdf", "application/pdf", make_pdf(["Weekly report"])),))
+    auto = raw.replace(b"Subject:", b"Auto-Submitted: auto-generated\nSubject:", 1)
+    parsed = parse_bytes(auto)
+    assert parsed.auto.is_auto
+    assert parsed.attachments[0].text is None and parsed.defects == ()
+    assert parse_bytes(raw).attachments[0].text == "Weekly report"
+
+
+def test_pdf_text_off() -> None:
+    raw = mail_with((("a.pdf", "application/pdf", make_pdf(["one"])),))
+    parsed = parse_bytes(raw, pdf=PdfLimits(max_pages=0))
+    assert parsed.attachments[0].text is None and parsed.defects == ()
