@@ -22,7 +22,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from pypdf import PasswordType, PdfReader
+from pypdf import Configuration, PasswordType, PdfReader, apply_configuration
 
 # pypdf logs every oddity of a broken file as a warning: what matters becomes a defect here.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -33,6 +33,22 @@ GENERIC_TYPES = frozenset(
 )
 SIGNATURE_WINDOW = 1024
 """The `%PDF-` header may follow junk; readers look this far for it."""
+DECODE_BYTES = 16 << 20
+"""What one stream may inflate to, down from pypdf's 75 MB: a page's text stream is rarely over
+1 MB, and a bomb page then costs a parse worker ~50 MB, not ~150 MB."""
+BOUNDS = Configuration().with_overwrites(
+    zlib_maximum_output_length=DECODE_BYTES,
+    lzw_maximum_output_length=DECODE_BYTES,
+    run_length_maximum_output_length=DECODE_BYTES,
+    brotli_maximum_output_length=DECODE_BYTES,
+    array_based_stream_maximum_output_length=DECODE_BYTES,
+    jbig2_maximum_output_length=DECODE_BYTES,
+    image_maximum_buffer_size=DECODE_BYTES,
+    stream_decoding_work_maximum_length=4 * DECODE_BYTES,
+    jbig2dec_binary=None,  # never run an external decoder on a customer's file
+)
+"""pypdf's resource limits while it reads a customer's file (its `Configuration`, set for the
+reading only: a context variable, so other threads keep theirs)."""
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -68,10 +84,11 @@ def read_pdf_text(
     if len(data) > limits.max_bytes:
         return None, [f"{label}: PDF of {len(data)} bytes, over {limits.max_bytes}: text not read"]
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted and not opens(reader):
-            return None, [f"{label}: encrypted PDF: text not read"]
-        return read_pages(reader, label, limits)
+        with apply_configuration(BOUNDS):
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted and not opens(reader):
+                return None, [f"{label}: encrypted PDF: text not read"]
+            return read_pages(reader, label, limits)
     except Exception as exc:  # pypdf raises many kinds on hostile files: each is a defect
         return None, [f"{label}: unreadable PDF ({type(exc).__name__}): text not read"]
 
