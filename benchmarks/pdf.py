@@ -7,7 +7,7 @@ baseline, the same mail and bytes), then with the default `[parse]` limits and w
 pages allowed. Prints the best of `--rounds` times, the ratio to the baseline, and the peak
 RSS of the process after each step (ru_maxrss only grows: each figure includes the ones before).
 
-Usage: .venv/bin/python benchmarks/pdf.py [--rounds N]
+Usage: .venv/bin/python benchmarks/pdf.py [--quick] [--rounds N]
 """
 
 from __future__ import annotations
@@ -148,8 +148,11 @@ def measure(kind: str, rounds: int) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="one round each")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 1
     if args.one:
         print(json.dumps(measure(args.one, args.rounds)))
         return
