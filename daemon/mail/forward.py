@@ -46,253 +46,121 @@ MAX_TEXT_CHARS = 100_000
 HEADER_LINES = 12
 """Lines a forward's header block may take (a long To: list wraps)."""
 
-# The phrase of a forward marker line, per language: the whole line is the phrase, with any
-# dashes, stars, underscores, quotes or a colon around it (HTML-to-text decorations).
-FORWARD_MARKERS: dict[str, tuple[str, ...]] = {
+# The phrases of a forward marker line, per language ("|" between them): the whole line is the
+# phrase, with any dashes, stars, underscores, ">" or a colon around it (`DECORATION`).
+FORWARD_MARKERS: dict[str, str] = {
     "en": (
-        "forwarded message",
-        "begin forwarded message",
-        "forwarded email",
-        "forwarded mail",
-        "start of forwarded message",
-        "forwarded e-mail",
+        "forwarded message|begin forwarded message|forwarded email|forwarded mail|"
+        "start of forwarded message|forwarded e-mail"
     ),
     "de": (
-        "weitergeleitete nachricht",
-        "anfang der weitergeleiteten nachricht",
-        "nachricht weitergeleitet",
-        "weitergeleitete e-mail",
-        "weitergeleitete mail",
+        "weitergeleitete nachricht|anfang der weitergeleiteten nachricht|nachricht weitergeleitet|"
+        "weitergeleitete e-mail|weitergeleitete mail"
     ),
     "fr": (
-        "message transféré",
-        "début du message réexpédié",
-        "message réexpédié",
-        "e-mail transféré",
-        "courriel transféré",
-        "début du message transféré",
+        "message transféré|début du message réexpédié|message réexpédié|e-mail transféré|"
+        "courriel transféré|début du message transféré"
     ),
-    "es": ("mensaje reenviado", "inicio del mensaje reenviado", "correo reenviado"),
-    "it": ("messaggio inoltrato", "inizio messaggio inoltrato", "e-mail inoltrata"),
+    "es": "mensaje reenviado|inicio del mensaje reenviado|correo reenviado",
+    "it": "messaggio inoltrato|inizio messaggio inoltrato|e-mail inoltrata",
     "pt": (
-        "mensagem encaminhada",
-        "início da mensagem encaminhada",
-        "início da mensagem reencaminhada",
-        "mensagem reencaminhada",
+        "mensagem encaminhada|início da mensagem encaminhada|início da mensagem reencaminhada|"
+        "mensagem reencaminhada"
     ),
-    "nl": ("doorgestuurd bericht", "begin doorgestuurd bericht", "doorgestuurde e-mail"),
+    "nl": "doorgestuurd bericht|begin doorgestuurd bericht|doorgestuurde e-mail",
     "pl": (
-        "przekazana wiadomość",
-        "wiadomość przekazana",
-        "początek przekazywanej wiadomości",
-        "przekazywana wiadomość",
+        "przekazana wiadomość|wiadomość przekazana|początek przekazywanej wiadomości|"
+        "przekazywana wiadomość"
     ),
     "ru": (
-        "пересылаемое сообщение",
-        "перенаправленное сообщение",
-        "пересланное сообщение",
-        "начало переадресованного сообщения",
-        "пересланное письмо",
+        "пересылаемое сообщение|перенаправленное сообщение|пересланное сообщение|"
+        "начало переадресованного сообщения|пересланное письмо"
     ),
-    "uk": ("переслане повідомлення", "пересланий лист", "початок пересланого повідомлення"),
+    "uk": "переслане повідомлення|пересланий лист|початок пересланого повідомлення",
     "sv": (
-        "vidarebefordrat meddelande",
-        "vidarebefordrat mejl",
-        "vidarebefordrat e-postmeddelande",
-        "början på vidarebefordrat meddelande",
+        "vidarebefordrat meddelande|vidarebefordrat mejl|vidarebefordrat e-postmeddelande|"
+        "början på vidarebefordrat meddelande"
     ),
-    "da": ("videresendt meddelelse", "videresendt besked", "start på videresendt besked"),
-    "no": ("videresendt melding", "start på videresendt melding", "videresendt e-post"),
-    "fi": ("välitetty viesti", "edelleenlähetetty viesti", "välitetyn viestin alku"),
-    "cs": ("přeposlaná zpráva", "přeposlaná zpráva začíná"),
-    "sk": ("preposlaná správa",),
-    "sl": ("posredovano sporočilo",),
-    "hr": ("proslijeđena poruka",),
-    "sr": ("prosleđena poruka", "прослеђена порука"),
-    "hu": ("továbbított üzenet", "továbbított levél"),
-    "ro": ("mesaj redirecționat", "mesaj redirectionat", "mesaj transmis"),
-    "tr": ("iletilen ileti", "iletilmiş ileti", "iletilen mesaj", "yönlendirilmiş ileti"),
-    "el": ("προωθημένο μήνυμα", "αρχή προωθημένου μηνύματος"),
-    "bg": ("препратено съобщение", "препратено писмо"),
-    "ja": ("転送されたメッセージ", "転送メッセージ", "転送メッセージの開始"),
-    "zh": ("转发的邮件", "转发邮件", "轉寄的郵件", "转发的消息", "原始邮件"),
-    "ko": ("전달된 메시지", "전달된 메일", "전달 메시지"),
-    "he": ("הודעה שהועברה", "הודעה מועברת"),
-    "ar": ("رسالة معاد توجيهها", "رسالة محولة", "الرسالة المُعاد توجيهها"),
-    "vi": ("thư đã chuyển tiếp", "tin nhắn đã chuyển tiếp"),
+    "da": "videresendt meddelelse|videresendt besked|start på videresendt besked",
+    "no": "videresendt melding|start på videresendt melding|videresendt e-post",
+    "fi": "välitetty viesti|edelleenlähetetty viesti|välitetyn viestin alku",
+    "cs": "přeposlaná zpráva|přeposlaná zpráva začíná",
+    "sk": "preposlaná správa",
+    "sl": "posredovano sporočilo",
+    "hr": "proslijeđena poruka",
+    "sr": "prosleđena poruka|прослеђена порука",
+    "hu": "továbbított üzenet|továbbított levél",
+    "ro": "mesaj redirecționat|mesaj redirectionat|mesaj transmis",
+    "tr": "iletilen ileti|iletilmiş ileti|iletilen mesaj|yönlendirilmiş ileti",
+    "el": "προωθημένο μήνυμα|αρχή προωθημένου μηνύματος",
+    "bg": "препратено съобщение|препратено писмо",
+    "ja": "転送されたメッセージ|転送メッセージ|転送メッセージの開始",
+    "zh": "转发的邮件|转发邮件|轉寄的郵件|转发的消息",
+    "ko": "전달된 메시지|전달된 메일|전달 메시지",
+    "he": "הודעה שהועברה|הודעה מועברת",
+    "ar": "رسالة معاد توجيهها|رسالة محولة|الرسالة المُعاد توجيهها",
+    "vi": "thư đã chuyển tiếp|tin nhắn đã chuyển tiếp",
 }
 # Separators that start a forward only when the subject says the mail is one (Outlook and
 # others write them above a reply's quoted history as well).
-ORIGINAL_MARKERS: dict[str, tuple[str, ...]] = {
-    "en": ("original message",),
-    "de": ("ursprüngliche nachricht", "originalnachricht"),
-    "fr": ("message d'origine", "message original"),
-    "es": ("mensaje original",),
-    "it": ("messaggio originale",),
-    "pt": ("mensagem original",),
-    "nl": ("oorspronkelijk bericht", "origineel bericht"),
-    "pl": ("wiadomość oryginalna", "oryginalna wiadomość"),
-    "ru": ("исходное сообщение", "оригинальное сообщение"),
-    "sv": ("ursprungligt meddelande", "originalmeddelande"),
-    "da": ("oprindelig meddelelse",),
-    "no": ("opprinnelig melding",),
-    "fi": ("alkuperäinen viesti",),
-    "cs": ("původní zpráva",),
-    "hu": ("eredeti üzenet",),
-    "tr": ("özgün ileti", "orijinal mesaj"),
+ORIGINAL_MARKERS: dict[str, str] = {
+    "en": "original message",
+    "de": "ursprüngliche nachricht|originalnachricht",
+    "fr": "message d'origine|message original",
+    "es": "mensaje original",
+    "it": "messaggio originale",
+    "pt": "mensagem original",
+    "nl": "oorspronkelijk bericht|origineel bericht",
+    "pl": "wiadomość oryginalna|oryginalna wiadomość",
+    "ru": "исходное сообщение|оригинальное сообщение",
+    "sv": "ursprungligt meddelande|originalmeddelande",
+    "da": "oprindelig meddelelse",
+    "no": "opprinnelig melding",
+    "fi": "alkuperäinen viesti",
+    "cs": "původní zpráva",
+    "hu": "eredeti üzenet",
+    "tr": "özgün ileti|orijinal mesaj",
+    "zh": "原始邮件|原始郵件",
 }
 # Header labels of a forward's header block, per field, in the languages of the markers.
-HEADER_LABELS: dict[str, tuple[str, ...]] = {
+HEADER_LABELS: dict[str, str] = {
     "from": (
-        "from",
-        "von",
-        "de",
-        "da",
-        "van",
-        "från",
-        "fra",
-        "od",
-        "от",
-        "від",
-        "lähettäjä",
-        "feladó",
-        "kimden",
-        "mittente",
-        "nadawca",
-        "afzender",
-        "remitente",
-        "expéditeur",
-        "absender",
-        "odesílatel",
-        "pošiljatelj",
-        "de la",
-        "από",
-        "発信者",
-        "差出人",
-        "发件人",
-        "寄件者",
-        "보낸 사람",
-        "מאת",
-        "من",
-        "người gửi",
+        "from|von|de|da|van|från|fra|od|от|від|lähettäjä|feladó|kimden|mittente|nadawca|afzender|"
+        "remitente|expéditeur|absender|odesílatel|pošiljatelj|de la|από|"
+        "発信者|差出人|发件人|寄件者|보낸 사람|מאת|من|người gửi"
     ),
     "date": (
-        "date",
-        "sent",
-        "datum",
-        "gesendet",
-        "envoyé",
-        "envoyé le",
-        "enviado",
-        "enviada",
-        "enviado el",
-        "enviado em",
-        "fecha",
-        "data",
-        "inviato",
-        "verzonden",
-        "skickat",
-        "sendt",
-        "wysłano",
-        "wysłane",
-        "отправлено",
-        "дата",
-        "надіслано",
-        "lähetetty",
-        "päivämäärä",
-        "gönderildi",
-        "tarih",
-        "odesláno",
-        "elküldve",
-        "dátum",
-        "datě",
-        "ημερομηνία",
-        "στάλθηκε",
-        "日付",
-        "送信日時",
-        "日期",
-        "发送时间",
-        "寄件日期",
-        "날짜",
-        "보낸 날짜",
-        "תאריך",
-        "التاريخ",
-        "ngày",
+        "date|sent|datum|gesendet|envoyé|envoyé le|enviado|enviada|enviado el|enviado em|fecha|"
+        "data|inviato|verzonden|skickat|sendt|wysłano|wysłane|отправлено|дата|надіслано|lähetetty|"
+        "päivämäärä|gönderildi|tarih|odesláno|elküldve|dátum|datě|ημερομηνία|στάλθηκε|日付|送信日時|日期|"
+        "发送时间|寄件日期|날짜|보낸 날짜|תאריך|التاريخ|ngày"
     ),
     "subject": (
-        "subject",
-        "betreff",
-        "objet",
-        "sujet",
-        "asunto",
-        "oggetto",
-        "onderwerp",
-        "ämne",
-        "emne",
-        "temat",
-        "тема",
-        "aihe",
-        "assunto",
-        "tárgy",
-        "konu",
-        "předmět",
-        "predmet",
-        "subiect",
-        "θέμα",
-        "件名",
-        "主题",
-        "主旨",
-        "제목",
-        "נושא",
-        "الموضوع",
-        "chủ đề",
+        "subject|betreff|objet|sujet|asunto|oggetto|onderwerp|ämne|emne|temat|тема|aihe|assunto|"
+        "tárgy|konu|předmět|predmet|subiect|θέμα|件名|主题|主旨|제목|נושא|الموضوع|chủ đề"
     ),
     "to": (
-        "to",
-        "an",
-        "à",
-        "a",
-        "para",
-        "aan",
-        "till",
-        "til",
-        "do",
-        "кому",
-        "komu",
-        "vastaanottaja",
-        "címzett",
-        "kime",
-        "destinatario",
-        "adresat",
-        "pour",
-        "odbiorca",
-        "destinataire",
-        "empfänger",
-        "προς",
-        "宛先",
-        "收件人",
-        "받는 사람",
-        "אל",
-        "إلى",
-        "người nhận",
+        "to|an|à|a|para|aan|till|til|do|кому|komu|vastaanottaja|címzett|kime|destinatario|adresat|"
+        "pour|odbiorca|destinataire|empfänger|προς|宛先|收件人|받는 사람|אל|إلى|người nhận"
     ),
-    "cc": ("cc", "kopie", "копия", "kopia", "kopio", "másolat", "bilgi", "κοιν", "抄送", "참조"),
-    "reply-to": ("reply-to", "antwort an", "répondre à", "responder a", "rispondi a"),
+    "cc": "cc|kopie|копия|kopia|kopio|másolat|bilgi|κοιν|抄送|참조",
+    "reply-to": "reply-to|antwort an|répondre à|responder a|rispondi a",
 }
+
 FORWARD_PREFIX = re.compile(
     r"^\s*(?:\[[^\]]{0,40}\]\s*)?(?:(?:re|aw|sv|antw|odp|ответ)\s*:\s*)*"
-    r"(?:fwd?|fw|wg|tr|rv|i|enc|doorst|pd|vl|vb|vs|fs|přep|př|пересл|fwd|ilt|i̇lt|tov|"
-    r"prosl|転送|转发|轉寄|전달|πρθ|הועבר)\s*[:：]",
+    r"(?:fwd?|wg|tr|rv|i|enc|doorst|pd|vl|vb|vs|fs|přep|př|пересл|ilt|tov|prosl|"
+    r"転送|转发|轉寄|전달|πρθ|הועבר)\s*[:：]",
     re.I,
 )
 DECORATION = " \t-_=*~#>:：\xa0"
 """What HTML-to-text conversion and the clients themselves put around a marker phrase."""
 MARKER_CHARS = 120
 """A longer line is never a marker line (so most lines cost one length check)."""
-FORWARD_PHRASES = frozenset(p for phrases in FORWARD_MARKERS.values() for p in phrases)
-ORIGINAL_PHRASES = frozenset(p for phrases in ORIGINAL_MARKERS.values() for p in phrases)
+FORWARD_PHRASES = frozenset(p for phrases in FORWARD_MARKERS.values() for p in phrases.split("|"))
+ORIGINAL_PHRASES = frozenset(p for phrases in ORIGINAL_MARKERS.values() for p in phrases.split("|"))
 RULE_LINE = re.compile(r"^\s*[_\-=]{10,}\s*$")
-LABELS = {label: name for name, labels in HEADER_LABELS.items() for label in labels}
+LABELS = {label: name for name, labels in HEADER_LABELS.items() for label in labels.split("|")}
 HEADER_LINE = re.compile(
     r"^\s*[*_]*("
     + "|".join(re.escape(x).replace(r"\ ", r"\s") for x in sorted(LABELS, key=len, reverse=True))
@@ -368,20 +236,21 @@ def header_block_at(lines: list[str], index: int) -> bool:
     if ":" not in line[:60] and "：" not in line[:60]:
         return False  # most lines: no label can start them
     first = HEADER_LINE.match(line[:300])
-    if first is None or LABELS[first.group(1).lower()] != "from":
+    if first is None or label_of(first) != "from":
         return False
     seen = set()
     for line in lines[index + 1 : index + HEADER_LINES]:
         match = HEADER_LINE.match(line[:300])
         if match:
-            seen.add(LABELS[match.group(1).lower()])
+            seen.add(label_of(match))
     return bool(seen & {"date", "subject"})
 
 
 def read_header_block(lines: list[str], index: int) -> tuple[dict[str, str], int]:
     """The fields of the header block at `index` (blank and `>` lines before it skipped) and
     the line its body starts on. A line that is no header ends the block; a value may wrap
-    onto an indented line."""
+    onto an indented line; a blank line inside the block is skipped when a field not read yet
+    follows it (HTML renders Outlook's header lines as paragraphs)."""
     while index < len(lines) and not strip_quote(lines[index]).strip():
         index += 1
     fields: dict[str, str] = {}
@@ -391,14 +260,26 @@ def read_header_block(lines: list[str], index: int) -> tuple[dict[str, str], int
         line = strip_quote(lines[end])
         match = HEADER_LINE.match(line[:1000])
         if match:
-            last = LABELS[match.group(1).lower()]
+            last = label_of(match)
             fields.setdefault(last, clean_value(match.group(2)))
         elif last and line[:1] in (" ", "\t") and line.strip():
             fields[last] = f"{fields[last]} {clean_value(line)}".strip()
-        else:
+        elif line.strip() or not new_field_follows(lines, end, fields):
             break
         end += 1
     return fields, end
+
+
+def new_field_follows(lines: list[str], index: int, fields: dict[str, str]) -> bool:
+    """The next line is a header line of a field not read yet."""
+    following = strip_quote(lines[index + 1]) if index + 1 < len(lines) else ""
+    match = HEADER_LINE.match(following[:1000])
+    return match is not None and label_of(match) not in fields
+
+
+def label_of(match: re.Match[str]) -> str:
+    """The field a matched header label names ("from", "date", …)."""
+    return LABELS.get(" ".join(match.group(1).lower().split()), "")
 
 
 def strip_quote(line: str) -> str:
@@ -430,10 +311,12 @@ def read_sender(value: str) -> Address | None:
 
 
 def read_inline_date(value: str | None) -> str | None:
-    """ISO 8601 when the date is in RFC 5322 form, else as written (localized dates)."""
+    """ISO 8601 when the date is in RFC 5322 form with a zone, else as written (localized
+    dates, and Outlook's "Monday, December 7, 2026 9:00 PM", whose zone is unknown)."""
     if not value:
         return None
-    if parsedate_tz(value) is not None:
+    parts = parsedate_tz(value)
+    if parts is not None and parts[9] is not None and not re.search(r"\b[AP]M\b", value, re.I):
         iso = read_date(value, [])
         if iso is not None:
             return iso

@@ -326,3 +326,23 @@ def test_attached_message_sent_7bit_is_read_from_the_parsed_tree() -> None:
         "My printer prints blank pages.",
         "",
     )
+
+
+def test_outlook_html_forward_with_header_paragraphs() -> None:
+    html = (
+        "<html><body><p>Can you check this?</p>"
+        '<div id="divRplyFwdMsg"><hr><p><b>From:</b> Shop &lt;shop@example.com&gt;</p>'
+        "<p><b>Sent:</b> Monday, December 7, 2026 9:00 AM</p>"
+        "<p><b>To:</b> anna@example.org</p><p><b>Subject:</b> Your order 48213</p></div>"
+        "<p>Order 48213 confirmed.</p></body></html>"
+    )
+    msg = EmailMessage()
+    msg["From"] = "anna@example.org"
+    msg["Subject"] = "FW: Your order 48213"
+    msg.set_content(html, subtype="html")
+    parsed = parse_bytes(msg.as_bytes())
+    assert parsed.reply_text == "Can you check this?"
+    (fwd,) = parsed.forwarded
+    assert fwd.sender is not None and fwd.sender.email == "shop@example.com"
+    assert (fwd.subject, fwd.text) == ("Your order 48213", "Order 48213 confirmed.")
+    assert fwd.date == "Monday, December 7, 2026 9:00 AM"
