@@ -230,20 +230,21 @@ def marker_phrase(line: str) -> str:
 
 
 def header_block_at(lines: list[str], index: int) -> bool:
-    """An Outlook-style header block starts at `index`: a From line and a date or subject
-    line within the next few lines (blank lines between them allowed, as HTML renders)."""
+    """An Outlook-style header block starts at `index`: a From (or, as GMX and web.de write
+    it, a Sent) line, and within the next few lines (blank ones between allowed, as HTML
+    renders them) the From it lacks and a date or subject line."""
     line = lines[index] if index < len(lines) else ""
     if ":" not in line[:60] and "：" not in line[:60]:
         return False  # most lines: no label can start them
     first = HEADER_LINE.match(line[:300])
-    if first is None or label_of(first) != "from":
+    if first is None or label_of(first) not in ("from", "date"):
         return False
-    seen = set()
+    seen = {label_of(first)}
     for line in lines[index + 1 : index + HEADER_LINES]:
         match = HEADER_LINE.match(line[:300])
         if match:
             seen.add(label_of(match))
-    return bool(seen & {"date", "subject"})
+    return "from" in seen and bool(seen & {"date", "subject"} - {label_of(first)})
 
 
 def read_header_block(lines: list[str], index: int) -> tuple[dict[str, str], int]:

@@ -109,6 +109,15 @@ INLINE = [
         "den 7 december 2026",
     ),
     (
+        "GMX / web.de, German, Gesendet first",
+        "WG: Ihre Bestellung 48213",
+        'Gesendet: Montag, 07. Dezember 2026 um 09:00 Uhr\nVon: "Shop" <shop@example.com>\n'
+        "An: anna@example.org\nBetreff: Ihre Bestellung 48213\n",
+        "shop@example.com",
+        "Ihre Bestellung 48213",
+        "Montag, 07. Dezember 2026",
+    ),
+    (
         "Apple Mail iOS, Portuguese, forwarded text quoted with >",
         "Fwd: Sua encomenda 48213",
         "Início da mensagem encaminhada:\n\n> De: Loja <shop@example.com>\n"
