@@ -84,7 +84,10 @@ def build(raw: bytes, trusted: Sequence[str], pdf: PdfLimits = PDF_LIMITS) -> Pa
     body = read_body(parsed, hint, defects, pdf)
     subject = " ".join((header_text(msg, "Subject", hint, defects) or "").splitlines()).strip()
     split = split_forward(body.text, subject)
-    forwarded = (*split.forwarded, *read_attached(parsed, hint, defects, pdf))
+    # a bounce's or an abuse report's attached message is our mail returned, not a forward
+    returned = bounce is not None or auto.kind in ("bounce", "complaint")
+    attached = [] if returned else read_attached(parsed, hint, defects, pdf)
+    forwarded = (*split.forwarded, *attached)
     reply_text, signature = read_reply(body, sender, split)
     ids = {name: read_ids(msg, name, defects) for name in THREAD_HEADERS}
     return ParsedMail(
