@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from daemon.app import Services
 from daemon.mail.message import parse_bytes
 from daemon.offline.router import RuleRouter
 from daemon.records import Passage
+from daemon.stages.guard import mail_text
 from tests.conftest import make_settings
 from tests.llm.helpers import (
     PASSAGES,
@@ -156,3 +158,16 @@ def test_rule_router_and_its_budget(tmp_path: Path) -> None:
     route = router.route_mail(mail)
     assert route.intent == "technical", route
     assert not re.search(r"refund", " ".join(route.matched))
+
+
+def test_output_guard_counts_forwarded_and_pdf_text_as_the_customers() -> None:
+    inner = make_mail("Your tracking number is JJD000390007770001.", subject="Shipped")
+    outer = EmailMessage()
+    outer["From"] = "alice@example.org"
+    outer["Subject"] = "Fwd: Shipped"
+    outer.set_content("see attached")
+    outer.add_attachment(inner, maintype="message", subtype="rfc822")
+    pdf = make_pdf(["Invoice INV-2026-88817"])
+    outer.add_attachment(pdf, maintype="application", subtype="pdf", filename="invoice.pdf")
+    known = mail_text(parse_bytes(outer.as_bytes()))
+    assert "JJD000390007770001" in known and "INV-2026-88817" in known
