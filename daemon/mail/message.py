@@ -36,7 +36,7 @@ from daemon.mail.mime import (
 )
 from daemon.mail.pdftext import NO_PDF, PDF_LIMITS, PdfLimits
 from daemon.mail.reply import extract_reply, split_signature
-from daemon.records import Address, AuthResult, AutoInfo, ParsedMail
+from daemon.records import Address, AuthResult, AutoInfo, Forwarded, ParsedMail
 
 log = logging.getLogger("helpdeskd.parse")
 
@@ -105,7 +105,7 @@ def build(raw: bytes, trusted: Sequence[str], pdf: PdfLimits = PDF_LIMITS) -> Pa
         signature=signature,
         html=body.html is not None,
         attachments=body.attachments,
-        language=detect_language(reply_text or body.text),
+        language=read_language(reply_text, body.text, forwarded),
         auto=auto,
         bounce=bounce,
         auth=read_auth(msg, trusted),
@@ -148,6 +148,15 @@ def read_reply(body: Body, sender: Address | None, split: Split) -> tuple[str, s
         return text, signature
     reply = extract_reply(body.text, name)
     return reply.text, reply.signature
+
+
+def read_language(reply_text: str, text: str, forwarded: Sequence[Forwarded]) -> str | None:
+    """The language of the new text; of a forward whose note is too short to tell ("FYI"),
+    the language of the note with what it forwards (the customer's mail, in their words)."""
+    found = detect_language(reply_text or text)
+    if found is not None or not forwarded:
+        return found
+    return detect_language("\n".join([reply_text, *(f.text for f in forwarded)]))
 
 
 def kept_headers(msg: Message, hint: Hint) -> dict[str, str]:

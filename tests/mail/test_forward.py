@@ -6,10 +6,14 @@ the pipeline see it."""
 
 from __future__ import annotations
 
+import json
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from daemon.cli.mail import parse
 from daemon.mail.forward import MAX_FORWARDED, is_forward_subject, split_forward
 from daemon.mail.message import parse_bytes
 from daemon.records import ParsedMail
@@ -355,3 +359,36 @@ def test_outlook_html_forward_with_header_paragraphs() -> None:
     assert fwd.sender is not None and fwd.sender.email == "shop@example.com"
     assert (fwd.subject, fwd.text) == ("Your order 48213", "Order 48213 confirmed.")
     assert fwd.date == "Monday, December 7, 2026 9:00 AM"
+
+
+def test_language_of_a_bare_forward_comes_from_what_it_forwards() -> None:
+    block = INLINE[1][2]  # Thunderbird, German
+    parsed = mail(
+        "WG: Ihre Bestellung",
+        f"FYI\n\n{block}\nVielen Dank für Ihre Bestellung. "
+        "Die Lieferung erfolgt in drei Tagen an Ihre Adresse.\n",
+    )
+    assert parsed.reply_text == "FYI"
+    assert parsed.language == "de"
+
+
+def test_parse_command_shows_forwards(tmp_path: Path) -> None:
+    path = tmp_path / "fwd.eml"
+    path.write_bytes(
+        mime_mail(
+            sender="anna@example.org",
+            to="support@example.com",
+            subject="WG: Ihre Bestellung 48213",
+            message_id="<c1@example.org>",
+            date="Tue, 08 Dec 2026 10:00:00 +0100",
+            body=f"Wo bleibt sie?\n\n{INLINE[1][2]}\n{CONFIRMATION}\n",
+        )
+    )
+    human = CliRunner().invoke(parse, [str(path)])
+    assert (
+        "forwards: inline from shop@example.com (2026-12-07T09:00:00+01:00): Ihre Bestellung"
+        in human.output
+    )
+    data = json.loads(CliRunner().invoke(parse, [str(path), "--json"]).output)
+    assert data["reply_text"] == "Wo bleibt sie?"
+    assert data["forwarded"][0]["text"] == CONFIRMATION
