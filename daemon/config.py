@@ -300,6 +300,12 @@ def default_reply_languages() -> dict[str, ReplyTexts]:
             ai_disclosure="Dit antwoord is opgesteld met hulp van een AI-assistent en "
             "gecontroleerd door onze regels.",
         ),
+        "pl": t(
+            greeting="Dzień dobry,",  # a first name would need its vocative: none at all
+            greeting_anonymous="Dzień dobry,",
+            ai_disclosure="Ta odpowiedź została przygotowana z pomocą asystenta AI "
+            "i sprawdzona przez nasze reguły.",
+        ),
         "pt": t(
             greeting="Olá {name},",
             greeting_anonymous="Olá,",
@@ -611,6 +617,8 @@ def default_intents() -> dict[str, IntentSettings]:
                 "bestellung",
                 "pedido",
                 "commande",
+                "ordine",
+                "zamówienie",
             ),
             patterns=(r"\b(order|ord)[\s#:-]*\d{4,}\b",),
             tools=("get_order_status",),

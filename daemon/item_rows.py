@@ -16,7 +16,7 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from daemon.kernel.item import Item
-from daemon.kernel.outcomes import outcome_from_json, outcome_to_json
+from daemon.kernel.outcomes import outcome_from_json
 from daemon.records import DraftedReply, ParsedMail, Passage, Route, ToolResult
 from daemon.store.content import Content
 from daemon.store.text import assign
@@ -36,7 +36,7 @@ def load_item(row: Message, content: Content, draft: DraftedReply | None = None)
         passages=tuple(Passage.from_json(p) for p in row.passages or ()),
         draft=draft,
         draft_id=row.draft_id,
-        decision=outcome_from_json(row.decision),
+        outcome=outcome_from_json(row.decision),
     )
 
 
@@ -60,7 +60,6 @@ def save_item(item: Item, row: Message, content: Content, before: Item | None = 
         route=item.route.to_json() if item.route else None,
         passages=[p.to_json() for p in item.passages] if item.passages else None,
         draft_id=item.draft_id,
-        decision=outcome_to_json(item.decision),
     )
 
 

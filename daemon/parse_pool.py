@@ -1,4 +1,4 @@
-"""parallel: parse a backlog in worker processes while the main process writes the store.
+"""parse_pool: parse a backlog in worker processes while the main process writes the store.
 
 Decides how a long run of messages (a backfill, a `run` catching up after downtime) uses more
 than one core. Parsing is pure CPU work on immutable bytes, so a batch is handed to worker

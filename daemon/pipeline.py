@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from daemon.deadline import StageTimeout, stage_deadline, stopping
 from daemon.item_rows import drafted_reply, load_item, save_item
 from daemon.kernel.item import Item
-from daemon.kernel.outcomes import Escalated, Held, Ignored, Outcome, Sent
+from daemon.kernel.outcomes import Escalated, Held, Ignored, Outcome, Sent, outcome_to_json
 from daemon.kernel.stage import Context, Runtime, StageFn, context_for
 from daemon.metrics import QUARANTINED
 from daemon.records import ParsedMail
@@ -36,7 +36,6 @@ from daemon.stages import (
     decide,
     deliver,
     draft,
-    escalate,
     guard,
     owned,
     parse,
@@ -81,8 +80,11 @@ STEPS: dict[State, Step] = {
         Step(
             State.retrieved, "draft", (owned.run, draft.run, guard.run), State.drafted, model=True
         ),
+        # decide returns the outcome, which `finish` carries out in the same transaction
         Step(State.drafted, "decide", (owned.run, decide.run), State.decided),
-        Step(State.decided, "deliver", (owned.run, deliver.run), State.decided),
+        # only for messages an earlier version left in `decided` (it acted in a step of its
+        # own): carry out their stored outcome; the name lets `requeue` find old quarantines
+        Step(State.decided, "deliver", (owned.run, decide.stored), State.decided),
     )
 }
 
@@ -339,13 +341,9 @@ def apply(
 
 
 def finish(ctx: Context, row: Message, item: Item, outcome: Outcome, step: str) -> State:
-    """End the flow of a message with an outcome: hold, send, escalate or ignore it."""
-    if isinstance(outcome, Sent):
-        outcome = deliver.send(item, outcome, ctx)
-    elif isinstance(outcome, Held):
-        outcome = deliver.hold(item, outcome, ctx)
-    if isinstance(outcome, Escalated):
-        escalate.record(item, outcome, ctx)
+    """End the flow of a message with an outcome: store it, then carry it out (once)."""
+    row.decision = outcome_to_json(outcome)
+    outcome = deliver.carry_out(item, outcome, ctx)
     end = OUTCOME_STATE[type(outcome)]
     release(ctx.session, row)
     transition(ctx.session, row, end, reason=outcome.reason, step=step)

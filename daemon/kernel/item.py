@@ -27,7 +27,9 @@ class Item:
     passages: tuple[Passage, ...]
     draft: DraftedReply | None
     draft_id: int | None
-    decision: Outcome | None
+    outcome: Outcome | None
+    """The outcome stored on the row (column `decision`): read back only to carry out what a
+    message left in `decided` by an earlier version had been given."""
 
     @property
     def mail(self) -> ParsedMail:

@@ -44,6 +44,7 @@ from daemon.mail.mime import parseable
 from daemon.mail.presented import extras_of, note_of
 from daemon.offline.drafter import OfflineDrafter
 from daemon.outgoing_mail import wrap_reply
+from daemon.policy import early_escalation
 from daemon.records import DraftedReply, ToolResult
 from daemon.store.audit import audit
 from daemon.tables import Message, Ticket
@@ -115,16 +116,12 @@ class LLMDrafter:
         return self.result(item, data, prompt, loop, suspicion, others, task)
 
     def skip_reason(self, item: Item) -> str | None:
+        """Why no model is asked: no route, or the policy escalates on the route alone."""
         route = item.route
         if route is None:
             return "no route"
-        if route.risk:
-            return f"risk topic {route.risk}: escalated without an LLM draft"
-        if route.wants_human:
-            return "the customer asked for a human: escalated without an LLM draft"
-        if self.settings.policies[route.policy].always_escalate:
-            return f"policy {route.policy!r} always escalates: no LLM draft"
-        return None
+        early = early_escalation(route, self.settings.policies[route.policy])
+        return f"{early.reason}: escalated without an LLM draft" if early else None
 
     def limits(self) -> LoopLimits:
         return LoopLimits(

@@ -1,10 +1,13 @@
-"""deliver: carry out the decision — queue the reply, or hold the draft for an agent.
+"""deliver: carry out an outcome — send the reply, hold the draft, or escalate.
 
-Decides nothing new: `decide` chose. Sending means a row in the outbox (which delivers exactly
-once); holding means the draft waits as `pending` until an agent approves, edits or rejects it
-(`helpdeskd drafts ...` or the helpdesk). A decision that cannot be carried out — no address to
-reply to, a reply the outbox refuses because its bytes do not say what was composed — becomes
-an escalation instead of a silent drop.
+Decides nothing new: a stage chose the outcome (`decide` by the policy table, or an earlier
+stage: screening ignores, an owned ticket escalates). `carry_out` is called once per message, by
+the pipeline's `finish`, in the transaction that ends its flow. Sending means a row in the
+outbox (which delivers exactly once); holding means the draft waits as `pending` until an agent
+approves, edits or rejects it (`helpdeskd drafts ...` or the helpdesk); escalating records the
+summary for the human queue (`daemon.stages.escalate`). An outcome that cannot be carried out —
+no address to reply to, a reply cap reached since screening, a reply the outbox refuses because
+its bytes do not say what was composed — becomes a hold or an escalation instead of a silent drop.
 """
 
 from __future__ import annotations
@@ -17,13 +20,22 @@ from daemon.kernel.stage import Context
 from daemon.outbox import Refused, enqueue, recent_replies
 from daemon.outgoing_mail import compose_reply, reply_message_id
 from daemon.replycaps import over_rate_caps
+from daemon.stages import escalate
 from daemon.store.locks import serialize
 from daemon.tables import Draft, utcnow
 from daemon.tickets import set_status
 
 
-def run(item: Item, ctx: Context) -> Outcome:
-    return item.decision or Held("no decision was recorded")
+def carry_out(item: Item, outcome: Outcome, ctx: Context) -> Outcome:
+    """Act on the outcome; return the one that was carried out (a send may end as a hold or an
+    escalation, a hold without a draft as an escalation)."""
+    if isinstance(outcome, Sent):
+        outcome = send(item, outcome, ctx)
+    elif isinstance(outcome, Held):
+        outcome = hold(item, outcome, ctx)
+    if isinstance(outcome, Escalated):
+        escalate.record(item, outcome, ctx)
+    return outcome
 
 
 def send(item: Item, outcome: Sent, ctx: Context) -> Outcome:

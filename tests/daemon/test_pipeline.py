@@ -463,3 +463,47 @@ def test_one_poller_per_source(store_url: str, tmp_path: Path) -> None:
             assert len(session.exec(select(Row)).all()) == 1
     finally:
         services.close()
+
+
+def test_decide_carries_out_its_outcome_in_the_same_step(
+    settings: Settings, services: Services
+) -> None:
+    deliver(settings, "1-order", mail())
+    run_cycle(services)
+    with Session(services.engine) as session:
+        row = session.exec(select(Message)).one()
+        moves = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.message_pk == row.id, AuditEvent.kind == "transition"
+            )
+        ).all()
+        assert [(m.from_state, m.to_state) for m in moves][-2:] == [
+            ("retrieved", "drafted"),
+            ("drafted", "awaiting_approval"),
+        ]
+        assert moves[-1].detail.get("step") == "decide"
+        assert row.decision == {"outcome": "held", "reason": row.reason}
+
+
+def test_a_message_left_decided_by_an_earlier_version_is_carried_out(
+    settings: Settings, services: Services
+) -> None:
+    """Earlier versions stored decide's outcome in state `decided` and acted in a step of
+    their own; after an upgrade such a row is carried out with its stored outcome."""
+    deliver(settings, "1-order", mail())
+    run_cycle(services)
+    with Session(services.engine) as session:
+        row = session.exec(select(Message)).one()
+        draft = session.get(Draft, row.draft_id)
+        assert draft is not None and draft.status == "pending"
+        draft.status = "proposed"
+        row.state = "decided"
+        row.decision = {"outcome": "held", "reason": "stored by the earlier version"}
+        session.add_all([row, draft])
+        session.commit()
+    run_cycle(services)
+    assert states(services)["1-order"] == ("awaiting_approval", "stored by the earlier version")
+    with Session(services.engine) as session:
+        draft = session.exec(select(Draft)).one()
+        assert draft.status == "pending"
+        assert session.exec(select(Outbox)).all() == []

@@ -9,6 +9,7 @@ import pytest
 from daemon.config import PolicySettings, Settings
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated, Held, Outcome, Sent
+from daemon.policy import early_escalation
 from daemon.records import AuthResult, DraftedReply, Passage, Route
 from daemon.stages import decide
 from tests.factories import context, parsed_mail
@@ -38,12 +39,12 @@ ITEM = Item(
     passages=(Passage("p1", "T", "faq", "x", 1.0),),
     draft=DRAFT,
     draft_id=1,
-    decision=None,
+    outcome=None,
 )
 AUTO = PolicySettings(auto_send=True, min_confidence=0.8)
 
 
-def decided(item: Item = ITEM, policy: PolicySettings = AUTO) -> Outcome | None:
+def decided(item: Item = ITEM, policy: PolicySettings = AUTO) -> Outcome:
     settings = Settings(
         policies={
             "auto": policy.model_dump(),
@@ -51,7 +52,7 @@ def decided(item: Item = ITEM, policy: PolicySettings = AUTO) -> Outcome | None:
             "escalate": {"always_escalate": True},
         }
     )
-    return decide.run(item, context(settings)).decision
+    return decide.run(item, context(settings))
 
 
 TABLE: list[tuple[str, Item, PolicySettings, type[Outcome], str]] = [
@@ -135,3 +136,35 @@ def test_decision_table(
     result = decided(item, policy)
     assert isinstance(result, outcome), result
     assert reason in result.reason
+
+
+@pytest.mark.parametrize(
+    ("route", "policy", "reason"),
+    [
+        (replace(ROUTE, risk="legal"), AUTO, "risk topic: legal"),
+        (ROUTE, AUTO.model_copy(update={"always_escalate": True}), "always escalates"),
+        (replace(ROUTE, wants_human=True), AUTO, "the customer asked for a human"),
+        (ROUTE, AUTO, None),
+    ],
+)
+def test_early_escalation_is_the_table_s_first_rules(
+    route: Route, policy: PolicySettings, reason: str | None
+) -> None:
+    """The LLM drafter skips the model on these; decide gives the same reason afterwards."""
+    early = early_escalation(route, policy)
+    assert (early.reason if early else None) == (
+        None if reason is None else decided(replace(ITEM, route=route), policy).reason
+    )
+    if reason is not None:
+        assert early is not None and reason in early.reason
+
+
+def test_no_route_is_held_not_sent() -> None:
+    assert decided(replace(ITEM, route=None)) == Held("decide: no route or draft recorded")
+    assert decided(replace(ITEM, draft=None)) == Held("decide: no route or draft recorded")
+
+
+def test_stored_outcome_of_an_earlier_version_is_returned() -> None:
+    settings = Settings()
+    assert decide.stored(replace(ITEM, outcome=Sent("x")), context(settings)) == Sent("x")
+    assert isinstance(decide.stored(ITEM, context(settings)), Held)
