@@ -168,6 +168,15 @@ HEADER_LINE = re.compile(
     re.I,
 )
 QUOTED = re.compile(r"^\s*>")
+GLUED_LABEL = re.compile(
+    "("
+    + "|".join(
+        re.escape(x.capitalize()) for x in sorted(LABELS, key=len, reverse=True) if len(x) > 1
+    )
+    + r")\s?:"
+)
+"""A capitalised label and its colon, anywhere in a line (one-letter labels left out: "A:" is
+too often part of a value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +198,10 @@ def split_forward(text: str, subject: str = "", limit: int = MAX_FORWARDED) -> S
     found = find_start(lines, is_forward_subject(subject))
     if found is None or limit <= 0:
         return Split(text.strip())
-    start, header_at = found
-    fields, body_at = read_header_block(lines, header_at)
+    if found.glued is not None:
+        fields, body_at = read_glued(found.glued), found.line + 1
+    else:
+        fields, body_at = read_header_block(lines, found.header)
     body = unquote(lines[body_at:])
     inner = split_forward(body, fields.get("subject", ""), limit - 1)
     first = Forwarded(
@@ -199,26 +210,81 @@ def split_forward(text: str, subject: str = "", limit: int = MAX_FORWARDED) -> S
         subject=fields.get("subject", ""),
         text=inner.note[:MAX_TEXT_CHARS],
     )
-    note = "\n".join(lines[:start]).strip()
+    note = "\n".join(lines[: found.line]).strip()
     return Split(note, (first, *inner.forwarded)[:limit])
 
 
-def find_start(lines: list[str], forward_subject: bool) -> tuple[int, int] | None:
-    """(the line the forward starts on, the line its header block starts on), or None."""
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Where a forward starts: its marker (or header) line, the line its header block starts
+    on, and the header fields when they were glued onto the marker line (Yahoo)."""
+
+    line: int
+    header: int
+    glued: str | None = None
+
+
+def find_start(lines: list[str], forward_subject: bool) -> Start | None:
+    """Where the first forwarded message starts, or None. A `>` quoted marker counts only
+    when it opens its quote (iOS Mail quotes the forward under the note); one under an
+    attribution ("On … wrote:") belongs to quoted history."""
     for index, line in enumerate(lines):
-        if QUOTED.match(line) or not line.strip():
+        if not line.strip():
             continue
-        phrase = marker_phrase(line)
+        quoted = QUOTED.match(line) is not None
+        if quoted and not opens_quote(lines, index):
+            continue
+        text = strip_quote(line) if quoted else line
+        phrase = marker_phrase(text)
         if phrase in FORWARD_PHRASES or (forward_subject and phrase in ORIGINAL_PHRASES):
-            return index, index + 1
-        if not forward_subject:
+            return Start(index, index + 1)
+        glued = glued_fields(text)
+        if glued is not None:
+            return Start(index, index + 1, glued)
+        if quoted or not forward_subject:
             continue
-        head = line[:200]
-        if RULE_LINE.match(head) and header_block_at(lines, index + 1):
-            return index, index + 1
+        if RULE_LINE.match(text[:200]) and header_block_at(lines, index + 1):
+            return Start(index, index + 1)
         if header_block_at(lines, index):
-            return index, index
+            return Start(index, index)
     return None
+
+
+def opens_quote(lines: list[str], index: int) -> bool:
+    """The `>` line at `index` starts its quote, and no attribution line (ending in a colon)
+    stands above it."""
+    above = next((line for line in reversed(lines[:index]) if line.strip()), "")
+    return not QUOTED.match(above) and not above.rstrip().endswith((":", "："))
+
+
+GLUED = re.compile(r"^[\s\-_=*~#>]*(?P<phrase>[^\-:]{3,60}?)\s*-{3,}\s*(?P<rest>\S.*:.*)$")
+
+
+def glued_fields(line: str) -> str | None:
+    """The header fields Yahoo glues onto its marker line ("----- Forwarded Message -----
+    From: X <x@y>To: …Sent: …Subject: …"), or None."""
+    if "---" not in line:
+        return None
+    match = GLUED.match(line[:2000])
+    if match is None or marker_phrase(match.group("phrase")) not in FORWARD_PHRASES:
+        return None
+    return match.group("rest")
+
+
+def read_glued(text: str) -> dict[str, str]:
+    """Fields glued together without line breaks, split where a capitalised label and its
+    colon start ("…08:27:50 MEZBetreff: …")."""
+    starts = [
+        (m.start(), label_of_text(m.group(1)), m.end())
+        for m in GLUED_LABEL.finditer(text)
+        if label_of_text(m.group(1))
+    ]
+    fields: dict[str, str] = {}
+    for (_, name, begin), (end, _, _) in zip(
+        starts, [*starts[1:], (len(text), "", 0)], strict=True
+    ):
+        fields.setdefault(name, clean_value(text[begin:end]))
+    return fields
 
 
 def marker_phrase(line: str) -> str:
@@ -280,7 +346,11 @@ def new_field_follows(lines: list[str], index: int, fields: dict[str, str]) -> b
 
 def label_of(match: re.Match[str]) -> str:
     """The field a matched header label names ("from", "date", …)."""
-    return LABELS.get(" ".join(match.group(1).lower().split()), "")
+    return label_of_text(match.group(1))
+
+
+def label_of_text(label: str) -> str:
+    return LABELS.get(" ".join(label.lower().split()), "")
 
 
 def strip_quote(line: str) -> str:
