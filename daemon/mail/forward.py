@@ -60,6 +60,7 @@ FORWARD_MARKERS: dict[str, str] = {
     "fr": (
         "message transféré|début du message réexpédié|message réexpédié|e-mail transféré|"
         "courriel transféré|début du message transféré"
+        "|message transmis"
     ),
     "es": "mensaje reenviado|inicio del mensaje reenviado|correo reenviado",
     "it": "messaggio inoltrato|inizio messaggio inoltrato|e-mail inoltrata",
@@ -76,30 +77,39 @@ FORWARD_MARKERS: dict[str, str] = {
         "пересылаемое сообщение|перенаправленное сообщение|пересланное сообщение|"
         "начало переадресованного сообщения|пересланное письмо"
     ),
-    "uk": "переслане повідомлення|пересланий лист|початок пересланого повідомлення",
+    "uk": (
+        "переслане повідомлення|пересланий лист|початок пересланого повідомлення|"
+        "початок пересланого листа"
+    ),
     "sv": (
         "vidarebefordrat meddelande|vidarebefordrat mejl|vidarebefordrat e-postmeddelande|"
         "början på vidarebefordrat meddelande"
     ),
     "da": "videresendt meddelelse|videresendt besked|start på videresendt besked",
     "no": "videresendt melding|start på videresendt melding|videresendt e-post",
-    "fi": "välitetty viesti|edelleenlähetetty viesti|välitetyn viestin alku",
-    "cs": "přeposlaná zpráva|přeposlaná zpráva začíná",
-    "sk": "preposlaná správa",
+    "fi": "välitetty viesti|edelleenlähetetty viesti|välitetyn viestin alku|välitetty viesti alkaa",
+    "cs": "přeposlaná zpráva|přeposlaná zpráva začíná|začátek přeposílané zprávy",
+    "sk": "preposlaná správa|začiatok preposlanej správy",
     "sl": "posredovano sporočilo",
-    "hr": "proslijeđena poruka",
+    "hr": "proslijeđena poruka|početak proslijeđene poruke",
     "sr": "prosleđena poruka|прослеђена порука",
-    "hu": "továbbított üzenet|továbbított levél",
-    "ro": "mesaj redirecționat|mesaj redirectionat|mesaj transmis",
+    "hu": "továbbított üzenet|továbbított levél|továbbított levél kezdete",
+    "ro": "mesaj redirecționat|mesaj redirectionat|mesaj transmis|început mesaj redirecționat",
     "tr": "iletilen ileti|iletilmiş ileti|iletilen mesaj|yönlendirilmiş ileti",
     "el": "προωθημένο μήνυμα|αρχή προωθημένου μηνύματος",
     "bg": "препратено съобщение|препратено писмо",
     "ja": "転送されたメッセージ|転送メッセージ|転送メッセージの開始",
-    "zh": "转发的邮件|转发邮件|轉寄的郵件|转发的消息",
+    "zh": (
+        "转发的邮件|转发邮件|轉寄的郵件|转发的消息|"
+        "以下为转发的邮件|以下是轉寄的郵件|以下是转发的邮件"
+    ),
     "ko": "전달된 메시지|전달된 메일|전달 메시지",
-    "he": "הודעה שהועברה|הודעה מועברת",
-    "ar": "رسالة معاد توجيهها|رسالة محولة|الرسالة المُعاد توجيهها",
-    "vi": "thư đã chuyển tiếp|tin nhắn đã chuyển tiếp",
+    "he": "הודעה שהועברה|הודעה מועברת|תחילת הודעה שהועברה",
+    "ar": "رسالة معاد توجيهها|رسالة محولة|الرسالة المُعاد توجيهها|بداية الرسالة المُعاد توجيهها",
+    "vi": "thư đã chuyển tiếp|tin nhắn đã chuyển tiếp|bắt đầu tin nhắn được chuyển tiếp",
+    "ca": "missatge reenviat|inici del missatge reenviat",
+    "id": "pesan yang diteruskan|awal pesan yang diteruskan",
+    "th": "ข้อความที่ส่งต่อ|เริ่มข้อความที่ส่งต่อ",
 }
 # Separators that start a forward only when the subject says the mail is one (Outlook and
 # others write them above a reply's quoted history as well).

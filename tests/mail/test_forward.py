@@ -132,6 +132,16 @@ INLINE = [
         "7 de dezembro de 2026",
     ),
     (
+        "Yahoo Mail, French: fields glued onto the marker line",
+        "Fwd: Votre commande 48213",
+        "   ----- Message transmis ----- De : Boutique <shop@example.com>À : "
+        '"anna@example.org" <anna@example.org>Envoyé : mardi 7 décembre 2026, 09:00:00 UTC+1'
+        "Objet : Votre commande 48213\n",
+        "shop@example.com",
+        "Votre commande 48213",
+        "mardi 7 décembre 2026",
+    ),
+    (
         "HTML-to-text decorated marker, Czech",
         "Fwd: Objednávka 48213",
         "*---------- Přeposlaná zpráva ----------*\nOd: Obchod <shop@example.com>\n"
@@ -392,3 +402,16 @@ def test_parse_command_shows_forwards(tmp_path: Path) -> None:
     data = json.loads(CliRunner().invoke(parse, [str(path), "--json"]).output)
     assert data["reply_text"] == "Wo bleibt sie?"
     assert data["forwarded"][0]["text"] == CONFIRMATION
+
+
+def test_ios_forward_quoted_under_the_note() -> None:
+    body = (
+        "Can you fix the address?\n\n> Début du message réexpédié :\n>\n"
+        "> De: Boutique <shop@example.com>\n> Objet: Votre commande 48213\n"
+        "> Date: 7 décembre 2026 à 09:00:00 UTC+1\n>\n"
+        + "\n".join(f"> {line}" for line in CONFIRMATION.split("\n"))
+    )
+    parsed = mail("Fwd: Votre commande 48213", body)
+    assert parsed.reply_text == "Can you fix the address?"
+    (fwd,) = parsed.forwarded
+    assert (fwd.subject, fwd.text) == ("Votre commande 48213", CONFIRMATION)
