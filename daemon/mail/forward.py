@@ -3,16 +3,19 @@
 Decides where a forwarded message starts and what its header says. Inline forwards are found
 by a marker line from `FORWARD_MARKERS` (Gmail's "---------- Forwarded message ---------",
 Apple Mail's "Begin forwarded message:", Thunderbird's "-------- Weitergeleitete Nachricht
---------", in 30 languages, decorations around the phrase ignored) or, when the subject says
+--------", in 33 languages, decorations around the phrase ignored; Yahoo's fields glued onto
+the marker line; iOS Mail's `>` quoted forward under the note) or, when the subject says
 the mail is a forward ("Fwd:", "WG:", "TR:", "RV:", … `FORWARD_PREFIX`), by Outlook's
 "-----Original Message-----" / "________" separator or its "From:/Sent:/To:/Subject:" header
 block alone: in a reply the same block is quoted history (`daemon.mail.reply`), in a forward it
 is the message forwarded. The header block after a marker is read with the labels of
 `HEADER_LABELS`; what follows it is the forwarded text, split again (a forward of a forward) up
-to `MAX_FORWARDED` messages. Attached messages (`message/rfc822` parts, not the returned mail
-of a delivery report) are read with the same body reader as the mail itself, from the tree the
-parser built under its bomb limits (`daemon.mail.mime`), `MAX_ATTACHED_DEPTH` levels deep.
-A marker inside `>` quoted history belongs to that history and is left to the reply reader.
+to `MAX_FORWARDED` messages. Attached messages (`message/rfc822` parts, not inside a delivery
+report) are read with the same body reader as the mail itself, from the tree the
+parser built under its bomb limits (`daemon.mail.mime`), `MAX_ATTACHED_DEPTH` levels deep
+(those a bounce or an abuse report returns are skipped by `daemon.mail.message`). A marker
+under an attribution ("On … wrote:" and its `>` quote) belongs to quoted history and is left
+to the reply reader.
 """
 
 from __future__ import annotations
