@@ -61,6 +61,21 @@ class PipelineSettings(Section):
     )
 
 
+class ParseSettings(Section):
+    """How much of a PDF attachment's text parse reads (daemon.mail.pdftext)."""
+
+    pdf_max_pages: int = Field(10, ge=0, le=10_000, description="PDF pages read (0: no PDF text)")
+    pdf_max_chars: int = Field(
+        8_000, ge=0, le=1_000_000, description="characters of PDF text kept per file"
+    )
+    pdf_max_bytes: int = Field(
+        20 << 20, ge=0, description="larger PDF files are not read (a parse defect says so)"
+    )
+    pdf_max_seconds: float = Field(
+        5.0, gt=0, description="no further page is read once one PDF took this long"
+    )
+
+
 class MaildirSource(Section):
     kind: Literal["maildir"] = "maildir"
     name: str = Field(description="unique source name, shown in status and logs")
@@ -756,6 +771,7 @@ class Settings(BaseSettings):
     state_dir: Path = Field(Path("state"), description="database, index and locks live here")
     store: StoreSettings = StoreSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    parse: ParseSettings = ParseSettings()
     sources: tuple[SourceSettings, ...] = Field(default_factory=default_sources)
     outbox: SinkSettings = MaildirSink()
     mail: MailSettings = MailSettings()

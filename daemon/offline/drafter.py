@@ -22,10 +22,14 @@ from daemon.config import Settings
 from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
 from daemon.mail.language import detect_language
+from daemon.mail.presented import labelled_text
 from daemon.outgoing_mail import wrap_reply
 from daemon.records import DraftedReply, Passage, ToolResult
 from daemon.store.audit import audit
 from daemon.tables import Message
+
+EXTRA_TOOL_CHARS = 8_000
+"""Characters of forwarded messages and PDF text tool arguments are read from, after the note."""
 
 if TYPE_CHECKING:
     from daemon.tools import ToolRegistry
@@ -92,7 +96,9 @@ class OfflineDrafter:
         box = self.tools.toolbox(
             route.tools, mail.sender, verified=mail.auth.verified, read_only=True
         )
-        calls = offline_calls(box, f"{mail.subject}\n{mail.reply_text or mail.text}")
+        # the order number is often only in the forwarded confirmation or the attached invoice
+        text = labelled_text(mail, len(mail.text) + len(mail.reply_text), EXTRA_TOOL_CHARS)
+        calls = offline_calls(box, f"{mail.subject}\n{text}")
         return tuple(run.result for run in box.run_all(calls)) if calls else ()
 
     def render(
