@@ -7,10 +7,12 @@ into ONE field per language, each token weighted by where it stood (`BoostedText
 Frequency format sums token boosts into the posting weight, which gives true BM25F (weighted
 term frequencies saturated together) and one posting list per word instead of three. Queries
 are analyzed exactly like articles. Why these choices hold beyond one data set (each measured
-on and off on every evaluation set, benchmarks/retrieval_ablation.py): Snowball stemming won on
-every set; the language's stop list (function words) and the word pattern were mixed against
-the alternatives, so the standard ones stay; an extra query-only list of politeness words lost
-on every set and is gone (`QUERY_STOPS`).
+on and off on every evaluation set, benchmarks/retrieval_ablation.py, and kept only if no
+alternative has a larger least margin over bm25s + Snowball across all of them): Snowball
+stemming won on every set; the language's stop list (function words) and the word pattern
+stay, since no stop words, bm25s's shorter list and bm25s's two-letter word pattern all have
+a smaller least margin (function words carry no topic in any FAQ); an extra query-only list
+of politeness words lost on every set and is gone (`QUERY_STOPS`).
 """
 
 from __future__ import annotations

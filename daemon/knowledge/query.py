@@ -13,8 +13,9 @@ rarest `max_terms` are kept, and words found in a large share of the passages ar
 retriever only adds them to the best candidates of the rarer words (benchmarks/retrieval.py).
 On the evaluation sets (benchmarks/retrieval_ablation.py) the id weight, 24 against 200 terms
 and the common-word top-up change nothing (a question has few words, a small knowledge base
-has no common ones), 8 terms lost recall; they stay for what they are for: mail that quotes an
-order id, long mails, and speed at 50,000 passages.
+has no common ones: ties, and the rule of benchmarks/README.md cannot choose between them),
+8 terms lost recall; they stay for what they are for: mail that quotes an order id, long
+mails, and speed at 50,000 passages.
 """
 
 from __future__ import annotations

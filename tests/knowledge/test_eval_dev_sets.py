@@ -18,7 +18,7 @@ DEV = eval_sets("dev")
 
 
 @pytest.mark.parametrize("eval_set", DEV, ids=[s.name for s in DEV])
-def test_dev_set_beats_bm25s_and_matches_bm25s_with_stemming(
+def test_dev_set_beats_bm25s_and_is_never_below_bm25s_with_stemming(
     eval_set: EvalSet, capsys: pytest.CaptureFixture[str]
 ) -> None:
     results = evaluate(eval_set.articles, eval_set.queries, KnowledgeSettings())
@@ -30,7 +30,6 @@ def test_dev_set_beats_bm25s_and_matches_bm25s_with_stemming(
     ours, bm25s, stemmed = results
     assert (bm25s.engine, stemmed.engine) == ("bm25s", "bm25s + snowball")
     assert ours.recall[5] > bm25s.recall[5] and ours.mrr > bm25s.mrr
+    # the criterion, no tolerance: never below bm25s + the same stemmer
+    assert ours.recall[5] >= stemmed.recall[5]
     assert ours.mrr >= stemmed.mrr
-    # rasa_sara's R@5 is one question of 632 below bm25s + Snowball (benchmarks/README.md):
-    # the rows that close it lose on another set, so it is asserted as it stands.
-    assert ours.recall[5] >= stemmed.recall[5] - 1.5 / ours.queries
