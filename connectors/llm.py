@@ -8,8 +8,13 @@ a bounded loop here retries 429, 5xx, timeouts and connection errors, honouring 
 up to a cap and giving up at once when the server asks for longer. `finish_reason` is checked on
 every answer: `length` (truncated), `content_filter`, a stream that ends without one, a chunk
 that is not JSON, an empty answer — each is an `LLMError`, so a truncated or malformed answer is
-never handed on. Streamed tool calls are accumulated here, by `index` when the server sends one
-and by `id` otherwise (the SDK's `stream()` helper breaks without `index`).
+never handed on. Every retry is logged (attempt n/N, the wait, the reason: a timed-out request
+may still be running on the server) and reported back (`retried`); a request's `deadline` (the
+stage budget) bounds the whole call: each attempt's timeout is cut to what is left, no retry is
+made that cannot finish in time, and a stream is cut by a timer at its deadline, not when the
+next chunk happens to arrive. A failed answer carries the text received so far, so the tokens
+the server spent can be estimated. Streamed tool calls are accumulated here, by `index` when
+the server sends one and by `id` otherwise (the SDK's `stream()` helper breaks without `index`).
 
 What a model can do is declared per model (`Capabilities`): a server that refuses `json_schema`
 gets `json_object` with the schema in the prompt, then the prompt alone; the downgrade is
@@ -21,6 +26,8 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
+import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -31,6 +38,8 @@ import httpx2
 import openai
 
 from connectors.base import ConnectorError
+
+log = logging.getLogger("helpdeskd.llm")
 
 JsonMode = Literal["json_schema", "json_object", "prompt"]
 JSON_MODES: tuple[JsonMode, ...] = ("json_schema", "json_object", "prompt")
@@ -51,7 +60,9 @@ ErrorKind = Literal[
 
 class LLMError(ConnectorError):
     """The endpoint failed or answered something unusable. `kind` names the cause; `usage`
-    holds the tokens a failed answer still consumed (they are billed)."""
+    holds the tokens a failed answer still consumed (they are billed) when the server said;
+    `received` is the answer received before it failed (to estimate them otherwise);
+    `retried` names the failed attempts that were retried before this one."""
 
     def __init__(
         self,
@@ -61,11 +72,14 @@ class LLMError(ConnectorError):
         permanent: bool = False,
         usage: TokenUsage | None = None,
         attempts: int = 1,
+        received: str = "",
     ) -> None:
         super().__init__(message, permanent=permanent)
         self.kind = kind
         self.usage = usage
         self.attempts = attempts
+        self.received = received
+        self.retried: tuple[ErrorKind, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +155,9 @@ class ChatRequest:
     json_schema: JsonSchema | None = None
     stream: bool | None = None
     """None: stream when the endpoint and the model allow it."""
+    deadline: float | None = None
+    """`time.monotonic()` by which the whole call, retries included, must end (None: only
+    the endpoint's own timeouts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +172,8 @@ class ChatResponse:
     attempts: int = 1
     streamed: bool = False
     json_mode: JsonMode | None = None
+    retried: tuple[ErrorKind, ...] = ()
+    """The kinds of the failed attempts retried before this answer (usage, metrics)."""
 
 
 class ChatModel(Protocol):
@@ -190,6 +209,7 @@ class OpenAIChatModel:
         self.endpoint = endpoint
         self._capabilities = endpoint.capabilities
         self._lock = threading.Lock()
+        self._call = threading.local()  # the deadline of the call on this thread
         self.client = openai.OpenAI(
             base_url=endpoint.base_url,
             # Local servers need no key, but the SDK insists on one.
@@ -209,21 +229,28 @@ class OpenAIChatModel:
     def complete(self, request: ChatRequest) -> ChatResponse:
         """Send `request`, retrying what a retry can fix; raise LLMError otherwise."""
         started = time.monotonic()
+        self._call.deadline = request.deadline
+        retried: list[ErrorKind] = []
         attempt = 0
         while True:
             attempt += 1
+            begun = time.monotonic()
             try:
                 response = self._complete_once(request)
             except LLMError as exc:
-                exc.attempts = attempt
+                exc.attempts, exc.retried = attempt, tuple(retried)
                 raise
             except RETRYABLE as exc:
-                wait = self._retry_wait(exc, attempt)
+                wait = self._retry_wait(exc, attempt, time.monotonic() - begun)
                 if wait is None:
-                    raise self._as_error(exc, attempt) from None
+                    error = self._as_error(exc, attempt)
+                    error.retried = tuple(retried)
+                    raise error from None
+                retried.append(retry_kind(exc))
                 time.sleep(wait)
                 continue
-            return replace(response, attempts=attempt, latency=time.monotonic() - started)
+            latency = time.monotonic() - started
+            return replace(response, attempts=attempt, latency=latency, retried=tuple(retried))
 
     # --- one attempt -------------------------------------------------------------------
 
@@ -288,7 +315,9 @@ class OpenAIChatModel:
         return kwargs
 
     def _plain(self, kwargs: dict[str, Any], mode: JsonMode | None) -> ChatResponse:
-        completion = self.client.chat.completions.create(**kwargs)
+        completion = self.client.chat.completions.create(
+            **kwargs, timeout=self._timeout(stream=False)
+        )
         if not completion.choices:
             raise LLMError(f"{self.name}: the answer has no choices", kind="malformed")
         choice = completion.choices[0]
@@ -302,36 +331,46 @@ class OpenAIChatModel:
         return self._checked(content, calls, choice.finish_reason, usage, streamed=False, mode=mode)
 
     def _streamed(self, kwargs: dict[str, Any], mode: JsonMode | None) -> ChatResponse:
-        deadline = time.monotonic() + self.endpoint.timeout
+        limit = self._time_left()
+        ends = time.monotonic() + limit
         stream: Any = self.client.chat.completions.create(
             **kwargs, timeout=self._timeout(stream=True)
         )
         acc = StreamAccumulator()
+        cutoff = StreamCutoff(stream, max(ends - time.monotonic(), 0.0))
         try:
             for chunk in cast(Iterable[Any], stream):
                 acc.add(chunk)
-                if time.monotonic() > deadline:
-                    raise LLMError(
-                        f"{self.name}: the streamed answer took longer than "
-                        f"{self.endpoint.timeout:.0f}s",
-                        kind="timeout",
-                        usage=acc.usage,
-                    )
-        except openai.APITimeoutError:
-            raise LLMError(
-                f"{self.name}: the stream stalled (no chunk for {self.endpoint.idle_timeout:.0f}s)",
-                kind="stalled",
-                usage=acc.usage,
-            ) from None
-        except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
-            raise LLMError(
-                f"{self.name}: the stream broke off: {exc}", kind="truncated", usage=acc.usage
-            ) from None
+                if cutoff.fired:
+                    break
+        except (openai.APITimeoutError, httpx2.TimeoutException):
+            if not cutoff.fired:
+                raise self._stream_error(
+                    f"the stream stalled (no chunk for {self.endpoint.idle_timeout:.0f}s)",
+                    "stalled",
+                    acc,
+                ) from None
+        except (httpx2.HTTPError, OSError) as exc:
+            if not cutoff.fired:
+                raise self._stream_error(f"the stream broke off: {exc}", "truncated", acc) from None
+        except Exception:
+            if not cutoff.fired:  # e.g. a chunk that is not JSON: `_complete_once` says so
+                raise  # a line cut in half by the deadline is the deadline's
         finally:
+            cutoff.cancel()
             stream.close()
+        if cutoff.fired:
+            raise self._stream_error(
+                f"the streamed answer took longer than {limit:.1f}s (cut at its deadline)",
+                "timeout",
+                acc,
+            )
         return self._checked(
             acc.text, acc.tool_calls(), acc.finish_reason, acc.usage, streamed=True, mode=mode
         )
+
+    def _stream_error(self, what: str, kind: ErrorKind, acc: StreamAccumulator) -> LLMError:
+        return LLMError(f"{self.name}: {what}", kind=kind, usage=acc.usage, received=acc.received)
 
     def _checked(
         self,
@@ -343,26 +382,36 @@ class OpenAIChatModel:
         streamed: bool,
         mode: JsonMode | None,
     ) -> ChatResponse:
-        """The finish_reason check every answer goes through."""
+        """The finish_reason check every answer goes through. A refused answer carries what
+        was received, so its tokens can be estimated when the server reported none."""
+        got = content + "".join(c.name + c.arguments for c in calls)
         if finish is None:
             raise LLMError(
                 f"{self.name}: the answer ended without a finish_reason (truncated stream)",
                 kind="truncated",
                 usage=usage,
+                received=got,
             )
         if finish == "length":
             raise LLMError(
-                f"{self.name}: the answer was cut at max_tokens", kind="truncated", usage=usage
+                f"{self.name}: the answer was cut at max_tokens",
+                kind="truncated",
+                usage=usage,
+                received=got,
             )
         if finish == "content_filter":
             raise LLMError(
                 f"{self.name}: the provider's content filter stopped the answer",
                 kind="filtered",
                 usage=usage,
+                received=got,
             )
         if finish not in ("stop", "tool_calls", "function_call", "eos", "end_turn"):
             raise LLMError(
-                f"{self.name}: unexpected finish_reason {finish!r}", kind="malformed", usage=usage
+                f"{self.name}: unexpected finish_reason {finish!r}",
+                kind="malformed",
+                usage=usage,
+                received=got,
             )
         if not calls and not content.strip():
             raise LLMError(f"{self.name}: the answer is empty", kind="empty", usage=usage)
@@ -394,16 +443,43 @@ class OpenAIChatModel:
                 weaker = JSON_MODES[JSON_MODES.index(mode) + 1]
                 self._capabilities = replace(self._capabilities, json_mode=weaker)
 
-    # --- retries -----------------------------------------------------------------------
+    # --- retries and deadlines --------------------------------------------------------
 
-    def _retry_wait(self, exc: Exception, attempt: int) -> float | None:
-        """Seconds to wait before the next attempt, or None to give up now."""
+    def _retry_wait(self, exc: Exception, attempt: int, took: float = 0.0) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up now; logged either way.
+        No retry is made that cannot finish before the call's deadline: the wait and the time
+        the failed attempt took must fit in what is left."""
+        tries = f"attempt {attempt}/{self.endpoint.retries + 1}"
+        why = retry_reason(exc, took)
         if attempt > self.endpoint.retries:
+            log.warning("%s: %s failed (%s); no retries left", self.name, tries, why)
             return None
         headers = exc.response.headers if isinstance(exc, openai.APIStatusError) else None
         asked = retry_after_seconds(headers)
-        if asked is not None:
-            return asked if asked <= self.endpoint.max_retry_wait else None
+        if asked is not None and asked > self.endpoint.max_retry_wait:
+            log.warning(
+                "%s: %s failed (%s); the server asks to wait %.0fs, longer than %.0fs: giving up",
+                *(self.name, tries, why, asked, self.endpoint.max_retry_wait),
+            )
+            return None
+        wait = asked if asked is not None else self._backoff(attempt)
+        left = self._deadline_left()
+        if left is not None and wait + took > left:
+            log.warning(
+                "%s: %s failed (%s); no retry: %.1fs left of the stage budget, a retry needs "
+                "%.1fs wait + %.1fs",
+                *(self.name, tries, why, max(left, 0.0), wait, took),
+            )
+            return None
+        still = (
+            "; the server may still be working on the first request"
+            if isinstance(exc, openai.APITimeoutError)
+            else ""
+        )
+        log.warning("%s: %s failed (%s)%s; retrying in %.2fs", self.name, tries, why, still, wait)
+        return wait
+
+    def _backoff(self, attempt: int) -> float:
         return min(self.endpoint.backoff * 2.0 ** (attempt - 1), self.endpoint.max_retry_wait)
 
     def _as_error(self, exc: Exception, attempt: int) -> LLMError:
@@ -417,8 +493,9 @@ class OpenAIChatModel:
                 attempts=attempt,
             )
         if isinstance(exc, openai.APITimeoutError):
+            cut = ", cut to the stage budget" if self._deadline_left() is not None else ""
             return LLMError(
-                f"{self.name}: no answer within {self.endpoint.timeout:.0f}s {tries}",
+                f"{self.name}: no answer within {self.endpoint.timeout:.0f}s{cut} {tries}",
                 kind="timeout",
                 attempts=attempt,
             )
@@ -434,13 +511,75 @@ class OpenAIChatModel:
             attempts=attempt,
         )
 
+    def _deadline_left(self) -> float | None:
+        """Seconds left before the current call's deadline (None: the call has none)."""
+        deadline: float | None = getattr(self._call, "deadline", None)
+        return None if deadline is None else deadline - time.monotonic()
+
+    def _time_left(self, cap: float | None = None) -> float:
+        """How long the next attempt may take: the endpoint's timeout, cut to the deadline."""
+        left = self._deadline_left()
+        limit = self.endpoint.timeout if cap is None else cap
+        return limit if left is None else max(min(limit, left), 0.05)
+
     def _timeout(self, *, stream: bool) -> httpx2.Timeout:
         e = self.endpoint
-        connect = min(e.connect_timeout, e.timeout)
+        total = self._time_left()
+        connect = min(e.connect_timeout, total)
         if stream:
-            # httpx's read timeout is the longest silence between two reads: the idle timeout.
-            return httpx2.Timeout(e.timeout, connect=connect, read=e.idle_timeout)
-        return httpx2.Timeout(e.timeout, connect=connect)
+            # httpx's read timeout is the longest silence between two reads: the idle timeout
+            # (the stream's overall deadline is `StreamCutoff`'s).
+            return httpx2.Timeout(total, connect=connect, read=min(e.idle_timeout, total))
+        return httpx2.Timeout(total, connect=connect)
+
+
+class StreamCutoff:
+    """Ends a stream at its deadline from a timer thread: the socket is shut down, which wakes
+    the read the consuming thread is blocked in (closing it alone would not)."""
+
+    def __init__(self, stream: Any, seconds: float) -> None:
+        self.stream = stream
+        self.fired = False
+        self.timer = threading.Timer(seconds, self.fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def fire(self) -> None:
+        self.fired = True
+        response = getattr(self.stream, "response", None)
+        extensions = getattr(response, "extensions", None) or {}
+        network = extensions.get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
+        try:
+            if isinstance(sock, socket.socket):
+                sock.shutdown(socket.SHUT_RDWR)
+            elif response is not None:
+                response.close()
+        except OSError:
+            pass  # already closed: the stream has ended anyway
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+
+
+def retry_kind(exc: Exception) -> ErrorKind:
+    """The kind of a retried failure (usage rows and metrics label it)."""
+    if isinstance(exc, openai.RateLimitError):
+        return "rate_limited"
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIStatusError):
+        return "server"
+    return "connection"
+
+
+def retry_reason(exc: Exception, took: float) -> str:
+    """A failed attempt in words, for the log line."""
+    if isinstance(exc, openai.APITimeoutError):
+        return f"timeout after {took:.1f}s"
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}: {_error_text(exc)[:120]}"
+    return f"connection failed: {str(exc)[:120]}"
 
 
 class StreamAccumulator:
@@ -456,6 +595,11 @@ class StreamAccumulator:
     @property
     def text(self) -> str:
         return "".join(self.parts)
+
+    @property
+    def received(self) -> str:
+        """Everything the model produced so far: text and tool calls."""
+        return self.text + "".join(c["name"] + c["arguments"] for c in self.calls)
 
     def add(self, chunk: Any) -> None:
         if getattr(chunk, "usage", None) is not None:
@@ -520,11 +664,14 @@ def _with_system_note(messages: list[dict[str, Any]], note: str) -> list[dict[st
 
 
 def _usage(raw: Any) -> TokenUsage | None:
+    """The server's usage; None when absent or all zero (some servers send zeros in streams
+    rather than nothing): the caller then estimates it."""
     if raw is None:
         return None
-    return TokenUsage(
+    usage = TokenUsage(
         int(getattr(raw, "prompt_tokens", 0) or 0), int(getattr(raw, "completion_tokens", 0) or 0)
     )
+    return usage if usage.input_tokens or usage.output_tokens else None
 
 
 def _error_text(exc: openai.APIStatusError) -> str:

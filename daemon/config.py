@@ -61,6 +61,21 @@ class PipelineSettings(Section):
     )
 
 
+class ParseSettings(Section):
+    """How much of a PDF attachment's text parse reads (daemon.mail.pdftext)."""
+
+    pdf_max_pages: int = Field(10, ge=0, le=10_000, description="PDF pages read (0: no PDF text)")
+    pdf_max_chars: int = Field(
+        8_000, ge=0, le=1_000_000, description="characters of PDF text kept per file"
+    )
+    pdf_max_bytes: int = Field(
+        20 << 20, ge=0, description="larger PDF files are not read (a parse defect says so)"
+    )
+    pdf_max_seconds: float = Field(
+        5.0, gt=0, description="no further page is read once one PDF took this long"
+    )
+
+
 class MaildirSource(Section):
     kind: Literal["maildir"] = "maildir"
     name: str = Field(description="unique source name, shown in status and logs")
@@ -241,6 +256,17 @@ class KnowledgeSettings(Section):
     update_seconds: int = Field(300, ge=0, description="incremental re-index interval; 0: off")
     max_segments: int = Field(8, ge=1, le=100, description="index segments before a full merge")
     past_tickets: bool = Field(True, description="index resolved tickets as `past_tickets`")
+    embeddings: bool = Field(
+        False, description="also rank by the provider's /v1/embeddings, fused with the keywords"
+    )
+    embedding_model: str = Field("", description="embedding model id (required with embeddings)")
+    embedding_provider: Literal["", "triage", "multilingual", "reasoning", "long_context"] = Field(
+        "", description="endpoint and key of this [models.<task>]; empty: [llm] base_url and key"
+    )
+    embedding_batch: int = Field(64, ge=1, le=2048, description="passages per request (indexing)")
+    embedding_timeout_seconds: float = Field(
+        2.0, gt=0, description="query embedding wait; slower: the keyword ranking alone"
+    )
 
 
 class ReplyTexts(Section):
@@ -284,6 +310,12 @@ def default_reply_languages() -> dict[str, ReplyTexts]:
             greeting_anonymous="Goedendag,",
             ai_disclosure="Dit antwoord is opgesteld met hulp van een AI-assistent en "
             "gecontroleerd door onze regels.",
+        ),
+        "pl": t(
+            greeting="Dzień dobry,",  # a first name would need its vocative: none at all
+            greeting_anonymous="Dzień dobry,",
+            ai_disclosure="Ta odpowiedź została przygotowana z pomocą asystenta AI "
+            "i sprawdzona przez nasze reguły.",
         ),
         "pt": t(
             greeting="Olá {name},",
@@ -343,6 +375,16 @@ class MetricsSettings(Section):
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = Field("text", description="json for journald/log shippers")
+
+
+class SystemdSettings(Section):
+    watchdog_job_seconds: int = Field(
+        900,
+        ge=1,
+        description="under a unit with WatchdogSec=: a scheduler job (poll, pipeline, outbox, …) "
+        "running this long without progress (for the pipeline: a stage finished) stops the "
+        "watchdog pings, and systemd restarts the daemon; keep it above model_stage_seconds",
+    )
 
 
 # --- the model stack (daemon/llm): endpoint, models per task, tools, pricing, budget, PII ----
@@ -596,6 +638,8 @@ def default_intents() -> dict[str, IntentSettings]:
                 "bestellung",
                 "pedido",
                 "commande",
+                "ordine",
+                "zamówienie",
             ),
             patterns=(r"\b(order|ord)[\s#:-]*\d{4,}\b",),
             tools=("get_order_status",),
@@ -727,6 +771,7 @@ class Settings(BaseSettings):
     state_dir: Path = Field(Path("state"), description="database, index and locks live here")
     store: StoreSettings = StoreSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    parse: ParseSettings = ParseSettings()
     sources: tuple[SourceSettings, ...] = Field(default_factory=default_sources)
     outbox: SinkSettings = MaildirSink()
     mail: MailSettings = MailSettings()
@@ -740,6 +785,7 @@ class Settings(BaseSettings):
     ownership: OwnershipSettings = OwnershipSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    systemd: SystemdSettings = SystemdSettings()
     helpdesks: tuple[HelpdeskSettings, ...] = Field((), description="[[helpdesks]] to work in")
     llm: LLMSettings = LLMSettings()
     models: dict[ModelTask, ModelSettings] = Field(default_factory=dict)
@@ -924,6 +970,7 @@ def check_llm(settings: Settings) -> list[tuple[str, str]]:
     for task, model in settings.models.items():
         if not (model.base_url or settings.llm.base_url):
             problems.append((f"models.{task}.base_url", "set it or [llm] base_url"))
+    problems += check_embeddings(settings)
     if "vision" in settings.models and not settings.models["vision"].vision:
         problems.append(("models.vision.vision", "the vision model must have vision = true"))
     for name, tool in settings.tools.items():
@@ -932,6 +979,21 @@ def check_llm(settings: Settings) -> list[tuple[str, str]]:
         for param in tool.identity:
             if param not in tool.parameters.get("properties", {}):
                 problems.append((f"tools.{name}.identity", f"{param!r} is not a parameter"))
+    return problems
+
+
+def check_embeddings(settings: Settings) -> list[tuple[str, str]]:
+    """[knowledge] embeddings needs a model and an endpoint to ask."""
+    knowledge, problems = settings.knowledge, []
+    if not knowledge.embeddings:
+        return []
+    if not knowledge.embedding_model:
+        problems.append(("knowledge.embedding_model", "required when embeddings = true"))
+    provider = knowledge.embedding_provider
+    if provider and provider not in settings.models:
+        problems.append(("knowledge.embedding_provider", f"no [models.{provider}]"))
+    elif not ((provider and settings.models[provider].base_url) or settings.llm.base_url):
+        problems.append(("knowledge.embeddings", "needs [llm] base_url (or a provider's)"))
     return problems
 
 

@@ -179,7 +179,7 @@ def poll_all(services: Services) -> tuple[PollReport, ...]:
 
 def run_cycle(services: Services) -> CycleReport:
     polls = poll_all(services)
-    helpdesks = poll_helpdesks(services)  # new helpdesk messages and agents' decisions
+    helpdesks = poll_helpdesks(services)  # new helpdesk messages and agents' actions
     processed = process_pending(services)
     helpdesks += push_helpdesks(services)  # mirrored mail, draft notes, escalations
     report = flush_outbox(services.engine, services.sink)

@@ -16,9 +16,10 @@ from __future__ import annotations
 import ctypes
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 
 
@@ -43,11 +44,20 @@ class Running:
     seconds: float
     sent: bool = False
     """An exception was sent to the thread (it may not have landed yet)."""
+    started: float = field(default_factory=time.monotonic)
 
 
 LOCK = threading.RLock()  # re-entrant: the SIGTERM handler may run while the main thread holds it
 RUNNING: dict[int, Running] = {}
 STOPPING = threading.Event()
+
+
+def remaining() -> float | None:
+    """Seconds left of the budget of the stage running on this thread (None: none running),
+    so a call inside it (a model request and its retries) can end in time."""
+    with LOCK:
+        running = RUNNING.get(threading.get_ident())
+    return None if running is None else running.seconds - (time.monotonic() - running.started)
 
 
 def stopping() -> bool:

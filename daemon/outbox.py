@@ -26,6 +26,7 @@ from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, col, func, select
 
 from connectors.base import ConnectorError, DeliveryUnknown, MailSink, OutboundMail
+from daemon.logs import msgid_for_log
 from daemon.mail.wirecheck import wire_problem
 from daemon.metrics import OUTBOX
 from daemon.store.audit import audit
@@ -223,7 +224,9 @@ def mark_sent(session: Session, row: Outbox, response: str) -> None:
         message_id=row.message_id,
         response=row.last_response,
     )
-    log.info("sent %s (ticket %s): %s", row.message_id, row.ticket_id, row.last_response)
+    log.info(
+        "sent %s (ticket %s): %s", msgid_for_log(row.message_id), row.ticket_id, row.last_response
+    )
 
 
 def record_error(engine: Engine, pk: int, exc: ConnectorError) -> str:
@@ -250,7 +253,7 @@ def record_error(engine: Engine, pk: int, exc: ConnectorError) -> str:
         )
         log.warning(
             "sending %s failed (%s): %s",
-            row.message_id,
+            msgid_for_log(row.message_id),
             "permanent" if exc.permanent else f"retry in {backoff(row.attempts)}",
             exc,
         )
@@ -273,7 +276,11 @@ def park_unknown(engine: Engine, pk: int, exc: DeliveryUnknown) -> str:
             message_id=row.message_id,
             error=row.last_response,
         )
-    log.warning("sending %s: delivery unknown, parked for an operator: %s", row.message_id, exc)
+    log.warning(
+        "sending %s: delivery unknown, parked for an operator: %s",
+        msgid_for_log(row.message_id),
+        exc,
+    )
     return "unknown"
 
 

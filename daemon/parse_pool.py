@@ -20,6 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from daemon.mail.language import identifier
+from daemon.mail.pdftext import PDF_LIMITS, PdfLimits
 from daemon.records import ParsedMail
 
 log = logging.getLogger("helpdeskd.parallel")
@@ -55,9 +56,12 @@ NOTHING_AHEAD = Ahead([], [])
 class ParsePool:
     """Worker processes that parse ahead; with `processes` 0 it parses nothing ahead."""
 
-    def __init__(self, processes: int, trusted: Sequence[str] = ()) -> None:
+    def __init__(
+        self, processes: int, trusted: Sequence[str] = (), pdf: PdfLimits = PDF_LIMITS
+    ) -> None:
         self.processes = processes
         self.trusted = tuple(trusted)
+        self.pdf = pdf  # the workers read PDF text within the same limits
         self.executor: ProcessPoolExecutor | None = None
         self.broken = False
 
@@ -71,7 +75,7 @@ class ParsePool:
         try:
             executor = self.start()
             futures = [
-                executor.submit(parse_many, [raws[pk] for pk in part], self.trusted)
+                executor.submit(parse_many, [raws[pk] for pk in part], self.trusted, self.pdf)
                 for part in slices(pks, TASK_MESSAGES)
             ]
         except (BrokenProcessPool, OSError, RuntimeError) as exc:

@@ -30,7 +30,8 @@ from daemon.item_rows import drafted_reply, load_item, save_item
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated, Held, Ignored, Outcome, Sent, outcome_to_json
 from daemon.kernel.stage import Context, Runtime, StageFn, context_for
-from daemon.metrics import QUARANTINED
+from daemon.metrics import QUARANTINED, STAGE_SECONDS
+from daemon.notify import PROGRESS
 from daemon.records import ParsedMail
 from daemon.stages import (
     decide,
@@ -305,7 +306,10 @@ def run_stages(step: Step, item: Item, ctx: Context) -> Item | Outcome:
     result: Item | Outcome = item
     for stage in step.stages:
         assert isinstance(result, Item)
-        result = stage(result, ctx)
+        # helpdeskd_stage_seconds{stage}: the stage's module name (parse, route, draft, …)
+        with STAGE_SECONDS.labels(stage=stage.__module__.rsplit(".", 1)[-1]).time():
+            result = stage(result, ctx)
+        PROGRESS.beat("pipeline")  # the scheduler's watchdog: the pipeline job moves on
         if not isinstance(result, Item):
             break
     return result

@@ -41,7 +41,11 @@ def early_escalation(route: Route, policy: PolicySettings) -> Escalated | None:
 
 
 def _risk(r: Route, p: PolicySettings) -> Escalated | None:
-    return Escalated(f"risk topic: {r.risk}") if r.risk else None
+    if not r.risk:
+        return None
+    # Say who judged it: an agent weighs a model's judgement differently from a keyword rule.
+    judged = " (judged by the triage model)" if r.router.startswith("llm") else ""
+    return Escalated(f"risk topic: {r.risk}{judged}")
 
 
 def _always(r: Route, p: PolicySettings) -> Escalated | None:

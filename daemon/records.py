@@ -34,6 +34,9 @@ class Attachment:
     sha256: str
     inline: bool
     content_id: str | None
+    text: str | None = None
+    """The text read from the file (a PDF's, `daemon.mail.pdftext`); None when none was read.
+    Customer data like the body: prompts label it and mask and defuse it the same way."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,41 @@ class AuthResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Forwarded:
+    """A message the customer forwarded: an inline "Forwarded message" block of the text, or
+    an attached `message/rfc822` part (`daemon.mail.forward`)."""
+
+    sender: Address | None
+    date: str | None
+    """ISO 8601 when the date could be read, else as the forward header wrote it."""
+    subject: str
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+    kind: Literal["inline", "attached"] = "inline"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": None if self.sender is None else flat(self.sender),
+            "date": self.date,
+            "subject": self.subject,
+            "text": self.text,
+            "attachments": [flat(a) for a in self.attachments],
+            "kind": self.kind,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Forwarded:
+        return cls(
+            sender=Address.from_json(data.get("from")),
+            date=data.get("date"),
+            subject=data.get("subject") or "",
+            text=data.get("text") or "",
+            attachments=tuple(Attachment(**a) for a in data.get("attachments", ())),
+            kind="attached" if data.get("kind") == "attached" else "inline",
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedMail:
     message_id: str | None
     in_reply_to: str | None
@@ -86,6 +124,8 @@ class ParsedMail:
     defects: tuple[str, ...]
     headers: dict[str, str] = field(default_factory=dict)
     """A few raw headers later stages need (Auto-Submitted, List-Id…); not in the JSON contract."""
+    forwarded: tuple[Forwarded, ...] = ()
+    """The messages the customer forwarded, outermost first; `reply_text` is only the note."""
 
     def to_json(self) -> dict[str, Any]:
         """The documented parse contract (see README, "helpdeskd parse")."""
@@ -104,6 +144,7 @@ class ParsedMail:
             "signature": self.signature,
             "html": self.html,
             "attachments": [flat(a) for a in self.attachments],
+            "forwarded": [f.to_json() for f in self.forwarded],
             "language": self.language,
             "auto": flat(self.auto),
             "bounce": None
@@ -152,6 +193,7 @@ class ParsedMail:
             auth=AuthResult(**data["auth"]),
             defects=tuple(data["defects"]),
             headers=dict(data.get("headers", {})),
+            forwarded=tuple(Forwarded.from_json(f) for f in data.get("forwarded", ())),
         )
 
 

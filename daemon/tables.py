@@ -206,6 +206,15 @@ class Usage(SQLModel, table=True):
     cost: float = 0.0
     ok: bool = True
     error: str | None = None
+    outcome: str = "ok"
+    """ok, unusable (answered, but not to the schema), truncated, transport (timeout, 5xx,
+    429, connection), refused (the request itself was refused: auth, a bad request)."""
+    estimated: bool = False
+    """The tokens are our estimate, not the server's (it reported none: a stream without
+    usage, a timeout, a truncated stream)."""
+    retries: int = 0
+    timeouts: int = 0
+    """Attempts of this request that timed out (the server may have done the work)."""
 
 
 class Cursor(SQLModel, table=True):

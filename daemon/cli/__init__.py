@@ -2,8 +2,8 @@
 
 Decides nothing itself: every command loads the settings, builds the services it needs and
 calls into the daemon. Commands print for people by default and JSON with `--json` where the
-output feeds other tools. Exit codes: 0 done, 1 a problem the output explains, 2 bad usage or
-unreadable input.
+output feeds other tools. Exit codes (`daemon.cli.common`): 0 done, 1 a problem the output
+explains, 2 bad usage or unreadable input, 70 a crash, 78 a configuration error, 130 Ctrl-C.
 
 Start-up is per command: `COMMANDS` names each command's module and its short help, so
 `helpdeskd --help` imports no command module and `helpdeskd drafts list` imports only
@@ -18,6 +18,7 @@ from types import ModuleType
 import click
 
 from daemon import __version__
+from daemon.cli.common import ExitCodeGroup
 from daemon.private import restrict_umask
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -31,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "check-config": (
         "ops",
         "check_config",
-        "Validate the configuration: every problem with its key (exit 1), or a summary (exit 0).",
+        "Validate the configuration: every problem with its key (exit 78), or a summary (exit 0).",
     ),
     "demo": (
         "demo",
@@ -99,8 +100,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A group whose commands are imported when invoked; `--help` reads `COMMANDS` only."""
+class LazyGroup(ExitCodeGroup):
+    """A group whose commands are imported when invoked; `--help` reads `COMMANDS` only (exit
+    codes as `ExitCodeGroup` decides)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

@@ -30,6 +30,7 @@ from daemon.cli.common import config_option, open_services
 from daemon.cycle import record_poll
 from daemon.parse_pool import Ahead, ParsePool
 from daemon.pipeline import run_threading
+from daemon.stages.parse import pdf_limits
 from daemon.store.engine import session_scope
 from daemon.store.ingest import Ingested, ingest_many
 from daemon.store.leases import worker_name
@@ -145,7 +146,7 @@ def run_backfill(
     trusted = services.settings.screen.trusted_authserv_ids
     waiting: deque[Recorded] = deque()
     try:
-        with ParsePool(processes, trusted) as pool:
+        with ParsePool(processes, trusted, pdf_limits(services.settings.parse)) as pool:
             try:
                 on_total(count_pending(source, None))
                 for chunk in chunks(source.fetch(None)):

@@ -1,9 +1,19 @@
-"""Helpers every command shares: the --config option, loading settings, building services.
+"""Helpers every command shares: the --config option, loading settings, building services,
+and the exit codes.
+
+Decides what a command's exit status means, so systemd (and scripts) can tell a configuration
+to fix from a crash to restart: 0 done, 1 a problem the output explains, 2 bad usage or
+unreadable input, 70 (EX_SOFTWARE) an unexpected error — a crash, logged with its traceback
+masked like every log line —, 78 (EX_CONFIG) a configuration that cannot be used, wherever it
+is found (loading, or building the services: a secret not set), 130 interrupted by Ctrl-C.
+The unit restarts on everything but 78.
 
 `open_services` builds everything a cycle needs (the model stack, the retriever, templates);
 `open_store` only the settings and the database, for the commands that read or change rows
 (list, show, status): they start without importing the pipeline, the knowledge base or the
-helpdesk modules.
+helpdesk modules. The settings and logging modules are imported when a command runs, not
+with this module: the command group (daemon/cli/__init__.py) is built on `ExitCodeGroup` and
+`helpdeskd --help` imports no more than click.
 """
 
 from __future__ import annotations
@@ -19,16 +29,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from daemon.config import Settings, load_settings
 from daemon.errors import ConfigError
-from daemon.logs import setup_logging
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from daemon.app import Services
+    from daemon.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+EXIT_SOFTWARE = 70  # sysexits.h EX_SOFTWARE: a crash; systemd restarts the daemon
+EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: fix the configuration; systemd does not restart
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 
 def config_option(func: F) -> F:
@@ -44,20 +59,49 @@ def config_option(func: F) -> F:
 
 
 def load(config_path: Path | None) -> Settings:
-    """Load settings or exit 1 printing every problem with its key."""
+    """Load settings or exit 78 printing every problem with its key."""
+    from daemon.config import load_settings
+    from daemon.logs import setup_logging
+
     try:
         settings = load_settings(config_path)
     except ConfigError as exc:
         print_problems(exc.problems)
-        sys.exit(1)
+        sys.exit(EXIT_CONFIG)
     setup_logging(settings.logging)
     return settings
 
 
+class ExitCodeGroup(click.Group):
+    """The command group that turns what escapes a command into its exit code: a
+    `ConfigError` (a secret not set, found while building the services) 78 with its problems,
+    any other exception 70 with its traceback logged masked, Ctrl-C 130."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            print_problems(exc.problems)
+            raise SystemExit(EXIT_CONFIG) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors (2) and explicit exits keep their codes
+        except Exception:
+            from daemon.logs import log_crash
+
+            log_crash(ctx.invoked_subcommand or "helpdeskd")
+            raise SystemExit(EXIT_SOFTWARE) from None
+
+
 def print_problems(problems: list[tuple[str, str]]) -> None:
-    click.echo(f"configuration has {len(problems)} problem(s):", err=True)
+    from daemon.logs import stderr_is_journal
+
+    err = "<3>" if stderr_is_journal() else ""  # an error for `journalctl -p err` too
+    click.echo(f"{err}configuration has {len(problems)} problem(s):", err=True)
     for key, advice in problems:
-        click.echo(f"  {key}: {advice}", err=True)
+        click.echo(f"{err}  {key}: {advice}", err=True)
 
 
 @contextmanager

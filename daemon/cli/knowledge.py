@@ -10,7 +10,8 @@ import click
 
 from daemon.cli.common import config_option, load
 from daemon.config import KnowledgeSource, Settings
-from daemon.knowledge.evaluate import HEADER, evaluate
+from daemon.knowledge.embeddings import hybrid_or_plain, refresh_configured
+from daemon.knowledge.evaluate import HEADER, EvalSet, Scores, evaluate, find_sets
 from daemon.knowledge.index import IndexBusy, current_dir
 from daemon.knowledge.query import email_query_text
 from daemon.knowledge.retriever import WhooshRetriever
@@ -49,6 +50,8 @@ def index_cmd(
     tickets = store_tickets(settings) if index_dir is None else None
     summary = run_index(root, list(sources), settings, tickets, full)
     click.echo(f"{root}: {summary.describe()}")
+    if (vectors := refresh_configured(settings, root)) is not None:
+        click.echo(f"{root}: {vectors.describe()}")
     for where, problem in summary.problems:
         click.echo(f"  {where}: {problem}", err=True)
     sys.exit(1 if summary.problems else 0)
@@ -100,7 +103,7 @@ def search_cmd(
         if as_json:
             click.echo("[]")
         sys.exit(1)
-    retriever = WhooshRetriever(root, settings.knowledge)
+    retriever = hybrid_or_plain(WhooshRetriever(root, settings.knowledge), settings)
     try:
         found = retriever.search_terms(email_query_text("", query), namespaces, k)
     finally:
@@ -128,40 +131,78 @@ def search_cmd(
 @click.command("eval-retrieval")
 @config_option
 @click.option(
+    "--set",
+    "set_paths",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder with articles.jsonl (or kb_articles.jsonl) and queries.jsonl, or a folder "
+    "of such folders (repeat).",
+)
+@click.option(
     "--articles",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="JSONL of {id, title, body, namespace?}.",
+    default=None,
+    help="JSONL of {id, title, body, namespace?} (with --queries: one more set).",
 )
 @click.option(
     "--queries",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
+    default=None,
     help="JSONL of {qid, query, relevant: [article id]}.",
 )
-@click.option("--json", "as_json", is_flag=True, help="One object per engine.")
-def eval_cmd(config_path: Path | None, articles: Path, queries: Path, as_json: bool) -> None:
-    """Recall@1/5/10 and MRR of retrieval, beside bm25s on the same passages."""
+@click.option("--json", "as_json", is_flag=True, help="One object per set and engine.")
+def eval_cmd(
+    config_path: Path | None,
+    set_paths: tuple[Path, ...],
+    articles: Path | None,
+    queries: Path | None,
+    as_json: bool,
+) -> None:
+    """Recall@1/5/10 and MRR of retrieval per set, beside bm25s and bm25s + Snowball stemmer
+    on the same passages."""
     settings = load(config_path)
-    results = evaluate(articles, queries, settings.knowledge)
-    if as_json:
+    sets = eval_sets(set_paths, articles, queries)
+    for evalset in sets:
+        results = evaluate(evalset.articles, evalset.queries, settings.knowledge)
+        if as_json:
+            for s in results:
+                click.echo(json.dumps(scores_json(evalset.name, s)))
+            continue
+        click.echo(f"{results[0].queries} queries, {evalset.name}\n{HEADER}")
         for s in results:
-            click.echo(
-                json.dumps(
-                    {
-                        "engine": s.engine,
-                        "queries": s.queries,
-                        "mrr": s.mrr,
-                        **{f"recall@{k}": v for k, v in s.recall.items()},
-                    }
-                )
-            )
-        return
-    click.echo(f"{results[0].queries} queries, {articles.name}\n{HEADER}")
-    for s in results:
-        click.echo(s.row())
-    if len(results) == 1:
-        click.echo("(bm25s is not installed: no baseline; pip install 'helpdeskd[dev]')")
+            click.echo(s.row())
+        if len(results) == 1:
+            click.echo("(bm25s is not installed: no baseline; pip install 'helpdeskd[dev]')")
+        click.echo()
+
+
+def eval_sets(
+    set_paths: tuple[Path, ...], articles: Path | None, queries: Path | None
+) -> list[EvalSet]:
+    """The sets named on the command line; exit 2 when none is complete."""
+    if (articles is None) != (queries is None):
+        raise click.UsageError("--articles and --queries go together")
+    sets = find_sets(set_paths)
+    if articles is not None and queries is not None:
+        sets.append(EvalSet(articles.name, articles, queries))
+    missing = [
+        p for p in set_paths if not any(s.articles.is_relative_to(p.resolve()) for s in sets)
+    ]
+    if missing:
+        raise click.UsageError(f"no evaluation set (articles + queries.jsonl) in {missing[0]}")
+    if not sets:
+        raise click.UsageError("give --set DIR, or --articles FILE and --queries FILE")
+    return sets
+
+
+def scores_json(name: str, s: Scores) -> dict[str, object]:
+    return {
+        "set": name,
+        "engine": s.engine,
+        "queries": s.queries,
+        "mrr": s.mrr,
+        **{f"recall@{k}": v for k, v in s.recall.items()},
+    }
 
 
 COMMANDS: tuple[click.Command, ...] = (index_cmd, search_cmd, eval_cmd)

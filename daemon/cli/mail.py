@@ -49,7 +49,13 @@ def print_human(path: Path, data: dict[str, object]) -> None:
     attachments = data["attachments"]
     assert isinstance(attachments, list)
     for a in attachments:
-        click.echo(f"attached: {a['filename']} ({a['content_type']}, {a['size']} bytes)")
+        pdf = f", {len(a['text'])} chars of PDF text" if a.get("text") else ""
+        click.echo(f"attached: {a['filename']} ({a['content_type']}, {a['size']} bytes{pdf})")
+    forwarded = data.get("forwarded") or []
+    assert isinstance(forwarded, list)
+    for f in forwarded:
+        sender = (f["from"] or {}).get("email") or (f["from"] or {}).get("name") or "?"
+        click.echo(f"forwards: {f['kind']} from {sender} ({f['date']}): {f['subject']}")
     if data["defects"]:
         click.echo(f"defects:  {', '.join(data['defects'])}")  # type: ignore[arg-type]
     click.echo("--- reply text ---")

@@ -12,7 +12,14 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import col, func, select
 
-from daemon.cli.common import config_option, load, open_services, open_store, print_problems
+from daemon.cli.common import (
+    EXIT_CONFIG,
+    config_option,
+    load,
+    open_services,
+    open_store,
+    print_problems,
+)
 from daemon.config import Settings, config_warnings, load_settings
 from daemon.errors import ConfigError
 from daemon.ownership import owned_tickets
@@ -51,7 +58,7 @@ def run(config_path: Path | None, once: bool) -> None:
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def check_config(config_path: Path | None, as_json: bool) -> None:
-    """Validate the configuration: every problem with its key (exit 1), or a summary (exit 0)."""
+    """Validate the configuration: every problem with its key (exit 78), or a summary (exit 0)."""
     try:
         settings = load_settings(config_path)
     except ConfigError as exc:
@@ -60,7 +67,7 @@ def check_config(config_path: Path | None, as_json: bool) -> None:
             click.echo(json.dumps({"ok": False, "problems": problems}, indent=2))
         else:
             print_problems(exc.problems)
-        sys.exit(1)
+        sys.exit(EXIT_CONFIG)
     if as_json:
         click.echo(json.dumps({"ok": True, **summary_data(settings)}, indent=2))
         return

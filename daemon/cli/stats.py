@@ -3,7 +3,10 @@
 Decides how usage is attributed. A usage row names its intent and ticket when the stage knew
 them; a triage row, recorded before its ticket existed, is attributed through its message. A
 ticket counts as resolved once one of its messages ended `sent` (auto-sent or approved); cost
-per resolved ticket is the spend on those tickets divided by their number. Rejected drafts are
+per resolved ticket is the spend on those tickets divided by their number. Failed requests are
+split by how they failed — transport (timeouts, 5xx, 429, connection), truncated answers,
+unusable answers (the schema broken), refused requests — with retries, timeouts and the
+requests whose tokens are estimates (the server reported none). Rejected drafts are
 counted per intent with their most common reasons (what to fix in prompts or knowledge).
 """
 
@@ -25,6 +28,8 @@ from daemon.store.engine import session_scope
 from daemon.tables import Draft, Message, State, Usage, utcnow
 
 console = Console()
+OUTCOMES = ("transport", "truncated", "unusable", "refused")
+"""The ways a request fails, as usage rows record them (`daemon.llm.stack`)."""
 
 
 def compute_stats(session: Session, days: int | None = None) -> dict[str, Any]:
@@ -34,19 +39,12 @@ def compute_stats(session: Session, days: int | None = None) -> dict[str, Any]:
         usage_query = usage_query.where(col(Usage.at) >= since)
     rows = session.exec(usage_query).all()
     messages = {m.id: m for m in session.exec(select(Message)).all()}
-    per_intent: dict[str, dict[str, float]] = defaultdict(
-        lambda: {"requests": 0, "failed": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0}
-    )
+    per_intent: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
     per_ticket: dict[int, float] = defaultdict(float)
     for row in rows:
         msg = messages.get(row.message_pk) if row.message_pk else None
         intent = row.intent or ((msg.route or {}).get("intent") if msg else None) or "(none)"
-        bucket = per_intent[intent]
-        bucket["requests"] += 1
-        bucket["failed"] += not row.ok
-        bucket["input_tokens"] += row.input_tokens
-        bucket["output_tokens"] += row.output_tokens
-        bucket["cost"] += row.cost
+        add_row(per_intent[intent], row)
         ticket = row.ticket_id or (msg.ticket_id if msg else None)
         if ticket is not None:
             per_ticket[ticket] += row.cost
@@ -55,15 +53,40 @@ def compute_stats(session: Session, days: int | None = None) -> dict[str, Any]:
     return {
         "since": since.isoformat(timespec="seconds") if since else None,
         "per_intent": {k: per_intent[k] for k in sorted(per_intent)},
-        "total": {
-            key: sum(b[key] for b in per_intent.values())
-            for key in ("requests", "failed", "input_tokens", "output_tokens", "cost")
-        },
+        "total": {key: sum(b[key] for b in per_intent.values()) for key in COUNTS},
         "tickets_with_usage": len(per_ticket),
         "resolved_tickets": len(resolved),
         "cost_per_resolved_ticket": resolved_cost / len(resolved) if resolved else None,
         "rejections": rejections(session, messages, since),
     }
+
+
+COUNTS = (
+    "requests",
+    "failed",
+    *OUTCOMES,
+    "retries",
+    "timeouts",
+    "estimated",
+    "input_tokens",
+    "output_tokens",
+    "cost",
+)
+
+
+def add_row(bucket: dict[str, float], row: Usage) -> None:
+    """Count one usage row: its outcome (a failure of transport, a truncated answer, an
+    unusable one, a refused request), its retries and timeouts, its tokens and cost."""
+    bucket["requests"] += 1
+    bucket["failed"] += not row.ok
+    if row.outcome in OUTCOMES:
+        bucket[row.outcome] += 1
+    bucket["retries"] += row.retries
+    bucket["timeouts"] += row.timeouts
+    bucket["estimated"] += row.estimated
+    bucket["input_tokens"] += row.input_tokens
+    bucket["output_tokens"] += row.output_tokens
+    bucket["cost"] += row.cost
 
 
 def rejections(session: Session, messages: dict[int | None, Message], since: Any) -> dict[str, Any]:
@@ -118,6 +141,14 @@ def print_stats(data: dict[str, Any]) -> None:
             f"{b['cost']:.4f}",
         )
     console.print(table)
+    total = data["total"]
+    console.print(
+        f"failed requests: {int(total['failed'])} — transport {int(total['transport'])} "
+        f"(timeouts {int(total['timeouts'])}), truncated {int(total['truncated'])}, "
+        f"unusable answers {int(total['unusable'])}, refused {int(total['refused'])}; "
+        f"retries: {int(total['retries'])}; tokens estimated on {int(total['estimated'])} "
+        "request(s) (the server reported none)"
+    )
     per = data["cost_per_resolved_ticket"]
     console.print(
         f"resolved tickets: {data['resolved_tickets']}; cost per resolved ticket: "

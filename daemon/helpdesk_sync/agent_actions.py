@@ -53,7 +53,7 @@ def read_action(
     helpdesk: str,
     our_replies: frozenset[str] = frozenset(),
 ) -> AgentAction | None:
-    """The agent's decision on the draft whose note precedes `after_note`; None: undecided.
+    """The agent's action on the draft whose note precedes `after_note`; None: undecided.
     `our_replies` are the (normalised) texts of replies we sent, which are not an agent's."""
     staged: str | None = None
     last_plain_note: Entry | None = None

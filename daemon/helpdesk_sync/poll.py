@@ -1,4 +1,4 @@
-"""Reading a helpdesk: new customer messages into the pipeline, agents' decisions onto drafts.
+"""Reading a helpdesk: new customer messages into the pipeline, agents' actions onto drafts.
 
 Decides what one poll of a helpdesk does with each changed ticket. In `source` mode every
 customer entry not yet stored, and newer than the ticket's last public reply (older ones were
@@ -97,7 +97,7 @@ def sync_ticket(
         counts.ingested += ingest_entries(services, helpdesk, cfg, remote, entries)
     if watch_owner:  # before the pipeline drafts for what was just ingested
         note_agent_replies(services, cfg, remote, entries)
-    counts.decided += apply_decision(services, helpdesk, cfg, remote, entries)
+    counts.decided += apply_action(services, helpdesk, cfg, remote, entries)
 
 
 def note_agent_replies(
@@ -175,14 +175,14 @@ def is_stored(services: HelpdeskHost, source: str, key: str) -> bool:
     return found is not None
 
 
-def apply_decision(
+def apply_action(
     services: HelpdeskHost,
     helpdesk: Helpdesk,
     cfg: HelpdeskSettings,
     remote: RemoteTicket,
     entries: list[Entry],
 ) -> int:
-    """Carry out an agent's decision on the ticket's pending draft; 1 when one was taken."""
+    """Carry out an agent's action on the ticket's pending draft; 1 when one was taken."""
     with session_scope(services.engine) as session:
         local = local_ticket(session, cfg.name, remote.id)
         draft = pending_draft(session, local.id) if local and local.id else None
@@ -198,16 +198,16 @@ def apply_decision(
     note_at = note_index(entries, draft_marker(draft.id))
     if note_at is None:
         return 0  # our note is not there yet: the push step posts it first
-    decision = read_action(
+    action = read_action(
         entries[note_at + 1 :],
         remote.mark,
         prefix=cfg.command_prefix,
         helpdesk=cfg.name,
         our_replies=ours,
     )
-    if decision is None:
+    if action is None:
         return 0
-    take_decision(services, draft, decision, cfg.name, remote.id)
+    take_action(services, draft, action, cfg.name, remote.id)
     if remote.mark is not None:
         helpdesk.clear_mark(remote)
     return 1
@@ -220,16 +220,16 @@ def note_index(entries: list[Entry], marker: str) -> int | None:
     return None
 
 
-def take_decision(
-    services: HelpdeskHost, draft: Draft, decision: AgentAction, helpdesk: str, remote_id: str
+def take_action(
+    services: HelpdeskHost, draft: Draft, action: AgentAction, helpdesk: str, remote_id: str
 ) -> None:
     assert draft.id is not None
     draft_id = draft.id
     try:
-        if decision.action == "approve":
-            approve(services, draft_id, decision.actor, body=decision.body)
+        if action.action == "approve":
+            approve(services, draft_id, action.actor, body=action.body)
         else:
-            reject(services, draft_id, decision.actor, decision.reason)
+            reject(services, draft_id, action.actor, action.reason)
     except ApprovalError as exc:  # decided meanwhile elsewhere (CLI, review page)
         log.info("%s ticket %s: %s", helpdesk, remote_id, exc)
         return
@@ -241,12 +241,10 @@ def take_decision(
             helpdesk=helpdesk,
             helpdesk_ticket_id=remote_id,
             draft_id=draft_id,
-            action=decision.action,
-            agent=decision.actor,
-            edited=decision.body is not None,
-            reason=decision.reason,
+            action=action.action,
+            agent=action.actor,
+            edited=action.body is not None,
+            reason=action.reason,
         )
     # The agent's address stays in the audit row; logs carry no addresses.
-    log.info(
-        "%s ticket %s: draft %d %sd by an agent", helpdesk, remote_id, draft_id, decision.action
-    )
+    log.info("%s ticket %s: draft %d %sd by an agent", helpdesk, remote_id, draft_id, action.action)

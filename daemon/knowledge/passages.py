@@ -1,12 +1,16 @@
 """Passages: how an article is cut into the pieces a draft cites.
 
-Decides the passage boundaries and ids. An article is split at its headings (ATX `#` and setext
-underlines, never inside fenced code), then each section by size at paragraph, sentence and
-finally word boundaries. A passage id is the article key plus the slug of its heading
-(`policies/refunds#returns-window`), with `/2`, `/3` for the further parts of a long section:
-editing one section leaves the other sections' ids alone, so citations in old drafts still
-resolve. Each passage carries its title path (article › section › subsection) and a link to
-its place in the source (the article URL or file, plus the heading anchor).
+Decides the passage boundaries and ids. An article that fits in one passage (`max_chars`) is
+one passage, headings and all: the common FAQ shape, a question and a short answer, is never
+cut into an answer that lost its question, and no second threshold is needed. A longer
+article is split at its headings (ATX `#` and setext underlines, never inside fenced code),
+then each section by size at paragraph, sentence and finally word boundaries. A passage id is
+the article key plus the slug of its heading (`policies/refunds#returns-window`), with `/2`,
+`/3` for the further parts of a long section: editing one section leaves the other sections'
+ids alone, so citations in old drafts still resolve. Each passage carries its title path
+(article › section › subsection; the index weighs the article title, often the question
+itself, into every passage) and a link to its place in the source (the article URL or file,
+plus the heading anchor).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ TITLE_SEPARATOR = " › "
 FENCE = re.compile(r"^\s*(```|~~~)")
 SETEXT = re.compile(r"^(=+|-+)\s*$")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+WHOLE_SHORT_ARTICLES = True
+"""An article that fits in one passage stays whole (benchmarks/retrieval_ablation.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,8 @@ class PassageDoc:
 
 def split_article(article: Article, max_chars: int) -> list[PassageDoc]:
     """The article's passages in reading order; an empty article gives none."""
+    if WHOLE_SHORT_ARTICLES and len(article.body.strip()) <= max_chars:
+        return whole_article(article)
     slugs: dict[str, int] = {}
     out: list[PassageDoc] = []
     for section in split_sections(article.body):
@@ -62,6 +70,14 @@ def split_article(article: Article, max_chars: int) -> list[PassageDoc]:
                 )
             )
     return out
+
+
+def whole_article(article: Article) -> list[PassageDoc]:
+    """A short article as one passage (none when it has no text beside headings)."""
+    text = article.body.strip()
+    if next(split_sections(text), None) is None:
+        return []
+    return [PassageDoc(article.key, article, (), text, link_for(article, ""))]
 
 
 def fragment_for(anchor: str, part: int) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from daemon.config import KnowledgeSettings, KnowledgeSource, Settings
-from daemon.knowledge import past_tickets
+from daemon.knowledge import embeddings, past_tickets
 from daemon.knowledge.index import (
     IndexedArticle,
     apply_changes,
@@ -253,13 +253,18 @@ def rebuild_index(settings: Settings, engine: Engine | None = None) -> int:
     into settings.index_dir; the number of passages."""
     tickets = configured_tickets(settings, engine)
     found = list(tickets(0.0)) if tickets else []
-    return rebuild(
+    passages = rebuild(
         settings.index_dir, settings.knowledge.sources, settings.knowledge, found
     ).passages
+    embeddings.refresh_configured(settings)
+    return passages
 
 
 def update_index(settings: Settings, engine: Engine | None, *, wait: bool = False) -> Summary:
     """The incremental job: changed sources and newly resolved tickets into the index."""
     knowledge = settings.knowledge
     tickets = configured_tickets(settings, engine)
-    return update(settings.index_dir, knowledge.sources, knowledge, tickets, wait=wait)
+    summary = update(settings.index_dir, knowledge.sources, knowledge, tickets, wait=wait)
+    changed = summary.rebuilt or bool(summary.added or summary.changed or summary.removed)
+    embeddings.refresh_configured(settings, changed=changed, wait=wait)
+    return summary

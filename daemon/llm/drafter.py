@@ -31,6 +31,7 @@ from daemon.llm.injection import Suspicion, other_addresses, scan_mail
 from daemon.llm.prompts import (
     DRAFT_SCHEMA,
     data_block,
+    mail_blocks,
     parse_json_answer,
     passage_block,
     system_prompt,
@@ -40,6 +41,7 @@ from daemon.llm.summary import ThreadSummary, Turn, summarize_older, thread_turn
 from daemon.llm.toolloop import LoopLimits, LoopResult, run_tool_loop
 from daemon.llm.vision import describe_images
 from daemon.mail.mime import parseable
+from daemon.mail.presented import extras_of, note_of
 from daemon.offline.drafter import OfflineDrafter
 from daemon.outgoing_mail import wrap_reply
 from daemon.policy import early_escalation
@@ -157,7 +159,8 @@ class LLMDrafter:
     def full_size(self, item: Item, task: ModelTask, turns: list[Turn]) -> int:
         counter = self.stack.counters[task]
         texts = [t.text for t in turns] + [p.text for p in item.passages]
-        texts.append(item.mail.reply_text or item.mail.text)
+        texts.append(note_of(item.mail))
+        texts += [e.text for e in extras_of(item.mail)]
         return sum(counter.count(t) + MESSAGE_OVERHEAD for t in texts) + 1500
 
     def build_prompt(
@@ -246,13 +249,8 @@ class LLMDrafter:
         return total
 
     def mail_block(self, item: Item, counter: TokenCounter, limit: int) -> str:
-        mail = item.mail
-        names = ", ".join(a.filename or "(unnamed)" for a in mail.attachments)
-        text = f"Subject: {mail.subject}\n\n{mail.reply_text or mail.text}"
-        if names:
-            text += f"\n\nAttachments: {names}"
-        masked = self.stack.masker.mask(text)
-        return counter.trim(data_block("email", masked), limit)
+        """The note, then what was forwarded or attached as text, labelled (`mail_blocks`)."""
+        return mail_blocks(item.mail, self.stack.masker.mask, counter, limit)
 
     def ticket(self, ctx: Context, item: Item) -> Ticket | None:
         return ctx.session.get(Ticket, item.ticket_id) if item.ticket_id else None
@@ -326,7 +324,7 @@ class LLMDrafter:
             offline,
             needs_human=True,
             reason=f"{why}; {offline.reason}"[:1000],
-            tool_results=tools,
+            tool_results=tools or offline.tool_results,
             escalate=failed_tool(tools),
         )
 

@@ -3,8 +3,9 @@
 Decides which mail is suspected of trying to instruct the model: "ignore previous
 instructions" in several languages, fake system or assistant turns and chat-template tokens,
 requests to reveal the prompt or to call tools by name — in the new text, the quoted history,
-attachment names and text attachments — and any text hidden in HTML (not displayed, 2px or
-smaller, low contrast, transparent, off-screen: `daemon.llm.hidden`). A suspected mail is still
+attachment names, text attachments, forwarded messages and PDF text — and any text hidden in
+HTML (not displayed, 2px or smaller, low contrast, transparent, off-screen:
+`daemon.llm.hidden`). A suspected mail is still
 drafted — the agent gets a useful draft — but it is never sent without an agent, and it is
 offered only read-only tools. The defence does not rest on this list: identity-bound tool
 arguments and result ownership hold for every mail; this list only keeps a gullible model's
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from daemon.llm.hidden import hidden_text
+from daemon.mail.presented import extras_of, note_of
 from daemon.records import ParsedMail
 
 INSTRUCTION_PATTERNS: tuple[tuple[str, str], ...] = (
@@ -83,8 +85,10 @@ def scan_mail(mail: ParsedMail, raw: bytes, tool_names: Iterable[str] = ()) -> S
     labels = match_labels(text)
     reasons += [f"{label} in the text" for label in labels]
     reasons += [f"{x} in the quoted text" for x in match_labels(mail.text) if x not in labels]
+    extras = extras_of(mail)
+    everything = "\n".join([text, *(f"{e.subject}\n{e.text}" for e in extras)]).lower()
     for name in tool_names:
-        if name.lower() in text.lower():
+        if name.lower() in everything:
             reasons.append(f"names the tool {name}")
     for att in mail.attachments:
         labels = match_labels(att.filename or "")
@@ -95,6 +99,10 @@ def scan_mail(mail: ParsedMail, raw: bytes, tool_names: Iterable[str] = ()) -> S
         reasons.append(f"hidden HTML text ({', '.join([*why, *labels])})")
     for body in attachment_texts(raw):
         reasons += [f"{label} in an attachment's text" for label in match_labels(body)]
+    for extra in extras:  # forwarded messages and PDF text, as the prompt shows them
+        where = "a forwarded message" if extra.kind == "forwarded" else "an attachment's text"
+        found = match_labels(f"{extra.subject}\n{extra.text}")
+        reasons += [f"{label} in {where}" for label in found]
     return Suspicion(tuple(dict.fromkeys(reasons)))
 
 
@@ -106,7 +114,9 @@ def other_addresses(mail: ParsedMail) -> list[str]:
     """Addresses in the mail's text that are not the sender's (a third party's account?)."""
     own = {mail.sender.email.lower()} if mail.sender else set()
     ours = {a.email.lower() for a in (*mail.to, *mail.cc)}
-    found = {m.group(0).lower().rstrip(".") for m in EMAIL.finditer(mail.reply_text or mail.text)}
+    # the note and what was forwarded (whose text a forward used to keep in `reply_text`)
+    texts = [note_of(mail), *(f.text for f in mail.forwarded)]
+    found = {m.group(0).lower().rstrip(".") for t in texts for m in EMAIL.finditer(t)}
     return sorted(found - own - ours)
 
 

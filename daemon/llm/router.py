@@ -20,7 +20,7 @@ from connectors.llm import ChatRequest, ChatResponse
 from daemon.config import ModelTask, Settings
 from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
-from daemon.llm.prompts import data_block, parse_json_answer, system_prompt, triage_schema
+from daemon.llm.prompts import mail_blocks, parse_json_answer, system_prompt, triage_schema
 from daemon.llm.stack import CallMeta, LLMStack
 from daemon.offline.router import RuleRouter
 from daemon.records import ParsedMail, Route
@@ -73,12 +73,7 @@ class LLMRouter:
             risks=self.risks,
             fallback=self.settings.fallback_intent,
         )
-        text = self.stack.masker.mask(counter.trim(mail.reply_text or mail.text, MAIL_TOKENS))
-        names = ", ".join(a.filename or "(unnamed)" for a in mail.attachments)
-        user = data_block(
-            "email",
-            f"Subject: {mail.subject}\n\n{text}" + (f"\n\nAttachments: {names}" if names else ""),
-        )
+        user = mail_blocks(mail, self.stack.masker.mask, counter, MAIL_TOKENS)
         return ChatRequest(
             messages=({"role": "system", "content": system}, {"role": "user", "content": user}),
             max_tokens=min(TRIAGE_MAX_TOKENS, self.stack.spec(task).max_output_tokens),

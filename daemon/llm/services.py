@@ -54,7 +54,8 @@ def build_model_services(
     if stack is None:
         return None
     tools = ToolRegistry.from_settings(settings)
-    offline = OfflineDrafter(templates, settings)
+    # The fallback keeps the read-only tools: its drafts still show the order status.
+    offline = OfflineDrafter(templates, settings, tools=tools)
     return ModelServices(
         stack=stack,
         tools=tools,

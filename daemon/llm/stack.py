@@ -4,10 +4,13 @@ Decides which model serves a purpose and what surrounds each request. Purposes m
 with fallbacks — triage routes; English mail is drafted by `reasoning` (else `triage`), other
 languages by `multilingual` first; a prompt too long for the drafting model goes to
 `long_context`; images go to `vision` only. `call` checks the cost caps, limits requests in
-flight (`max_concurrent_requests`), sends, and records a usage row — model, tokens (the
-server's, else our estimate), latency, cost, error — in its own short transaction, so spend is
-never lost when the stage fails later. It returns the answer or a `Failure` value: callers
-fall back, they never see an exception from the network.
+flight (`max_concurrent_requests`), bounds the request by what is left of the stage budget,
+sends, and records a usage row — model, tokens (the server's, else our estimate, flagged:
+timed-out attempts count their prompt, a broken stream the output received), latency, cost,
+retries, timeouts, and the outcome (ok, unusable answer, truncated, transport failure,
+refused) — in its own short transaction, so spend is never lost when the stage fails later;
+the same counts go to the Prometheus counters. It returns the answer or a `Failure` value:
+callers fall back, they never see an exception from the network.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -37,11 +40,14 @@ from connectors.llm import (
     OpenAIChatModel,
     TokenUsage,
 )
+from daemon import deadline
 from daemon.config import ModelSettings, ModelTask, Settings
 from daemon.errors import ConfigError
 from daemon.llm.budget import TokenCounter, resolve_encoding
 from daemon.llm.cost import CostGuard, Price, price_of
 from daemon.llm.pii import PiiMasker
+from daemon.llm.prompts import parse_json_answer
+from daemon.metrics import LLM_ESTIMATED, LLM_REQUESTS, LLM_RETRIES, LLM_TIMEOUTS
 from daemon.store.engine import session_scope
 from daemon.tables import Usage
 
@@ -152,6 +158,10 @@ class LLMStack:
 
     def call(self, task: ModelTask, request: ChatRequest, meta: CallMeta) -> ChatResponse | Failure:
         counter = self.counters[task]
+        request = with_deadline(request)
+        if request.deadline is not None and request.deadline <= time.monotonic():
+            log.warning("message %s: %s call not made: no time left", meta.message_pk, task)
+            return Failure("no time left of the stage budget for a model request", "timeout")
         raw_in = counter.raw_messages(request.messages)
         worst = self.prices[task].of(counter.count_messages(request.messages), request.max_tokens)
         with self.guard.reserve(meta.ticket_id, meta.message_pk, worst) as refusal:
@@ -164,69 +174,168 @@ class LLMStack:
                     response = self.models[task].complete(request)
                 except ConnectorError as exc:
                     return self.failed(task, meta, exc, raw_in, time.monotonic() - started)
-            self.record(
-                task,
-                meta,
-                response.usage or self.estimate(task, raw_in, response),
-                raw_in,
-                response.latency,
-                ok=True,
-            )
+            self.succeeded(task, meta, request, response, raw_in)
         if response.usage is not None:
             counter.calibrate(raw_in, response.usage.input_tokens)
         return response
 
+    def succeeded(
+        self,
+        task: ModelTask,
+        meta: CallMeta,
+        request: ChatRequest,
+        response: ChatResponse,
+        raw_in: int,
+    ) -> None:
+        """Record an answer: `unusable` when it ignores the schema it was asked for."""
+        problem = schema_problem(request, response)
+        usage = response.usage or self.estimate(task, raw_in, response)
+        spent = Spent(usage, response.usage is None, response.retried, "ok")
+        if problem:
+            spent = replace(spent, outcome="unusable")
+        spent = self.with_timed_out(task, spent, raw_in)
+        self.record(task, meta, spent, raw_in, response.latency, error=problem or None)
+
     def estimate(self, task: ModelTask, raw_in: int, response: ChatResponse) -> TokenUsage:
         """Usage when the server reported none (a stream without usage): our own counts."""
-        counter = self.counters[task]
         answer = response.content + "".join(c.name + c.arguments for c in response.tool_calls)
-        return TokenUsage(math.ceil(raw_in * counter.factor), counter.count(answer))
+        return self.estimated(task, raw_in, answer)
+
+    def estimated(self, task: ModelTask, raw_in: int, received: str) -> TokenUsage:
+        """Our count of a prompt (raw count, calibrated) and of the answer received."""
+        counter = self.counters[task]
+        return TokenUsage(math.ceil(raw_in * counter.factor), counter.count(received))
 
     def failed(
         self, task: ModelTask, meta: CallMeta, exc: ConnectorError, raw_in: int, latency: float
     ) -> Failure:
+        """Record a failed request with the tokens it still cost: the server's count when it
+        gave one, else our estimate — the prompt of every attempt that timed out or was
+        answered, and the output received before a stream broke off."""
         kind = exc.kind if isinstance(exc, LLMError) else "connection"
-        usage = exc.usage if isinstance(exc, LLMError) else None
-        # A request the server answered (truncated, filtered, malformed) is billed.
-        billed = usage is not None or kind in ("truncated", "filtered", "malformed", "empty")
-        if billed:
-            self.record(task, meta, usage, raw_in, latency, ok=False, error=str(exc))
-        else:
-            self.record(task, meta, TokenUsage(0, 0), 0, latency, ok=False, error=str(exc))
+        spent = self.spent_on_failure(task, exc, kind, raw_in)
+        self.record(task, meta, spent, raw_in, latency, error=str(exc))
         log.warning("message %s: %s (%s) failed: %s", meta.message_pk, task, meta.purpose, exc)
         return Failure(str(exc), kind)
+
+    def spent_on_failure(
+        self, task: ModelTask, exc: ConnectorError, kind: str, raw_in: int
+    ) -> Spent:
+        retried = exc.retried if isinstance(exc, LLMError) else ()
+        spent = Spent(TokenUsage(0, 0), False, retried, OUTCOMES.get(kind, "transport"))
+        spent = replace(spent, final_timeout=kind in ("timeout", "stalled"))
+        if isinstance(exc, LLMError) and exc.usage is not None:
+            return self.with_timed_out(task, replace(spent, usage=exc.usage), raw_in)
+        received = exc.received if isinstance(exc, LLMError) else ""
+        if not (kind in SERVER_WORKED or received):
+            return self.with_timed_out(task, spent, raw_in)
+        usage = self.estimated(task, raw_in, received)
+        return self.with_timed_out(task, replace(spent, usage=usage, estimated=True), raw_in)
+
+    def with_timed_out(self, task: ModelTask, spent: Spent, raw_in: int) -> Spent:
+        """`spent` plus the prompts of the retried attempts that timed out (the server worked
+        on them; it reported nothing), estimated."""
+        lost = spent.retried.count("timeout")
+        if not lost:
+            return spent
+        prompt = self.estimated(task, raw_in, "").input_tokens * lost
+        usage = TokenUsage(spent.usage.input_tokens + prompt, spent.usage.output_tokens)
+        return replace(spent, usage=usage, estimated=True)
 
     def record(
         self,
         task: ModelTask,
         meta: CallMeta,
-        usage: TokenUsage | None,
+        spent: Spent,
         raw_in: int,
         latency: float,
         *,
-        ok: bool,
         error: str | None = None,
     ) -> None:
-        if usage is None:  # no usage from the server: our estimate, output unknown
-            usage = TokenUsage(self.counters[task].count_messages([]) + raw_in, 0)
+        usage = spent.usage
         cost = self.prices[task].of(usage.input_tokens, usage.output_tokens)
-        if not ok and usage.input_tokens == 0:
+        if spent.outcome != "ok" and usage.input_tokens == 0:
             cost = 0.0  # refused before any work: nothing billed
+        model = self.spec(task).model
         row = Usage(
             ticket_id=meta.ticket_id,
             message_pk=meta.message_pk,
             intent=meta.intent,
             kind=f"llm:{meta.purpose}",
-            name=self.spec(task).model,
+            name=model,
             task=task,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             latency_ms=int(latency * 1000),
             cost=cost,
-            ok=ok,
+            ok=spent.outcome == "ok",
             error=error[:500] if error else None,
+            outcome=spent.outcome,
+            estimated=spent.estimated,
+            retries=len(spent.retried),
+            timeouts=spent.timeouts,
         )
         record_usage(self.engine, row, meta.session)
+        count_request(model, spent)
+
+
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """What one request cost and how it ended, for its usage row and the metrics."""
+
+    usage: TokenUsage
+    estimated: bool
+    retried: tuple[str, ...]
+    outcome: str
+    final_timeout: bool = False
+
+    @property
+    def timeouts(self) -> int:
+        return self.retried.count("timeout") + self.final_timeout
+
+
+OUTCOMES: dict[str, str] = {
+    "truncated": "truncated",
+    "filtered": "unusable",
+    "malformed": "unusable",
+    "empty": "unusable",
+    "refused_request": "refused",
+    "auth": "refused",
+}
+"""The usage outcome of each `LLMError` kind; every other kind is a transport failure."""
+SERVER_WORKED = frozenset({"timeout", "stalled", "truncated", "filtered", "malformed", "empty"})
+"""Failures after which the server had processed the prompt: its tokens are counted."""
+DEADLINE_RESERVE = (0.1, 0.5, 2.0)
+"""What of the stage budget is kept for the stage itself after a model call (recording it,
+falling back): 10% of what is left, at least 0.5 s, at most 2 s."""
+
+
+def with_deadline(request: ChatRequest) -> ChatRequest:
+    """`request` bounded by the running stage's budget (less a reserve for the stage to end)."""
+    left = deadline.remaining()
+    if left is None or request.deadline is not None:
+        return request
+    share, least, most = DEADLINE_RESERVE
+    reserve = min(most, max(least, left * share))
+    return replace(request, deadline=time.monotonic() + max(left - reserve, 0.0))
+
+
+def schema_problem(request: ChatRequest, response: ChatResponse) -> str:
+    """What is wrong with a JSON answer given the schema it was asked for ("" when fine)."""
+    if request.json_schema is None or response.tool_calls:
+        return ""
+    data, problem = parse_json_answer(response.content, request.json_schema)
+    return "" if data is not None else f"unusable answer: {problem}"
+
+
+def count_request(model: str, spent: Spent) -> None:
+    LLM_REQUESTS.labels(model, spent.outcome).inc()
+    for reason in spent.retried:
+        LLM_RETRIES.labels(model, reason).inc()
+    if spent.timeouts:
+        LLM_TIMEOUTS.labels(model).inc(spent.timeouts)
+    if spent.estimated:
+        LLM_ESTIMATED.labels(model).inc()
 
 
 def record_usage(engine: Engine, row: Usage, session: Session | None = None) -> None:

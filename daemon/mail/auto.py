@@ -6,9 +6,11 @@ list spams innocent people. The evidence, most specific first: feedback reports 
 JMRP, Amazon SES complaints), bounces (see `bounce.py`), out-of-office markers (Exchange,
 Zimbra, Gmail, Apple, cloud suites and the "Automatic reply:" subject prefixes of the big clients
 in a dozen languages), RFC 3834 `Auto-Submitted` and the older `X-Autoreply`-style headers,
-read receipts, `Precedence`, mailing-list headers, and finally well-known no-reply senders.
+read receipts, `Precedence`, mailing-list headers and moderation notices (Mailman, Sympa),
+and finally well-known no-reply senders.
 Subject words are read only as a prefix or the whole subject, so "Re: my out of office is
-broken" from a person stays a person's mail. Pure: a function of the headers and the sender.
+broken" from a person stays a person's mail. Reads the headers and the sender, and the opening
+of the text only for a moderation notice.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from collections.abc import Callable
 from email.message import Message
 
+from daemon.mail import bounce_words
 from daemon.mail.bounce import Look, bounce_evidence, ses_notification
 from daemon.records import AutoInfo, AutoKind
 
@@ -67,11 +70,15 @@ AUTO_HEADERS = (
     "X-FC-MachineGenerated",
 )
 AUTORESPONDER_MAILERS = re.compile(r"autorespond|auto[- ]?reply|vacation|out of office", re.I)
+# postmaster@ is not here: RFC 5321 4.5.1 makes it a mailbox a person reads, and people write
+# from it; the reports it sends are bounces (`bounce.py`) or carry Auto-Submitted.
 NOREPLY_LOCAL = re.compile(
     r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|noreply[-_.].*|.*[-_.]no[-_.]?reply|"
-    r"mailer[-_.]?daemon|postmaster|bounces?|bounce[-+].*|.*-bounces?)$",
+    r"mailer[-_.]?daemon|bounces?|bounce[-+].*|.*-bounces?)$",
     re.I,
 )
+MODERATION_SUBJECT = re.compile("|".join(bounce_words.MODERATION_SUBJECTS), re.I)
+LIST_ROBOT = re.compile(rf"^{bounce_words.LIST_ROBOT_LOCAL}$", re.I)
 
 
 def detect_auto(msg: Message | Look, sender: str | None) -> AutoInfo:
@@ -107,6 +114,19 @@ def complaint(look: Look, sender: str) -> AutoInfo | None:
 def bounce(look: Look, sender: str) -> AutoInfo | None:
     reason = bounce_evidence(look)
     return auto("bounce", reason) if reason else None
+
+
+def moderation(look: Look, sender: str) -> AutoInfo | None:
+    """A list's moderation notice ("Your message to X awaits moderator approval"): its subject,
+    and either list software's address or a sentence only list software writes."""
+    subject = look.header("Subject")
+    if not MODERATION_SUBJECT.search(subject):
+        return None
+    robot = LIST_ROBOT.match(sender.partition("@")[0])
+    text = look.report_opening()
+    if robot or any(phrase in text for phrase in bounce_words.MODERATION_PHRASES):
+        return auto("list", f"mailing-list moderation notice {subject.strip()[:60]!r}")
+    return None
 
 
 def out_of_office(look: Look, sender: str) -> AutoInfo | None:
@@ -204,6 +224,7 @@ def report_type(msg: Message) -> str:
 RULES: tuple[Rule, ...] = (
     complaint,
     bounce,
+    moderation,
     out_of_office,
     auto_reply,
     mailing_list,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, Tag, XMLParsedAsHTMLWarning
@@ -38,6 +38,7 @@ from inscriptis.model.config import ParserConfig
 from daemon.mail.mime import (
     MAX_DEPTH,
     Hint,
+    Lifted,
     Parsed,
     decode_text,
     hashes,
@@ -46,6 +47,7 @@ from daemon.mail.mime import (
     part_data,
     part_filename,
 )
+from daemon.mail.pdftext import PDF_LIMITS, PdfLimits, is_pdf, read_pdf_text
 from daemon.mail.reply import one_newline, strip_quotes
 from daemon.records import Attachment
 
@@ -121,8 +123,9 @@ class Body:
     (one parse for both)."""
 
 
-def read_body(parsed: Parsed, hint: Hint, defects: list[str]) -> Body:
-    """Split a parsed message into its text and its attachments."""
+def read_body(parsed: Parsed, hint: Hint, defects: list[str], pdf: PdfLimits = PDF_LIMITS) -> Body:
+    """Split a parsed message into its text and its attachments (a PDF's text read within
+    `pdf`)."""
     plain: list[str] = []
     html: str | None = None
     attachments: list[Attachment] = []
@@ -135,13 +138,26 @@ def read_body(parsed: Parsed, hint: Hint, defects: list[str]) -> Body:
         elif kind == "text/html" and html is None and isinstance(data, bytes):
             html = decode_text(data, part_charset(part), defects)
         else:
-            attachments.append(make_attachment(part, filename, hashes(data)))
+            attachments.append(read_attachment(part, filename, data, pdf, defects))
     text = "\n".join(p.strip("\n") for p in plain).strip()
     if text or html is None:
         return Body(text, None, tuple(attachments))
     soup = clean_html(html)
     text = render(soup)
     return Body(text, html, tuple(attachments), cut_reply(soup, text, html))
+
+
+def read_attachment(
+    part: Message, filename: str | None, data: bytes | Lifted, pdf: PdfLimits, defects: list[str]
+) -> Attachment:
+    """The attachment record of a part; with its text when it is a PDF."""
+    attachment = make_attachment(part, filename, hashes(data))
+    content = data if isinstance(data, bytes) else data.data
+    if content is None or not is_pdf(attachment.content_type, filename, content):
+        return attachment
+    text, found = read_pdf_text(content, filename or "(unnamed)", pdf)
+    defects.extend(found)
+    return replace(attachment, text=text)
 
 
 def leaves(msg: Message, defects: list[str], depth: int = 0) -> Iterator[Message]:

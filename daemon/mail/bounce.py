@@ -6,6 +6,11 @@ confirmed by a sign that a mail system wrote it (a daemon, postmaster or no-repl
 Return-Path, `Auto-Submitted`; an attached message is a weak sign that only counts with a
 server's own boilerplate). Words alone are never enough: "Delivery failure" is also what a
 customer writes about a parcel, and "Fwd: Undelivered Mail" is a person asking for help.
+Gateways that write no report at all (anti-virus, content filters, SMTP services, MDaemon,
+Notes, GroupWise, localised Outlook NDRs) are scored: the sender's role, the subject and the body
+against the word tables of `bounce_words.py` (many languages), and the report's own signs (an
+SMTP reply, a recipient in angle brackets, failed recipients flufl.bounce finds); a person's
+kind of subject ("Re:", "Fwd:", a question) and an unknown sender raise the bar.
 Attached messages (`message/rfc822`) are not searched for evidence, so a bounce a customer
 forwards as an attachment is the customer's mail; only once the outer message is a bounce do we
 look inside one, for gateways that wrap the real report.
@@ -21,6 +26,7 @@ recipient is *permanent* when its status is 5.x.x (or the report says "failed" w
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -31,7 +37,9 @@ from typing import Any
 
 from flufl.bounce import all_failures
 
+from daemon.mail import bounce_words as words
 from daemon.mail.mime import Hint, charset_hint, decode_words, split_addresses
+from daemon.mail.subject import PREFIX as REPLY_PREFIX
 from daemon.records import Bounce
 
 DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
@@ -39,6 +47,7 @@ ATTACHED_TYPES = frozenset({"message/rfc822", "message/global", "text/rfc822-hea
 ADDRESS = re.compile(r"\w[\w.!#$%&'*+/=?^`{|}~-]*@(?:[\w-]+\.)+[\w-]{2,}", re.UNICODE)
 ENHANCED_STATUS = re.compile(r"(?<![\d.])([245])\.\d{1,3}\.\d{1,3}(?![\d.])")
 SMTP_REPLY = re.compile(r"(?<![\d.#-])([45])[0-5]\d(?![\d.%-])")
+BRACKETED = re.compile(r"<\s*" + ADDRESS.pattern + r"\s*>")
 MAILER_DAEMON = re.compile(r"mailer[-_.]?daemon", re.I)
 PHRASE_TEXT = 4_000  # the telling sentence opens a report; do not scan a long body
 MAX_TEXT = 20_000  # notification texts are short; a huge body is not a report worth reading
@@ -53,24 +62,20 @@ DAEMON_NAME = re.compile(
     r"internet mail delivery|postmaster|ndr administrator|mail administrator",
     re.I,
 )
-# Subjects only mail servers write...
-MTA_SUBJECT = re.compile(
-    r"^\s*(\*\*\s*)?("
-    r"undeliver(ed|able)|returned mail|mail returned|delivery status notification|"
-    r"(mail|message) delivery (failed|failure|has failed|status)|mail delivery (subsystem|system)|"
-    r"failure notice|failure delivery|failed delivery|permanent delivery failure|"
-    r"(mail|message) (could not|cannot|couldn't) be delivered|non[- ]?deliver(y|able)|"
-    r"mail system error|mail failed|mail failure|delayed mail|warning: (could not send|message)|"
-    r"message you sent blocked|sorry, your message could not be delivered|"
-    r"postmaster notify|considered unsolicited bulk email|notice: mail delivery|"
-    r"unzustellbar|nicht zustellbar|non remis|non recapitabile|no se puede entregar|"
-    r"onbestelbaar|não (foi possível )?entregue"
-    r")",
-    re.I,
+# Subjects only mail servers write, and ones a customer writes about a parcel too.
+MTA_SUBJECT = re.compile(r"^\s*(\*\*\s*)?(" + "|".join(words.SERVER_SUBJECTS) + ")", re.I)
+PLAIN_SUBJECT = re.compile(r"^\s*(" + "|".join(words.PLAIN_SUBJECTS) + ")", re.I)
+GATEWAY_NAME = re.compile("|".join(map(re.escape, words.GATEWAY_NAMES)), re.I)
+GATEWAY_LOCAL = re.compile(
+    r"^(" + "|".join(map(re.escape, words.GATEWAY_LOCALS)) + r")([-_.+]\S*|[0-9a-f]{8,})?$", re.I
 )
-# ...and ones a customer writes about a parcel too ("Delivery failure - order 123").
-PLAIN_SUBJECT = re.compile(
-    r"^\s*delivery (status|notification|report|failure|failed|has failed|problem)", re.I
+# An SMTP reply as a server quotes it ("550 5.1.1 ...", "550 User unknown"), not any number,
+# or Exchange's "<mx.example.com #5.1.1>".
+SMTP_LINE = re.compile(
+    r"\b[45][0-5]\d[ -]+(?:#?[45]\.\d{1,3}\.\d{1,3}\b|.{0,60}?(?:user|mailbox|no such|unknown|"
+    r"relay|denied|rejected|requested action|sorry|invalid|recipient|address))|"
+    r"<[\w.-]+ #[45]\.\d{1,3}\.\d{1,3}>",
+    re.I,
 )
 DELAY_WORDS = re.compile(
     r"\bdelay(ed)?\b|will (be )?retr(y|ied)|still (being )?retr|will (continue|keep) trying|"
@@ -80,46 +85,8 @@ DELAY_WORDS = re.compile(
 )
 # Plain lower-case substrings (a regex alternation this long is ~100x slower on a body): the
 # boilerplate of mail servers, then words a person might also write.
-MTA_PHRASES = (
-    "this is the mail system at host",
-    "this is the qmail-send program",
-    "this message was created automatically by mail delivery software",
-    "i'm sorry to have to inform you that your message could not",
-    "the original message was received at",
-    "following addresses had permanent fatal errors",
-    "following addresses had fatal errors",
-    "delivery to the following recipient",
-    "delivery has failed to these recipients",
-    "did not reach the following recipient",
-    "could not be delivered to one or more",
-    "smtp error from remote",
-    "recipient address rejected",
-    "requested action not taken",
-)
-PLAIN_PHRASES = (
-    "your message did not reach",
-    "your message wasn't delivered",
-    "your message was not delivered",
-    "your message couldn't be delivered",
-    "could not be delivered",
-    "unable to deliver",
-    "permanent error",
-    "has not yet been delivered",
-    "undeliverable message",
-    "was undeliverable",
-    "user unknown",
-    "mailbox unavailable",
-    "mailbox full",
-    "mailbox not found",
-    "no such user",
-    "host not found",
-    "domain not found",
-    "delivery failed",
-    "delivery has failed",
-    "returned to sender",
-    "invalid user address",
-    "invalid recipient address",
-)
+MTA_PHRASES = words.SERVER_PHRASES
+PLAIN_PHRASES = words.PLAIN_PHRASES
 ORIGINAL_MARKERS = re.compile(
     r"^\s*(-{2,}.*(original message|copy of the message|returned message|message header|"
     r"headers? of (the )?(original|returned)|below this line|undelivered message|"
@@ -136,6 +103,10 @@ JSON = json.JSONDecoder(strict=False)
 HTML_TAG = re.compile(r"<[^>]{0,2000}>")
 SNS_ID = "x-amz-sns-message-id"
 
+# flufl.bounce logs a traceback (with the hostile mail's headers) for every detector that raises,
+# then re-raises; `flufl_addresses` already turns that into "no recipients", so keep it quiet.
+logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
+
 
 @dataclass(frozen=True, slots=True)
 class Look:
@@ -151,6 +122,8 @@ class Look:
     decoded: dict[str, str] = field(default_factory=dict)
     evidence: list[str | None] = field(default_factory=list)
     """`bounce_evidence` once worked out (the parse asks for it twice: auto, then bounce)."""
+    texts: list[str] = field(default_factory=list)
+    """The report's opening, lower-case, once read (`report_opening`)."""
 
     @classmethod
     def at(cls, msg: Message) -> Look:
@@ -166,6 +139,12 @@ class Look:
             raw = self.raw.get(key)  # most names asked for are absent: nothing to decode
             self.decoded[key] = "" if raw is None else decode_text(raw, hint_for(self.msg, raw))
         return self.decoded[key]
+
+    def report_opening(self) -> str:
+        """The first `PHRASE_TEXT` characters of the notification text, lower-case."""
+        if not self.texts:
+            self.texts.append(notification_text(self.msg)[:PHRASE_TEXT].lower())
+        return self.texts[0]
 
 
 Evidence = Callable[[Look], str | None]
@@ -235,20 +214,31 @@ def looks_like_bounce(look: Look) -> str | None:
     """A bounce subject or body phrase, confirmed by a sign that a mail system wrote it.
 
     An attached message alone is a weak sign (customers forward mail as attachments): then
-    only a server's own wording counts, not words a person might use about a parcel.
+    only a server's own wording counts, not words a person might use about a parcel. A subject
+    that reads as a person's ("Returned mail?", "Re: ...") and a person's words in the body
+    ("delivery failed") need the report itself too: an SMTP reply, a returned copy, or failed
+    recipients flufl.bounce finds, since a person writes from postmaster@ as well.
     """
     system = written_by_system(look)  # first: cheap, and rules out most ordinary mail
     if system is None:
         return None
     strong = system != ATTACHED_ONLY
     subject = look.header("Subject")
-    if MTA_SUBJECT.search(subject) or (strong and PLAIN_SUBJECT.search(subject)):
+    if not person_subject(subject) and (
+        MTA_SUBJECT.search(subject) or (strong and PLAIN_SUBJECT.search(subject))
+    ):
         return f"bounce subject {subject.strip()[:60]!r}, {system}"
-    text = notification_text(look.msg)[:PHRASE_TEXT].lower()
-    phrases = (*MTA_PHRASES, *PLAIN_PHRASES) if strong else MTA_PHRASES
-    if any(phrase in text for phrase in phrases):
+    text = look.report_opening()
+    if any(phrase in text for phrase in MTA_PHRASES):
         return f"bounce wording in the body, {system}"
+    if strong and any(phrase in text for phrase in PLAIN_PHRASES) and report_signs(look):
+        return f"bounce wording and an SMTP report in the body, {system}"
     return None
+
+
+def person_subject(subject: str) -> bool:
+    """A reply, a forward or a question: how people title mail, and servers do not."""
+    return bool(REPLY_PREFIX.match(subject)) or subject.rstrip().endswith("?")
 
 
 ATTACHED_ONLY = "the returned message attached"
@@ -268,6 +258,64 @@ def written_by_system(look: Look) -> str | None:
     return ATTACHED_ONLY if look.attached else None
 
 
+def gateway_report(look: Look) -> str | None:
+    """A notice from a gateway that writes no DSN (anti-virus, content filters, SMTP services,
+    MDaemon, Notes, GroupWise), scored: who sent it, its subject, its body, and the report's
+    own signs (an SMTP reply, failed recipients flufl.bounce finds). Words alone never do."""
+    subject = look.header("Subject")
+    sender = sender_points(look)
+    title = subject_points(subject)
+    if not sender and not title:  # cannot reach the bar: spare ordinary mail the body scan
+        return None
+    body = body_points(look.report_opening())
+    if title + body < 2:
+        return None
+    total = sender + title + body + report_signs(look)
+    # The bar rises for an unknown sender and for a person's kind of subject (a reply,
+    # a forward, a question): an IT person quoting "550 5.1.1 User unknown" stays a person.
+    bar = 5 + (sender == 0) + person_subject(subject)
+    if total >= bar:
+        return f"bounce heuristics scored {total} (sender {sender}, subject {title}, body {body})"
+    return None
+
+
+def sender_points(look: Look) -> int:
+    """2 for a mail system's own address or a null envelope, 1 for a gateway's role name or an
+    attached message (each only a hint: a company's "System Administrator" writes too)."""
+    system = written_by_system(look)
+    if system is not None and system != ATTACHED_ONLY:
+        return 2
+    local = look.address.partition("@")[0]
+    role = bool(GATEWAY_NAME.search(look.name) or GATEWAY_LOCAL.match(local))
+    return min(2, role + look.attached)
+
+
+def subject_points(subject: str) -> int:
+    """2 for a server's subject, 1 for words a person also uses; a reply, forward or question
+    counts 1 at most (a customer asking about a bounce)."""
+    bare = REPLY_PREFIX.sub("", subject)
+    points = 2 if MTA_SUBJECT.search(bare) else 1 if PLAIN_SUBJECT.search(bare) else 0
+    return min(points, 1) if person_subject(subject) else points
+
+
+def body_points(text: str) -> int:
+    if any(phrase in text for phrase in MTA_PHRASES):
+        return 2
+    return 1 if any(phrase in text for phrase in PLAIN_PHRASES) else 0
+
+
+def report_signs(look: Look) -> int:
+    """What a report carries and a person's note seldom does (0 to 2): an SMTP reply quoted, a
+    recipient in angle brackets, failed recipients that flufl.bounce's detectors find and the
+    report's own text names."""
+    text = look.report_opening()
+    signs = bool(SMTP_LINE.search(text)) + bool(BRACKETED.search(text))
+    if signs < 2:
+        named = report_addresses(text)
+        signs += bool(named and any(a in named for a in flufl_addresses(look.msg)))
+    return min(signs, 2)
+
+
 def ses_bounce_notification(look: Look) -> str | None:
     data = ses_notification(look) or {}
     kind = str(data.get("notificationType", ""))
@@ -279,6 +327,7 @@ EVIDENCE: tuple[Evidence, ...] = (
     has_failed_recipients_header,
     from_mailer_daemon,
     looks_like_bounce,
+    gateway_report,
     ses_bounce_notification,
 )
 

@@ -2,7 +2,9 @@
 
 Decides what a message says: its addresses, subject, date and threading headers, its text and
 the new reply in it (no quoted history, no signature), its attachments with hashes, its
-language, and what the machine-mail, bounce and authentication readers make of it. Broken
+language, the messages it forwards (`daemon.mail.forward`: `reply_text` is then only the
+customer's note) and the text of its PDF attachments (`daemon.mail.pdftext`, within the
+`pdf` limits), and what the machine-mail, bounce and authentication readers make of it. Broken
 input gives a record with what could be read plus a list of defects; even a failure of this
 code itself becomes a defect on a minimal record. No database and no settings: worker
 processes import only this (see `daemon.parse_pool`).
@@ -20,6 +22,7 @@ from daemon.mail.auth import read_auth
 from daemon.mail.auto import detect_auto
 from daemon.mail.body import Body, read_body
 from daemon.mail.bounce import Look, detect_bounce
+from daemon.mail.forward import MAX_FORWARDED, Split, read_attached, split_forward
 from daemon.mail.language import detect_language
 from daemon.mail.mime import (
     Hint,
@@ -31,8 +34,9 @@ from daemon.mail.mime import (
     read_date,
     read_message,
 )
+from daemon.mail.pdftext import NO_PDF, PDF_LIMITS, PdfLimits
 from daemon.mail.reply import extract_reply, split_signature
-from daemon.records import Address, AuthResult, AutoInfo, ParsedMail
+from daemon.records import Address, AuthResult, AutoInfo, Forwarded, ParsedMail
 
 log = logging.getLogger("helpdeskd.parse")
 
@@ -53,28 +57,38 @@ KEPT_HEADERS = (
 """Raw headers later stages may want, kept beside the contract (`ParsedMail.headers`)."""
 
 
-def parse_bytes(raw: bytes, trusted: Sequence[str] = ()) -> ParsedMail:
+def parse_bytes(raw: bytes, trusted: Sequence[str] = (), pdf: PdfLimits = PDF_LIMITS) -> ParsedMail:
     """Everything the contract says about `raw`; never raises."""
     try:
-        return build(raw, trusted)
+        return build(raw, trusted, pdf)
     except Exception as exc:  # the last guard: parse must return a record
         log.warning("parse failed, keeping a minimal record: %s: %s", type(exc).__name__, exc)
         return minimal(f"parser failed: {type(exc).__name__}: {exc}"[:300])
 
 
-def parse_many(raws: list[bytes], trusted: Sequence[str] = ()) -> list[ParsedMail]:
+def parse_many(
+    raws: list[bytes], trusted: Sequence[str] = (), pdf: PdfLimits = PDF_LIMITS
+) -> list[ParsedMail]:
     """`parse_bytes` of each (what a parse worker process runs)."""
-    return [parse_bytes(raw, trusted) for raw in raws]
+    return [parse_bytes(raw, trusted, pdf) for raw in raws]
 
 
-def build(raw: bytes, trusted: Sequence[str]) -> ParsedMail:
+def build(raw: bytes, trusted: Sequence[str], pdf: PdfLimits = PDF_LIMITS) -> ParsedMail:
     parsed = read_message(raw)
     msg, defects = parsed.msg, parsed.defects
     hint = charset_hint(msg)
     sender = read_sender(msg, hint, defects)
-    body = read_body(parsed, hint, defects)
-    reply_text, signature = read_reply(body, sender)
     look = Look.at(msg)  # the headers as the machine-mail and bounce readers both see them
+    auto, bounce = detect_auto(look, sender.email if sender else None), detect_bounce(look)
+    pdf = NO_PDF if auto.is_auto or bounce else pdf  # never answered: its PDFs are not read
+    body = read_body(parsed, hint, defects, pdf)
+    subject = " ".join((header_text(msg, "Subject", hint, defects) or "").splitlines()).strip()
+    split = split_forward(body.text, subject)
+    # a bounce's or an abuse report's attached message is our mail returned, not a forward
+    returned = bounce is not None or auto.kind in ("bounce", "complaint")
+    attached = [] if returned else read_attached(parsed, hint, defects, pdf)
+    forwarded = (*split.forwarded, *attached)
+    reply_text, signature = read_reply(body, sender, split)
     ids = {name: read_ids(msg, name, defects) for name in THREAD_HEADERS}
     return ParsedMail(
         message_id=first(ids["Message-ID"]),
@@ -84,19 +98,20 @@ def build(raw: bytes, trusted: Sequence[str]) -> ParsedMail:
         reply_to=tuple(read_addresses(msg, "Reply-To", hint, defects)),
         to=tuple(read_addresses(msg, "To", hint, defects)),
         cc=tuple(read_addresses(msg, "Cc", hint, defects)),
-        subject=" ".join((header_text(msg, "Subject", hint, defects) or "").splitlines()).strip(),
+        subject=subject,
         date=read_date(raw_header(msg, "Date"), defects),
         text=body.text,
         reply_text=reply_text,
         signature=signature,
         html=body.html is not None,
         attachments=body.attachments,
-        language=detect_language(reply_text or body.text),
-        auto=detect_auto(look, sender.email if sender else None),
-        bounce=detect_bounce(look),
+        language=read_language(reply_text, body.text, forwarded),
+        auto=auto,
+        bounce=bounce,
         auth=read_auth(msg, trusted),
         defects=tuple(dict.fromkeys(defects)),
         headers=kept_headers(msg, hint),
+        forwarded=forwarded[:MAX_FORWARDED],
     )
 
 
@@ -121,14 +136,27 @@ def read_sender(msg: Message, hint: Hint, defects: list[str]) -> Address | None:
     return local
 
 
-def read_reply(body: Body, sender: Address | None) -> tuple[str, str | None]:
-    """The new text and the signature; HTML quotes are cut in the tree, plain ones by line."""
+def read_reply(body: Body, sender: Address | None, split: Split) -> tuple[str, str | None]:
+    """The new text and the signature; HTML quotes are cut in the tree, plain ones by line;
+    of a forward, only the customer's note above the forwarded message."""
     name = " ".join(filter(None, (sender.name, sender.email))) if sender else ""
+    if split.forwarded:
+        reply = extract_reply(split.note, name)
+        return reply.text, reply.signature
     if body.html_reply is not None:
         text, signature = split_signature(body.html_reply.text, name)
         return text, signature
     reply = extract_reply(body.text, name)
     return reply.text, reply.signature
+
+
+def read_language(reply_text: str, text: str, forwarded: Sequence[Forwarded]) -> str | None:
+    """The language of the new text; of a forward whose note is too short to tell ("FYI"),
+    the language of the note with what it forwards (the customer's mail, in their words)."""
+    found = detect_language(reply_text or text)
+    if found is not None or not forwarded:
+        return found
+    return detect_language("\n".join([reply_text, *(f.text for f in forwarded)]))
 
 
 def kept_headers(msg: Message, hint: Hint) -> dict[str, str]:

@@ -93,6 +93,9 @@ class Lifted:
     sha256: str
     defects: tuple[str, ...] = ()
     """What undoing its transfer encoding found, recorded when the part is read."""
+    data: bytes | None = None
+    """The decoded body, kept only for a part that may be a PDF (its text is read:
+    `daemon.mail.pdftext`)."""
 
 
 @dataclass
@@ -369,8 +372,13 @@ def lift_bodies(
         cte = PART_CTE.search(head)
         found: list[str] = []
         body = decode_transfer(raw[body_start:end], cte.group(1).decode() if cte else "", found)
+        # kept: a PDF (its text is read later), an attached message sent base64 or
+        # quoted-printable (the parser cannot see into it: it is parsed from these bytes)
+        encoded = cte is not None and cte.group(1).lower() in (b"base64", b"quoted-printable")
+        wanted = b"pdf" in head.lower() or (ctype == b"message/rfc822" and encoded)
+        keep = body if wanted else None
         lifted[key] = Lifted(
-            len(body), md5_hex(body), hashlib.sha256(body).hexdigest(), tuple(found)
+            len(body), md5_hex(body), hashlib.sha256(body).hexdigest(), tuple(found), keep
         )
         at = after_mbox_line(raw, start)
         pieces += [raw[pos:at], f"{marker}: {key}\r\n".encode()]

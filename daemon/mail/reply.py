@@ -1,17 +1,17 @@
 """reply: what the sender wrote now, without the quoted history and without the signature.
 
-Decides, line by line, which lines of a plain-text body are history: a quote header ("On …
-wrote:" in a dozen languages, Outlook's "From: … Sent: …" block and "-----Original
-Message-----", Gmail's "2014-10-17 … <bob@example.com>:"), the `>` lines that follow it, and,
-when a header is followed by unmarked text, everything after it (Outlook quotes without `>`).
-Lines the sender wrote between or after quotes are kept (inline and bottom-posted answers). A
-forwarded message keeps its body: the forward is what the sender is sending. The signature is
-found from the bottom: a "-- " delimiter, a "-Name" line, a sign-off ("Thanks,", "Best
-regards,", "Mit freundlichen Grüßen") or a phone footer ("Sent from my iPhone") that starts a
-short tail of short lines. Our own rules, measured against talon's and GitHub's
-email_reply_parser expectations in tests/corpus (those libraries are not used: see
-../shared/DEPENDENCIES.md).
-"""
+Decides, line by line, which lines of a plain-text body are history: a quote header (an
+attribution such as "On … wrote:", an Outlook/GMX/Thunderbird header block, an "-----Original
+Message-----" separator — recognised by structure and scored evidence in the 38 languages of
+language.py by daemon/mail/quote_header.py, see daemon/mail/README.md), the `>` lines that
+follow it, and, when a header is followed by unmarked text, everything after it (Outlook quotes
+without `>`). Lines the sender wrote between or after quotes are kept (inline and bottom-posted
+answers). A forwarded message keeps its body: the forward is what the sender is sending. The
+signature is found from the bottom: a "-- " delimiter, a "-Name" line, a sign-off ("Thanks,",
+"Best regards,", "Mit freundlichen Grüßen") or a phone footer in any language ("Sent from my
+iPhone", "Von meinem Mobilgerät gesendet") that starts a short tail of short lines. Our own
+rules, measured against talon's and GitHub's email_reply_parser expectations in tests/corpus
+(those libraries are not used: see ../shared/DEPENDENCIES.md)"""
 
 from __future__ import annotations
 
@@ -19,50 +19,34 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from daemon.mail import lexicon
+from daemon.mail.quote_header import (
+    START_ROLES,
+    attribution_end,
+    attribution_start,
+    header_block,
+    label_role,
+    may_end,
+    one_line_header,
+    phone_footer,
+    separator,
+    sign_off,
+)
+
 MAX_LINES = 1000
 """Longer bodies are not searched below this line (the quote is above it in real mail)."""
-SPLITTER_WINDOW = 5
-"""A quote header may be wrapped over this many lines (long names and addresses)."""
 SIGNATURE_LINES = 12
 """A signature lies in this many last lines."""
 SIGNATURE_LINE_CHARS = 60
 """A longer line is text, not signature."""
 
-LEADS = "On|Le|W dniu|Op|Am|Em|På|Den|Vào|El|Il|Il giorno|Dne|Στις|Pada|Kun|Dana|Tanggal|Dňa"
-VERBS = (
-    r"wrote|sent|a écrit|a ecrit|napisał|napisała|napisał\(a\)|schreef|verzond|geschreven|"
-    r"schrieb|escreveu|skrev|đã viết|escribió|escribio|ha scritto|написал|написала|"
-    r"написал\(а\)|napsal|napsala|kirjoitti|írta|yazdı|έγραψε|menulis|kirjutas|rašė|"
-    r"napisao|je napisal|a scris|писа|написа|写道|書きました|작성"
-)
-ON_WROTE = re.compile(
-    rf"^[>\s*-]*(?:{LEADS})\b.{{0,400}}?(?:{VERBS})(?:\s*:?|\b.{{0,200}}:)[\s*-]*$", re.S
-)
-DATE_WROTE = re.compile(
-    rf"^\s*\d{{1,4}}[-/.]\d{{1,2}}[-/.]\d{{1,4}}\b.{{0,300}}?(?:{VERBS})\s*:\s*$", re.S
-)
-TIME_EMAIL = re.compile(r"^.{0,200}\d{1,2}:\d{2}.{0,200}<[^\s<>]+@[^\s<>]+>\s*:\s*$")
+LEADS = "|".join(re.escape(w) for ws in lexicon.LEADS.values() for w in ws)
+VERBS = "|".join(re.escape(w) for ws in lexicon.WROTE.values() for w in ws)
+"""The lexicon's lead words and "wrote" verbs, as alternations for the shared-line split."""
 INLINE_WROTE = re.compile(
     rf"^(?P<text>.*?\S)[\s-]*(?P<quote>(?:{LEADS})\s.{{0,300}}?(?:{VERBS})\s*:)\s*$"
 )
 LEAD_START = re.compile(rf"^[>\s*-]*(?:{LEADS})\b")
-SOMEONE_WROTE = re.compile(
-    rf"^[>\s*-]*\S.{{0,300}}?(?:@|\d{{1,2}}:\d{{2}}).{{0,300}}?\b(?:{VERBS})\s*:[\s*-]*$", re.S
-)
-DASHED_WROTE = re.compile(rf"^\s*-{{2,}}\s*.{{1,100}}\s(?:{VERBS})\s*-{{2,}}\s*$")
-DATE_EMAIL = re.compile(
-    r"^\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b.{0,200}?"
-    r"<?[^\s<>]+@[^\s<>]+>?\s*:?\s*$",
-    re.S,
-)
-ORIGINAL = re.compile(
-    r"^\s*[-_=]{2,}\s*(?:original message|ursprüngliche nachricht|originalnachricht|"
-    r"message d'origine|message original|mensaje original|messaggio originale|"
-    r"oorspronkelijk bericht|originalmeddelande|opprinnelig melding|oprindelig meddelelse|"
-    r"wiadomość oryginalna|исходное сообщение|mensagem original|alkuperäinen viesti|"
-    r"původní zpráva|eredeti üzenet|reply message|antwort)\s*[-_=]{2,}\s*$",
-    re.I,
-)
 FORWARDS = (
     r"forwarded message|begin forwarded message|weitergeleitete nachricht|"
     r"message transféré|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|"
@@ -70,32 +54,14 @@ FORWARDS = (
     r"mensagem encaminhada|forwarded by"
 )
 FORWARD = re.compile(rf"^\s*(?:-{{2,}}\s*)?(?:{FORWARDS})\b.{{0,80}}$", re.I)
-HEADER_FROM = r"from|von|de|van|da|från|fra|od|от|lähettäjä|feladó|kimden|od koga"
-HEADER_DATE = (
-    r"sent|date|gesendet|datum|envoyé|enviado|enviada|enviado el|enviada em|fecha|inviato|"
-    r"data|verzonden|skickat|sendt|wysłano|отправлено|дата|lähetetty|päivämäärä|gönderildi|"
-    r"tarih|odesláno|elküldve"
-)
-HEADER_OTHER = (
-    r"to|an|à|a|para|aan|till|til|do|кому|vastaanottaja|címzett|kime|cc|kopie|"
-    r"subject|betreff|objet|asunto|oggetto|onderwerp|ämne|emne|temat|тема|aihe|assunto|"
-    r"tárgy|konu|předmět|reply-to"
-)
-HEADER_LINE = re.compile(rf"^\s*[*_]*(?:{HEADER_FROM}|{HEADER_DATE}|{HEADER_OTHER})[*_]*\s?:", re.I)
-HEADER_START = re.compile(rf"^\s*[*_]*(?:{HEADER_FROM}|{HEADER_DATE})[*_]*\s?:", re.I)
-HEADER_ONE_LINE = re.compile(
-    rf"^\s*[*_]*(?:{HEADER_FROM})[*_]*\s?:.{{1,200}}\s[*_]*(?:{HEADER_DATE})[*_]*\s?:", re.I
-)
-HEADER_HINT = re.compile(r":|^\s*[-_=]")
-"""What every one of ORIGINAL, DASHED_WROTE, HEADER_ONE_LINE, RULE_LINE and HEADER_START
-needs: a colon, or a rule character first."""
 BLANK = r"[^\S\n]"
 """Whitespace within a line (the scans below run over the whole text)."""
 MAY_START = re.compile(
-    rf"\n(?=(?:[>*-]|{BLANK})*(?:{LEADS})\b|{BLANK}*[\d_=-]|{BLANK}*(?i:{FORWARDS}))"
+    rf"\n(?=(?:[>*-]|{BLANK})*(?:{LEADS})\b|{BLANK}*\*?[\d_=-]|{BLANK}*(?i:{FORWARDS}))"
 )
 """Lines (after their newline) a quote header or a forward line can start on, besides those
-with a colon: a lead word, a digit or a rule character first, or a forward phrase. With the
+with a colon: a lead word, a digit or a rule character first (maybe bold: "*-----"), or a
+forward phrase. With the
 lines holding a colon, a superset found by one scan of the text, so that the per-line patterns
 run on a few lines of a long body instead of on all of them."""
 EMPTY_OR_QUOTE = re.compile(rf"\n(?={BLANK}*(?:\n|>|\Z))")
@@ -105,32 +71,8 @@ QUOTE = re.compile(r"^\s*>")
 LINK_OPEN = re.compile(r"[(<]https?://[^)>\s]*$")
 LINK_PART = re.compile(r"\(https?://|^\S*[)>]\s*>?\s*$")
 
-SIGN_OFFS = (
-    r"thanks|thank you|thanks a lot|many thanks|thanks in advance|thx|cheers|regards|"
-    r"best|best regards|best wishes|kind regards|warm regards|warmest regards|"
-    r"with regards|yours|yours truly|yours sincerely|sincerely|respectfully|all the best|"
-    r"take care|ciao|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|"
-    r"viele grüße|beste grüße|liebe grüße|lg|vg|mfg|gruß|grüße|danke|vielen dank|"
-    r"cordialement|bien cordialement|bien à vous|merci|salutations|amicalement|"
-    r"saludos|un saludo|atentamente|gracias|cumprimentos|atenciosamente|obrigado|obrigada|"
-    r"met vriendelijke groet|met vriendelijke groeten|groeten|bedankt|"
-    r"med vänlig hälsning|vänliga hälsningar|hälsningar|med venlig hilsen|hilsen|"
-    r"mvh|с уважением|спасибо|pozdrawiam|z poważaniem|dziękuję|grazie|saluti|cordiali saluti|"
-    r"distinti saluti|regards"
-)
-SIGN_OFF = re.compile(rf"^\s*(?:{SIGN_OFFS})\b[\s,.!:]*(?:-.*)?$", re.I)
 DELIMITER = re.compile(r"^\s*(?:--+|__+|—+|-- ?)\s*$")
 DASH_NAME = re.compile(r"^-\s?[^\W\d_][\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,2}\s*$")
-PHONE = re.compile(
-    r"^\s*(?:sent from my [\w ,!]+|sent from mailbox for iphone.*"
-    r"|sent (?:\S+ )?from my blackberry.*"
-    r"|sent from (?:outlook|yahoo mail|mail for windows|samsung|my mobile|gmail mobile)[\w ,!.]*"
-    r"|sent with [\w ]+(?:\(.*\))?|get outlook for (?:ios|android)\W*"
-    r"|enviado desde mi [\w ®,]+|envoyé de mon [\w ]+|von meinem [\w ]+ gesendet\W*"
-    r"|inviato da[l]? mio [\w ]+|verzonden (?:vanaf|met) mijn [\w ]+|skickat från min [\w ]+"
-    r"|sendt fra min [\w ]+|wysłane z mojego [\w ]+|отправлено с [\w ]+)\s*$",
-    re.I,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,17 +140,15 @@ def classify(lines: list[str]) -> list[str]:
         kinds[index] = "e" if not lines[index].strip() else "m"
     colons = [i for i, line in enumerate(lines) if ":" in line or "：" in line]
     candidates = sorted({*colons, *line_numbers(text, MAY_START.finditer(text))})
-    index = 0
-    for candidate in candidates:
-        if candidate < index:
-            continue  # inside the quote header found above
-        index = candidate
-        span = splitter_span(lines, index)
-        if span:
-            kinds[index : index + span] = ["s"] * span
-            index += span
+    floor = 0  # lines above it belong to a quote header found already
+    for index in candidates:
+        if index < floor:
             continue
-        if kinds[index] == "t" and FORWARD.match(lines[index][:200]):
+        span = splitter_span(lines, index, floor)
+        if span:
+            start, floor = span
+            kinds[start:floor] = ["s"] * (floor - start)
+        elif kinds[index] == "t" and FORWARD.match(lines[index][:200]):
             kinds[index] = "f"
     if "s" not in kinds and kinds.count("m") < 3:
         kinds = ["t" if k == "m" else k for k in kinds]  # a stray ">" is not a quote
@@ -225,56 +165,27 @@ def line_numbers(text: str, matches: Iterator[re.Match[str]]) -> Iterator[int]:
         yield line
 
 
-def splitter_span(lines: list[str], index: int) -> int:
-    """How many lines the quote header starting at `index` takes (0: none starts there)."""
+def splitter_span(lines: list[str], index: int, floor: int) -> tuple[int, int] | None:
+    """(first line, line after) of a quote header at `index`: a separator, a header block
+    starting there, or an attribution ending there (see daemon/mail/quote_header.py)."""
     first = lines[index][:400]
-    if not first.strip() or (QUOTE.match(first) and not first.lstrip(">").strip()):
-        return 0
-    if not HEADER_HINT.search(first):  # most lines: none of the five below can match
-        return wrote_span(lines, index)
-    if ORIGINAL.match(first) or DASHED_WROTE.match(first) or HEADER_ONE_LINE.match(first):
-        return 1
-    if RULE_LINE.match(first) and index + 1 < len(lines) and header_block(lines, index + 1):
-        return 1 + header_block(lines, index + 1)
-    if HEADER_START.match(first):
-        return header_block(lines, index)
-    return wrote_span(lines, index)
-
-
-def header_block(lines: list[str], index: int) -> int:
-    """Length of a block of at least two mail headers (From:/Sent:/To:/Subject:…)."""
-    if not HEADER_START.match(lines[index][:200]):
-        return 0
-    headers, end = 1, index + 1
-    while end < len(lines) and end - index < 10:
-        line = lines[end][:200]
-        if HEADER_LINE.match(line):
-            headers += 1
-        elif not line.strip() or (headers >= 2 and not line.startswith((" ", "\t"))):
-            break
-        end += 1
-    return end - index if headers >= 2 else 0
-
-
-def wrote_span(lines: list[str], index: int) -> int:
-    """Length of an "On … wrote:" header starting at `index` (0: none)."""
-    first = lines[index].strip()[:400]
-    if first.rstrip(" *-").endswith((":", "：")) and (
-        SOMEONE_WROTE.match(first) or TIME_EMAIL.match(first)
-    ):
-        return 1
-    if DASHED_WROTE.match(first):
-        return 1
-    if not (LEAD_START.match(first) or first[:1].isdigit()):
-        return 0
-    window = ""
-    for offset in range(min(SPLITTER_WINDOW, len(lines) - index)):
-        window = f"{window} {lines[index + offset].strip()[:400]}".strip()
-        if ON_WROTE.match(window) and (re.search(r"\d", window) or "@" in window):
-            return offset + 1
-        if offset <= 2 and (DATE_EMAIL.match(window) or DATE_WROTE.match(window)):
-            return offset + 1
-    return 0
+    if not first.strip() or (QUOTE.match(first) and not first.lstrip("> \t")):
+        return None
+    if first.lstrip(" >*")[:1] in "-_=":
+        if separator(first):
+            return index, index + 1
+        block = RULE_LINE.match(first) and index + 1 < len(lines) and header_block(lines, index + 1)
+        if block:
+            return index, index + 1 + block
+    role = label_role(first)
+    if role:
+        block = header_block(lines, index) or int(role in START_ROLES and one_line_header(first))
+        if block:
+            return index, index + block
+    if not may_end(first):
+        return None
+    start = attribution_start(lines, index, floor, quoted_next(lines, index))
+    return None if start is None else (start, attribution_end(lines, index))
 
 
 def is_forward(kinds: list[str]) -> bool:
@@ -360,7 +271,9 @@ def signature_start(lines: list[str], sender_name: str) -> int | None:
         if not line.strip():
             continue
         seen += 1
-        if seen > SIGNATURE_LINES or (too_long(line) and not URL_LINE.match(line)):
+        if seen > SIGNATURE_LINES or (
+            too_long(line) and not URL_LINE.match(line) and not phone_footer(line)
+        ):
             break
         if starts_signature(lines, index, names):
             found = index
@@ -370,13 +283,13 @@ def signature_start(lines: list[str], sender_name: str) -> int | None:
 def starts_signature(lines: list[str], index: int, names: set[str]) -> bool:
     line = lines[index]
     stripped = line.strip()
-    if DELIMITER.match(line) or PHONE.match(line):
+    if DELIMITER.match(line) or phone_footer(line):
         return True
     if DASH_NAME.match(line):  # "-Name", unless it is an item of a list
         above = next((n for n in reversed(lines[:index]) if n.strip()), "")
         below = next((n for n in lines[index + 1 :] if n.strip()), "")
         return not any(n.lstrip().startswith(("-", "*", "•")) for n in (above, below))
-    if SIGN_OFF.match(stripped) and len(stripped) <= 40:
+    if sign_off(stripped):
         return True
     words = set(re.findall(r"[^\W\d_]{3,}", stripped.lower()))
     return len(stripped) <= 40 and bool(names & words) and not prose_follows(lines, index)

@@ -2,9 +2,13 @@
 
 Decides the intent from the intent table in config (keywords and patterns per intent; the
 highest-priority intent with a match wins, then the one with most matches), and copies that
-intent's tools, namespaces, policy and risk onto the `Route`. Only the first `RULE_CHARS`
-characters of the text are matched: what a customer wants stands at the start, and sixty
-keyword patterns over 1 MiB of text (the most parse keeps) take seconds. The LLM router
+intent's tools, namespaces, policy and risk onto the `Route`. The subject and the customer's
+own note are matched first; only when they match no intent ("see below", "FYI") are the
+messages they forwarded and their PDF texts matched too (`EXTRA_RULE_CHARS`, labelled:
+`daemon.mail.presented`), so a forwarded newsletter never outvotes what the customer asked,
+and a bare forward of an order confirmation is still routed by it. Only the first
+`RULE_CHARS` characters of the note are matched: what a customer wants stands at the start,
+and sixty keyword patterns over 1 MiB of text (the most parse keeps) take seconds. The LLM router
 (`daemon.llm.router`) calls `route_mail` first and falls back to its answer on any error.
 """
 
@@ -16,9 +20,12 @@ import re
 from daemon.config import IntentSettings, Settings
 from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
+from daemon.mail.presented import extras_of, labelled_text, note_of
 from daemon.records import ParsedMail, Route
 
 RULE_CHARS = 20_000
+EXTRA_RULE_CHARS = 4_000
+"""Characters of forwarded messages and PDF text matched when the note matched nothing."""
 
 
 class RuleRouter:
@@ -35,17 +42,24 @@ class RuleRouter:
         return self.route_mail(item.mail)
 
     def route_mail(self, mail: ParsedMail) -> Route:
-        text = f"{mail.subject}\n{(mail.reply_text or mail.text)[:RULE_CHARS]}".lower()
-        scored = []
-        for name, intent in self.settings.intents.items():
-            hits = self.matches(name, intent, text)
-            if hits:
-                scored.append((intent.priority, len(hits), name, hits))
+        scored = self.score(f"{mail.subject}\n{note_of(mail)[:RULE_CHARS]}")
+        if not scored and extras_of(mail):
+            scored = self.score(f"{mail.subject}\n{labelled_text(mail, 0, EXTRA_RULE_CHARS)}")
         if not scored:
             name = self.settings.fallback_intent
             return self.make_route(name, mail, confidence=0.3, hits=())
         _priority, count, name, hits = max(scored)
         return self.make_route(name, mail, confidence=min(0.5 + 0.1 * count, 0.9), hits=hits)
+
+    def score(self, text: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
+        """(priority, hits, intent, what matched) of every intent that matches `text`."""
+        lowered = text.lower()
+        scored = []
+        for name, intent in self.settings.intents.items():
+            hits = self.matches(name, intent, lowered)
+            if hits:
+                scored.append((intent.priority, len(hits), name, hits))
+        return scored
 
     def matches(self, name: str, intent: IntentSettings, text: str) -> tuple[str, ...]:
         words = [k for k in intent.keywords if contains_phrase(text, k.lower())]

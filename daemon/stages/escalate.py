@@ -19,6 +19,7 @@ from daemon import tickets
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated
 from daemon.kernel.stage import Context
+from daemon.mail.presented import labelled_text
 from daemon.outbox import enqueue
 from daemon.outgoing_mail import compose_notice, reply_message_id
 from daemon.records import stored_reply_text
@@ -99,7 +100,7 @@ def summary_details(session: Session, item: Item, reason: str) -> dict[str, Any]
         or "(no subject)",
         "intent": route.intent if route else None,
         "language": mail.language if mail else None,
-        "wants": first_lines(mail.reply_text or mail.text if mail else "", 6),
+        "wants": first_lines(labelled_text(mail, 4000, 1000) if mail else "", 6),
         "thread": thread_brief(session, item.ticket_id),
         "passages": [{"id": p.id, "title": p.title} for p in item.passages],
         "tool_results": draft.tool_results if draft else [],

@@ -29,6 +29,7 @@ from daemon.kernel.stage import Context
 from daemon.llm.entities import Entity, Known, find_entities, find_urls, host_of
 from daemon.llm.injection import scan_mail
 from daemon.mail.message import minimal
+from daemon.mail.presented import extras_of
 from daemon.outgoing_mail import wrap_reply
 from daemon.records import ParsedMail, ToolResult, stored_reply_text
 from daemon.store.audit import audit
@@ -146,7 +147,10 @@ def mail_text(mail: ParsedMail) -> str:
     people = " ".join(a.email for a in (*mail.reply_to, *mail.to, *mail.cc))
     names = " ".join(a.filename or "" for a in mail.attachments)
     sender = mail.sender.email if mail.sender else ""
-    return f"{sender} {people}\n{mail.subject}\n{mail.text}\n{names}"
+    # what the customer forwarded or attached as PDF text was in the prompt too (an inline
+    # forward is in `text` already; an attached one and PDF text are not)
+    extras = "\n".join(f"{e.subject}\n{e.text}" for e in extras_of(mail))
+    return f"{sender} {people}\n{mail.subject}\n{mail.text}\n{names}\n{extras}"
 
 
 def earlier_texts(item: Item, ctx: Context) -> Iterator[str]:

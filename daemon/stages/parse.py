@@ -16,19 +16,20 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from daemon.config import ScreenSettings
+from daemon.config import ParseSettings, ScreenSettings
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated
 from daemon.kernel.stage import Context
 from daemon.mail.auth import read_auth
 from daemon.mail.dkimcheck import DnsLookup, check_dkim
 from daemon.mail.message import parse_bytes
+from daemon.mail.pdftext import PdfLimits
 from daemon.records import AuthResult
 
 
 def run(item: Item, ctx: Context) -> Item | Escalated:
     parsed = ctx.parsed_ahead.get(item.pk) or parse_bytes(
-        item.raw, ctx.settings.screen.trusted_authserv_ids
+        item.raw, ctx.settings.screen.trusted_authserv_ids, pdf_limits(ctx.settings.parse)
     )
     screen = ctx.settings.screen
     if screen.verify == "dkim" or screen.trust_unnamed_topmost_from:
@@ -37,6 +38,11 @@ def run(item: Item, ctx: Context) -> Item | Escalated:
     if item.stub_reason:
         return Escalated(f"kept as headers only: {item.stub_reason}")
     return item
+
+
+def pdf_limits(cfg: ParseSettings) -> PdfLimits:
+    """`[parse]` as the limits the PDF reader takes (it imports no settings: workers)."""
+    return PdfLimits(cfg.pdf_max_pages, cfg.pdf_max_chars, cfg.pdf_max_bytes, cfg.pdf_max_seconds)
 
 
 def authenticate(raw: bytes, screen: ScreenSettings) -> AuthResult:

@@ -49,6 +49,9 @@ EXPECTED: dict[str, tuple[str | None, str]] = {
     "21-own-mail-loop.eml": (None, "ignored"),
     "22-gift-card-question.eml": ("general", "awaiting_approval"),
     "23-refund-followup-by-tag.eml": ("refund", "awaiting_approval"),
+    "24-french-order.eml": ("order_status", "awaiting_approval"),
+    "25-italian-order.eml": ("order_status", "awaiting_approval"),
+    "26-polish-order.eml": ("order_status", "awaiting_approval"),
 }
 
 # follow-up -> the mail whose ticket it joins (by In-Reply-To; by the [#1] subject tag)

@@ -74,7 +74,7 @@ def test_check_config(config: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[outbox]\nkind = "maildir"\npath = "x"\nbogus = 1\n')
     result = CliRunner().invoke(main, ["check-config", "--config", str(bad), "--json"], env=ENV)
-    assert result.exit_code == 1
+    assert result.exit_code == 78
     data = json.loads(result.stdout)
     assert data["ok"] is False
     assert any("bogus" in p["key"] and p["advice"] for p in data["problems"])

@@ -99,7 +99,7 @@ def test_check_config_cli(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[pipeline]\nworkers = 0\nmax_failures = -1\n")
     result = CliRunner().invoke(main, ["check-config", "--config", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 78  # EX_CONFIG: systemd does not restart a broken configuration
     assert "pipeline.workers" in result.output and "pipeline.max_failures" in result.output
     good = CliRunner().invoke(main, ["check-config", "--config", str(EXAMPLE)])
     assert good.exit_code == 0, good.output

@@ -9,7 +9,7 @@ from pathlib import Path
 from daemon.app import Services
 from daemon.config import Settings
 from daemon.cycle import run_cycle
-from daemon.metrics import REGISTRY, StoreCollector, serve_metrics
+from daemon.metrics import serve_metrics
 from tests.daemon.test_pipeline import deliver, mail
 
 
@@ -25,16 +25,14 @@ def test_metrics_endpoint(settings: Settings, services: Services, tmp_path: Path
     deliver(settings, "2", mail(sender="x@example.org", msgid="o@x", Auto_Submitted="auto-replied"))
     run_cycle(services)
     port = free_port()
-    serve_metrics(services.engine, port)
+    endpoint = serve_metrics(services.engine, port)
     try:
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
     finally:
-        for collector in list(REGISTRY._collector_to_names):
-            if isinstance(collector, StoreCollector):
-                REGISTRY.unregister(collector)
+        endpoint.close()
     text = body.decode()
     assert 'helpdeskd_messages{state="awaiting_approval"} 1.0' in text
     assert 'helpdeskd_messages{state="ignored"} 1.0' in text
-    assert "helpdeskd_quarantined 0.0" in text
+    assert "helpdeskd_quarantined_messages 0.0" in text
     assert 'helpdeskd_fetched_total{source="inbox"}' in text
     assert 'helpdeskd_screened_out_total{rule="machine_written"}' in text

@@ -16,12 +16,14 @@ from connectors.maildir import MaildirSource
 from daemon.app import Services
 from daemon.cli.backfill import run_backfill
 from daemon.mail.message import parse_bytes
+from daemon.mail.pdftext import PdfLimits
 from daemon.parse_pool import ParsePool
 from daemon.pipeline import run_threading
 from daemon.store.engine import session_scope
 from daemon.store.ingest import ingest_many
 from daemon.tables import Message
 from tests.daemon.test_pipeline import mail
+from tests.mail.test_pdftext import mail_with, make_pdf
 
 
 def raws(count: int) -> dict[int, bytes]:
@@ -91,3 +93,13 @@ def test_a_backfill_with_workers_records_and_screens_everything(
         rows = session.exec(select(Message).order_by(col(Message.id))).all()
     assert {r.state for r in rows} == {"screened"}
     assert sorted(r.subject or "" for r in rows) == sorted(f"Order {n}" for n in range(120))
+
+
+def test_workers_read_pdf_text_within_the_pools_limits() -> None:
+    raw = mail_with((("a.pdf", "application/pdf", make_pdf(["one", "two", "three"])),))
+    limits = PdfLimits(max_pages=1)
+    with ParsePool(1, (), limits) as pool:
+        [got] = pool.submit({1: raw}).result().values()
+    assert got == parse_bytes(raw, pdf=limits)
+    assert got.attachments[0].text == "one"
+    assert "attachment 'a.pdf': PDF text cut: 1 of 3 pages read" in got.defects

@@ -39,6 +39,8 @@ Under a setext heading.
 
 A second section with the same title.
 """
+SECTIONS = 250
+"""A passage size below GUIDE's length, so it is cut at its headings."""
 
 
 def article(body: str, **kw: str) -> Article:
@@ -50,7 +52,7 @@ def article(body: str, **kw: str) -> Article:
 def test_sections_ids_titles_and_links() -> None:
     got = [
         (p.id, p.title, p.source, p.text.splitlines()[0])
-        for p in split_article(article(GUIDE), 1500)
+        for p in split_article(article(GUIDE), SECTIONS)
     ]
     assert got == [
         ("policies/returns", "Returns", "/kb/policies/returns.md", "Intro before any heading."),
@@ -88,24 +90,24 @@ def test_sections_ids_titles_and_links() -> None:
 
 
 def test_fenced_code_stays_in_its_section() -> None:
-    damaged = split_article(article(GUIDE), 1500)[3]
+    damaged = split_article(article(GUIDE), SECTIONS)[3]
     assert "# not a heading: inside a fence" in damaged.text
 
 
 def test_a_list_followed_by_a_rule_is_not_a_heading() -> None:
-    setext = split_article(article(GUIDE), 1500)[4]
+    setext = split_article(article(GUIDE), SECTIONS)[4]
     assert "- a list item" in setext.text
 
 
 def test_url_is_the_link_when_there_is_one() -> None:
-    passages = split_article(article(GUIDE, url="https://help.example.com/returns"), 1500)
+    passages = split_article(article(GUIDE, url="https://help.example.com/returns"), SECTIONS)
     assert passages[1].source == "https://help.example.com/returns#returns-window"
 
 
 def test_editing_one_section_keeps_the_other_ids() -> None:
-    before = [p.id for p in split_article(article(GUIDE), 1500)]
+    before = [p.id for p in split_article(article(GUIDE), SECTIONS)]
     edited = GUIDE.replace("Send a photo.", "Send a photo and the order number, please.")
-    after = [p.id for p in split_article(article(edited), 1500)]
+    after = [p.id for p in split_article(article(edited), SECTIONS)]
     assert after == before
 
 
@@ -137,3 +139,20 @@ def test_a_word_longer_than_the_limit_is_cut() -> None:
 def test_empty_article_has_no_passages() -> None:
     assert split_article(article("\n\n## Only a heading\n\n"), 1500) == []
     assert split_article(replace(article(""), title="x"), 1500) == []
+
+
+def test_an_article_that_fits_one_passage_is_one_passage() -> None:
+    faq = "## How do I return a gift?\n\nSend it back within 30 days; the buyer is refunded.\n"
+    assert len(GUIDE) <= 1500
+    [whole] = split_article(article(faq, title="Gifts"), 1500)
+    assert (whole.id, whole.title, whole.headings) == ("policies/returns", "Gifts", ())
+    assert whole.text.splitlines()[0] == "## How do I return a gift?"
+    assert whole.source == "/kb/policies/returns.md"
+    assert [p.id for p in split_article(article(GUIDE), 1500)] == ["policies/returns"]
+
+
+def test_every_part_of_a_long_article_keeps_its_title() -> None:
+    body = "How do I return a gift? " + "Pack it well and send it back. " * 60
+    passages = split_article(article(body, title="How do I return a gift?"), 500)
+    assert len(passages) >= 3
+    assert {p.title for p in passages} == {"How do I return a gift?"}

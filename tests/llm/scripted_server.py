@@ -4,7 +4,10 @@ A test (or the benchmark, as a subprocess) gives it a `script`: a function from 
 JSON to an `Answer` (content and/or tool calls, rendered as a JSON completion or an SSE stream,
 whichever the request asked for, with usage when `stream_options.include_usage` is set) or a
 `Reply` (raw control for faults: status and headers, a delay, a body that is not JSON, a
-stream that stalls, breaks off or carries a bad chunk). Every request is recorded.
+stream that stalls, breaks off or carries a bad chunk). An `Answer` can itself be slow
+(`delay`; `slow_first` delays only the first request, which is still running when the
+client's retry arrives), dribble its stream (`interval`) or leave usage out of it even when
+asked (`stream_usage=False`). Every request is recorded.
 
 `gullible_script` plays the worst model helpdeskd must survive: it believes everything the
 mail says, calls tools with whatever identity the mail names, and answers confidently.
@@ -13,12 +16,14 @@ mail says, calls tools with whatever identity the mail names, and answers confid
 from __future__ import annotations
 
 import argparse
+import hashlib
+import itertools
 import json
 import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -44,6 +49,12 @@ class Answer:
     """Default: "tool_calls" when there are calls, else "stop"."""
     omit_index: bool = False
     """Stream tool-call deltas without `index` (some servers do; the SDK's helper breaks)."""
+    stream_usage: bool = True
+    """False: a stream carries no usage even when asked (`include_usage` ignored)."""
+    delay: float = 0.0
+    """Seconds before answering (a slow server: the client may time out and retry meanwhile)."""
+    interval: float = 0.0
+    """Seconds between two SSE lines (a server dribbling its stream)."""
 
 
 @dataclass
@@ -58,9 +69,37 @@ class Reply:
     stall_after: int | None = None
     stall: float = 0.0
     """Sleep `stall` seconds after sending `stall_after` SSE lines."""
+    interval: float = 0.0
+    """Sleep between two SSE lines."""
 
 
 Script = Callable[[dict[str, Any]], "Answer | Reply"]
+EmbedScript = Callable[[dict[str, Any]], "list[list[float]] | Reply"]
+EMBED_DIMS = 64
+SYNONYMS = {
+    "parcel": "package",
+    "shipment": "package",
+    "money": "refund",
+    "reimbursement": "refund",
+    "passcode": "password",
+    "login": "password",
+}
+"""Words the scripted embedder treats as one meaning, so a vector can find what keywords miss."""
+
+
+def hashed_embedding(text: str, dims: int = EMBED_DIMS) -> list[float]:
+    """A deterministic bag-of-words vector: each word (synonyms folded) adds ±1 to a bucket."""
+    vector = [0.0] * dims
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        word = SYNONYMS.get(word, word)
+        h = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "big")
+        vector[h % dims] += 1.0 if (h >> 32) & 1 else -1.0
+    return vector
+
+
+def hashed_embeddings(request: dict[str, Any]) -> list[list[float]]:
+    inputs = request.get("input", [])
+    return [hashed_embedding(text) for text in ([inputs] if isinstance(inputs, str) else inputs)]
 
 
 def count_tokens(text: str) -> int:
@@ -87,6 +126,9 @@ class ScriptedLLM:
         self.script = script
         self.latency = latency
         self.requests: list[dict[str, Any]] = []
+        self.embed: EmbedScript = hashed_embeddings
+        """`/v1/embeddings`: vectors per input, or a `Reply` for faults."""
+        self.embedding_requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
         self.in_flight = 0
@@ -129,6 +171,9 @@ class CompletionHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         request = json.loads(self.rfile.read(length) or b"{}")
+        if self.path.rstrip("/").endswith("/embeddings"):
+            self.embeddings(request)
+            return
         self.llm.record(request)
         try:
             if self.llm.latency:
@@ -141,6 +186,29 @@ class CompletionHandler(BaseHTTPRequestHandler):
             pass  # the client gave up (its timeout): nothing to answer
         finally:
             self.llm.done()
+
+    def embeddings(self, request: dict[str, Any]) -> None:
+        with self.llm.lock:
+            self.llm.embedding_requests.append(request)
+        try:
+            outcome = self.llm.embed(request)
+            if not isinstance(outcome, Reply):
+                data = [
+                    {"object": "embedding", "index": i, "embedding": v}
+                    for i, v in enumerate(outcome)
+                ]
+                tokens = len(json.dumps(request.get("input", ""))) // 4
+                usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+                body = {
+                    "object": "list",
+                    "data": data,
+                    "model": request.get("model"),
+                    "usage": usage,
+                }
+                outcome = Reply(body=body)
+            self.send(outcome)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def send(self, reply: Reply) -> None:
         if reply.delay:
@@ -167,6 +235,8 @@ class CompletionHandler(BaseHTTPRequestHandler):
         for i, line in enumerate(reply.sse or []):
             if reply.stall_after is not None and i == reply.stall_after:
                 time.sleep(reply.stall)
+            if reply.interval and i:
+                time.sleep(reply.interval)
             self.wfile.write(f"data: {line}\n\n".encode())
             self.wfile.flush()
         self.close_connection = True
@@ -198,12 +268,15 @@ def render(answer: Answer, request: dict[str, Any]) -> Reply:
     ]
     model = request.get("model", "scripted")
     if request.get("stream"):
-        with_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-        return Reply(sse=stream_lines(answer, calls, finish, usage if with_usage else None, model))
+        asked = bool((request.get("stream_options") or {}).get("include_usage"))
+        with_usage = asked and answer.stream_usage
+        lines = stream_lines(answer, calls, finish, usage if with_usage else None, model)
+        return Reply(sse=lines, delay=answer.delay, interval=answer.interval)
     message: dict[str, Any] = {"role": "assistant", "content": answer.content}
     if calls:
         message["tool_calls"] = calls
     return Reply(
+        delay=answer.delay,
         body={
             "id": "chatcmpl-scripted",
             "object": "chat.completion",
@@ -211,7 +284,7 @@ def render(answer: Answer, request: dict[str, Any]) -> Reply:
             "model": model,
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": usage,
-        }
+        },
     )
 
 
@@ -264,6 +337,20 @@ def stream_lines(
         lines.append(json.dumps(last))
     lines.append("[DONE]")
     return lines
+
+
+def slow_first(seconds: float, script: Script) -> Script:
+    """`script`, except that the first request is answered only after `seconds` (it is still
+    running on the server when the client's retry arrives)."""
+    seen = itertools.count()
+
+    def slow(request: dict[str, Any]) -> Answer | Reply:
+        outcome = script(request)
+        if next(seen) == 0 and isinstance(outcome, Answer):
+            return replace(outcome, delay=seconds)
+        return outcome
+
+    return slow
 
 
 # --- reading requests ----------------------------------------------------------------------

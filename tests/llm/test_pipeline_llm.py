@@ -276,7 +276,7 @@ def test_risk_topic_is_escalated_with_an_llm_brief(
     deliver(services, make_mail("Under GDPR, please delete my data and tell me what you hold."))
     snap = snapshot(services)
     assert snap.messages[0].state == "escalated"
-    assert snap.messages[0].reason == "risk topic: data_privacy"
+    assert snap.messages[0].reason == "risk topic: data_privacy (judged by the triage model)"
     purposes = [purpose_of(r) for r in llm_server.requests]
     assert "draft" not in purposes and purposes[-1] == "escalation"
     esc = snap.escalations[0]

@@ -59,6 +59,10 @@ def test_stats_per_intent_and_per_resolved_ticket(services: Services) -> None:
     assert per["data_privacy"]["requests"] == 2  # triage, escalation brief (no draft request)
     assert stats["total"]["requests"] == sum(b["requests"] for b in per.values())
     assert stats["total"]["input_tokens"] > 0 and stats["total"]["output_tokens"] > 0
+    total = stats["total"]
+    kinds = ("transport", "truncated", "unusable", "refused")
+    assert total["failed"] == sum(total[k] for k in kinds)  # every failure has its kind
+    assert total["retries"] == 0 and total["estimated"] == 0  # the server reported all usage
     assert stats["resolved_tickets"] == 1
     assert stats["cost_per_resolved_ticket"] == pytest.approx(0.03)
     assert stats["rejections"] == {

@@ -136,7 +136,8 @@ SENDERS: list[tuple[str, str | None]] = [
     ("no-reply@shop.example", "noreply"),
     ("do-not-reply@shop.example", "noreply"),
     ("donotreply@shop.example", "noreply"),
-    ("postmaster@example.org", "noreply"),
+    # RFC 5321 4.5.1: a person reads postmaster@, and writes from it; its reports are bounces
+    ("postmaster@example.org", None),
     ("mailer-daemon@example.org", "bounce"),  # only mail servers write as MAILER-DAEMON
     ("list-bounces@example.org", "noreply"),
     ("shop-noreply@example.org", "noreply"),

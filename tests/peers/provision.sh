@@ -2,10 +2,10 @@
 # Install every real server the test fixtures start (tests/peers/*.py), once, as root.
 #
 # Decides what a test machine needs and nothing else: Debian packages for Dovecot (IMAP, LMTP),
-# Postfix, Request Tracker 5 (SQLite, standalone server) and PostgreSQL, plus the
-# `vmail` system user Dovecot's private instances run mail as. Nothing is started or enabled
-# here: /usr/sbin/policy-rc.d keeps apt from starting services, and every fixture starts its
-# own throwaway instance on a free loopback port.
+# Postfix, Request Tracker 5 (SQLite, standalone server), PostgreSQL and Prometheus (with
+# promtool), plus the `vmail` system user Dovecot's private instances run mail as. Nothing is
+# started or enabled here: /usr/sbin/policy-rc.d keeps apt from starting services, and every
+# fixture starts its own throwaway instance on a free loopback port.
 #
 # Quick and idempotent: when every package is installed (a dpkg status check) it prints one
 # line and exits. Not root, no apt-get, or offline: it prints one line per missing peer naming
@@ -35,6 +35,7 @@ PEERS=(
   "dovecot|dovecot-imapd dovecot-lmtpd openssl|IMAP source and mail-loop tests (Dovecot)"
   "postfix|postfix|SMTP mail-loop tests (Postfix relaying to Dovecot)"
   "request-tracker|request-tracker5 rt5-db-sqlite rt5-standalone w3m|Request Tracker helpdesk tests"
+  "prometheus|prometheus|metrics and alert tests (tests/ops: a real Prometheus scraping helpdeskd, promtool)"
 )
 HOW="run \`sudo tests/peers/provision.sh\` (as root, with Debian's package archive reachable)"
 APT_TIMEOUT=${PROVISION_APT_TIMEOUT:-1200}   # seconds per apt-get call; CI machines can be slow

@@ -37,6 +37,7 @@ CONTRACT_KEYS = {
     "signature",
     "html",
     "attachments",
+    "forwarded",
     "language",
     "auto",
     "bounce",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-08 00:07:04.835162
+Create Date: 2026-12-08 03:29:02.774328
 """
 
 from collections.abc import Sequence
@@ -101,6 +101,10 @@ def upgrade() -> None:
         sa.Column("cost", sa.Float(), nullable=False),
         sa.Column("ok", sa.Boolean(), nullable=False),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("estimated", sa.Boolean(), nullable=False),
+        sa.Column("retries", sa.Integer(), nullable=False),
+        sa.Column("timeouts", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("usage", schema=None) as batch_op:
