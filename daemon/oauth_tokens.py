@@ -6,7 +6,7 @@ is in trouble: the endpoint refused the last refresh, there is none yet, or it d
 `EXPIRY_WARNING` of its known lifetime (`refresh_token_days`; Microsoft: 90 days after issue).
 The source alert (daemon/source_alerts.py) turns trouble into an ALERT naming the command,
 "re-authorise: helpdeskd oauth login SOURCE", and `helpdeskd_oauth_token_expiry_seconds{source}`
-holds the seconds left (the gauge lives here until daemon/metrics.py defines it).
+(daemon/metrics.py) holds the Unix time the token reaches its lifetime.
 """
 
 from __future__ import annotations
@@ -14,21 +14,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from prometheus_client import Gauge
-
 from connectors.accounts import ServerAccount
 from connectors.oauth2 import load_stored, refresh_token_lifetime
 from daemon.config import Settings
-from daemon.metrics import REGISTRY
+from daemon.metrics import OAUTH_TOKEN_EXPIRY
 
 EXPIRY_WARNING = 14 * 86400.0  # a dying token alerts this long before it dies
-
-TOKEN_EXPIRY = Gauge(
-    "helpdeskd_oauth_token_expiry_seconds",
-    "Seconds until a source's OAuth2 refresh token reaches its known lifetime",
-    ["source"],
-    registry=REGISTRY,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +54,7 @@ def token_health(name: str, account: ServerAccount, now: float | None = None) ->
     lifetime = refresh_token_lifetime(cfg)
     left = stored.issued_at + lifetime - now if lifetime else None
     if left is not None:
-        TOKEN_EXPIRY.labels(source=name).set(max(left, 0.0))
+        OAUTH_TOKEN_EXPIRY.labels(source=name).set(stored.issued_at + (lifetime or 0.0))
     if stored.failure:
         return TokenHealth(
             name, left, f"the token endpoint refused the refresh token: {stored.failure}"

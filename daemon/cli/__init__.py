@@ -44,7 +44,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "eval-retrieval": (
         "knowledge",
         "eval_cmd",
-        "Recall@1/5/10 and MRR of retrieval, beside bm25s on the same passages.",
+        "Recall@1/5/10 and MRR of retrieval per set, beside bm25s and bm25s + Snowball "
+        "stemmer on the same passages.",
     ),
     "index": (
         "knowledge",

@@ -144,8 +144,8 @@ def test_a_token_near_its_lifetime_alerts_and_sets_the_gauge(
     now = time.time()
     save_stored(token_file, StoredToken("rt", now - 40 * 86400, ""))
     assert token_problems(settings, now) == {}
-    left = REGISTRY.get_sample_value("helpdeskd_oauth_token_expiry_seconds", {"source": "m365"})
-    assert left == pytest.approx(50 * 86400, abs=5)
+    expiry = REGISTRY.get_sample_value("helpdeskd_oauth_token_expiry_seconds", {"source": "m365"})
+    assert expiry == pytest.approx(now + 50 * 86400, abs=5)  # a Unix time, as alerts.yml reads
     save_stored(token_file, StoredToken("rt", now - 85 * 86400, ""))
     problem = token_problems(settings, now)["m365"]
     assert "lifetime in 5.0 days" in problem
