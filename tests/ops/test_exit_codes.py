@@ -19,10 +19,10 @@ ROOT = str(Path(__file__).resolve().parents[2])
 CARD = "4111111111111111"
 
 CRASHING_RUN = f"""
-import daemon.cli.ops as ops
+import daemon.cycle as cycle  # `run` imports run_cycle from here when it runs (lazy CLI)
 def boom(services):
     raise RuntimeError("customer alice.smith@example.org paid with {CARD}")
-ops.run_cycle = boom
+cycle.run_cycle = boom
 from daemon.cli import main
 main()
 """
