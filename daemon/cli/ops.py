@@ -6,9 +6,11 @@ import json
 import sys
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlmodel import col, func, select
 
@@ -21,6 +23,9 @@ from daemon.models import Cursor, Escalation, Message, Outbox, Quarantine, Ticke
 from daemon.ownership import owned_tickets
 from daemon.pipeline import requeue
 from daemon.store import session_scope
+
+if TYPE_CHECKING:
+    from daemon.llm.probe import ModelProbe  # imports the openai SDK: only when probing
 
 console = Console()
 
@@ -51,14 +56,45 @@ def run(config_path: Path | None, once: bool) -> None:
 
 @click.command("check-config")
 @config_option
-def check_config(config_path: Path | None) -> None:
-    """Validate the configuration: every problem with its key (exit 1), or a summary (exit 0)."""
+@click.option("--probe", is_flag=True, help="Ask each configured model's server what it supports.")
+@click.option("--json", "as_json", is_flag=True, help="With --probe: print one JSON object.")
+def check_config(config_path: Path | None, probe: bool, as_json: bool) -> None:
+    """Validate the configuration: every problem with its key (exit 1), or a summary (exit 0).
+    With --probe, also send tiny requests to each model and show what its server does."""
+    if as_json and not probe:
+        raise click.UsageError("--json goes with --probe")
     try:
         settings = load_settings(config_path)
     except ConfigError as exc:
         print_problems(exc.problems)
         sys.exit(1)
+    if not probe:
+        click.echo(summary(settings))
+        return
+    from daemon.llm.probe import as_json as probe_json
+    from daemon.llm.probe import probe_models
+
+    probes = probe_models(settings)
+    if as_json:
+        click.echo(json.dumps({"models": probe_json(probes)}, indent=2))
+        return
     click.echo(summary(settings))
+    for table in probe_tables(probes):
+        console.print(table)
+
+
+def probe_tables(probes: list[ModelProbe]) -> list[Table]:
+    tables = []
+    for p in probes:
+        table = Table(
+            title=f"{', '.join(p.tasks)}: {p.model} at {p.base_url}", title_justify="left"
+        )
+        table.add_column("check")
+        table.add_column("what the server did", overflow="fold")
+        for name, cell in p.cells.items():
+            table.add_row(name, f"[{'green' if cell.ok else 'red'}]{escape(cell.text)}[/]")
+        tables.append(table)
+    return tables
 
 
 def summary(s: Settings) -> str:
