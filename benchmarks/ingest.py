@@ -37,7 +37,7 @@ from daemon.config import Settings, resolve_paths  # noqa: E402
 from daemon.cycle import poll_source  # noqa: E402
 from daemon.mail.message import parse_bytes  # noqa: E402
 from daemon.pipeline import BATCH, pending_rows, run_threading  # noqa: E402
-from daemon.store import session_scope  # noqa: E402
+from daemon.store.engine import session_scope  # noqa: E402
 
 CORPUS = Path(os.environ.get("HELPDESKD_CORPUS", ROOT.parent / "shared" / "corpus"))
 WORDS = [

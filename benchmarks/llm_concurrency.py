@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 from daemon.app import build_services  # noqa: E402
 from daemon.config import Settings, resolve_paths  # noqa: E402
 from daemon.cycle import poll_all  # noqa: E402
-from daemon.models import Message, Usage  # noqa: E402
 from daemon.pipeline import process_pending  # noqa: E402
+from daemon.tables import Message, Usage  # noqa: E402
 
 QUESTIONS = (
     "How long does shipping to Austria usually take?",

@@ -31,7 +31,7 @@ from daemon.offline.drafter import OfflineDrafter
 from daemon.offline.router import RuleRouter
 from daemon.private import private_dir
 from daemon.secret import message_id_secret
-from daemon.store import open_engine
+from daemon.store.engine import open_engine
 
 if TYPE_CHECKING:
     from daemon.llm.services import ModelServices
@@ -98,7 +98,7 @@ class Services:
             cfg = self.settings.outbox
             self._sink = SINK_KINDS[cfg.kind](cfg, self.settings)
             if self.settings.helpdesks:  # replies on helpdesk tickets go through its API
-                from daemon.helpdesk.sink import HelpdeskReplySink
+                from daemon.helpdesk_sync.sink import HelpdeskReplySink
 
                 channels = frozenset(h.name for h in self.settings.helpdesks if h.mode == "source")
                 self._sink = HelpdeskReplySink(self._sink, self.engine, self.helpdesk, channels)

@@ -651,7 +651,8 @@ def default_policies() -> dict[str, PolicySettings]:
     }
 
 
-# --- helpdesks (connectors/helpdesk, daemon/helpdesk): [[helpdesks]] with kind rt|zendesk|freshdesk
+# --- helpdesks (connectors/helpdesk, daemon/helpdesk_sync):
+# [[helpdesks]] with kind rt|zendesk|freshdesk
 
 
 class HelpdeskCommon(Section):

@@ -21,12 +21,13 @@ from sqlalchemy import text
 
 from connectors.base import ConnectorError, FetchedMail, MailSource
 from daemon.app import Services
-from daemon.helpdesk.runner import HelpdeskReport, poll_helpdesks, push_helpdesks
+from daemon.helpdesk_sync.runner import HelpdeskReport, poll_helpdesks, push_helpdesks
 from daemon.metrics import FETCHED
-from daemon.models import Cursor, utcnow
 from daemon.outbox import FlushReport, flush_outbox
 from daemon.pipeline import process_pending
-from daemon.store import ingest_many, session_scope
+from daemon.store.engine import session_scope
+from daemon.store.ingest import ingest_many
+from daemon.tables import Cursor, utcnow
 
 log = logging.getLogger("helpdeskd.cycle")
 

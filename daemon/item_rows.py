@@ -4,7 +4,7 @@ the store.
 Decides how the frozen values map onto the tables: `load_item` builds the item a step starts
 from (the parse from the message's content, route, passages and outcome from its columns),
 `save_item` writes back what the stages produced (an unchanged parse is not serialised again),
-`drafted_reply` reads a `Draft` row back as the drafter's `DraftResult`, and `draft_row` is the
+`drafted_reply` reads a `Draft` row back as the drafter's `DraftedReply`, and `draft_row` is the
 row the draft stage stores for it. The caller holds the session and commits.
 """
 
@@ -17,12 +17,13 @@ from sqlmodel import Session
 
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import outcome_from_json, outcome_to_json
-from daemon.models import Draft, Message
-from daemon.records import DraftResult, ParsedMail, Passage, Route, ToolResult
-from daemon.store import Content, assign
+from daemon.records import DraftedReply, ParsedMail, Passage, Route, ToolResult
+from daemon.store.content import Content
+from daemon.store.text import assign
+from daemon.tables import Draft, Message
 
 
-def load_item(row: Message, content: Content, draft: DraftResult | None = None) -> Item:
+def load_item(row: Message, content: Content, draft: DraftedReply | None = None) -> Item:
     assert row.id is not None
     return Item(
         pk=row.id,
@@ -63,14 +64,14 @@ def save_item(item: Item, row: Message, content: Content, before: Item | None = 
     )
 
 
-def drafted_reply(session: Session, row: Message) -> DraftResult | None:
+def drafted_reply(session: Session, row: Message) -> DraftedReply | None:
     """The drafter's result stored for the message (None before the draft step)."""
     if row.draft_id is None:
         return None
     d = session.get(Draft, row.draft_id)
     if d is None:
         return None
-    return DraftResult(
+    return DraftedReply(
         reply=d.body,
         confidence=d.confidence,
         citations=tuple(d.citations),
@@ -82,7 +83,7 @@ def drafted_reply(session: Session, row: Message) -> DraftResult | None:
     )
 
 
-def draft_row(item: Item, result: DraftResult) -> Draft:
+def draft_row(item: Item, result: DraftedReply) -> Draft:
     """The `Draft` row the draft stage stores for `result` (status `pending` by default)."""
     assert item.ticket_id is not None
     return Draft(

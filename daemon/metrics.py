@@ -53,7 +53,7 @@ class StoreCollector:
         return iter(())  # collected lazily: no store access when registering
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from daemon.models import Escalation, Message, Outbox, Quarantine
+        from daemon.tables import Escalation, Message, Outbox, Quarantine
 
         with Session(self.engine) as session:
             yield by_label(

@@ -28,15 +28,11 @@ from sqlmodel import Session, col, func, select
 from connectors.base import ConnectorError, DeliveryUnknown, MailSink, OutboundMail
 from daemon.mail.wirecheck import wire_problem
 from daemon.metrics import OUTBOX
-from daemon.models import Draft, Outbox, utcnow
-from daemon.store import (
-    audit,
-    insert_or_ignore,
-    owner_is_dead,
-    remember_message_id,
-    session_scope,
-    worker_name,
-)
+from daemon.store.audit import audit
+from daemon.store.engine import session_scope
+from daemon.store.leases import owner_is_dead, worker_name
+from daemon.store.refs import insert_or_ignore, remember_message_id
+from daemon.tables import Draft, Outbox, utcnow
 from daemon.tickets import escalate_ticket
 
 log = logging.getLogger("helpdeskd.outbox")

@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from daemon.models import Escalation, Ticket, utcnow
-from daemon.store import audit
+from daemon.store.audit import audit
+from daemon.tables import Escalation, Ticket, utcnow
 
 HUMAN_QUEUE = "human queue"
 """The owner of an escalated ticket no agent has taken yet."""

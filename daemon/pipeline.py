@@ -31,7 +31,6 @@ from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated, Held, Ignored, Outcome, Sent
 from daemon.kernel.stage import Context, Runtime, StageFn, context_for
 from daemon.metrics import QUARANTINED
-from daemon.models import TERMINAL, Message, Quarantine, State, utcnow
 from daemon.records import ParsedMail
 from daemon.stages import (
     decide,
@@ -46,20 +45,11 @@ from daemon.stages import (
     screen,
     thread,
 )
-from daemon.store import (
-    Content,
-    audit,
-    buffered_audit,
-    claim,
-    claim_many,
-    load_contents,
-    message_content,
-    owner_is_dead,
-    release,
-    session_scope,
-    transition,
-    worker_name,
-)
+from daemon.store.audit import audit, buffered_audit, transition
+from daemon.store.content import Content, load_contents, message_content
+from daemon.store.engine import session_scope
+from daemon.store.leases import claim, claim_many, owner_is_dead, release, worker_name
+from daemon.tables import TERMINAL, Message, Quarantine, State, utcnow
 
 log = logging.getLogger("helpdeskd.pipeline")
 
@@ -158,7 +148,7 @@ def run_threading(
     it counts a start, which is how a process death is noticed). Messages on which a process
     already died run one at a time, so a message that kills the process is found and
     quarantined without taking its batch along. `parsed_ahead`: the batch's parse results,
-    worked out in worker processes (`daemon.parallel`). Returns the messages that moved past."""
+    worked out in worker processes (`daemon.parse_pool`). Returns the messages that moved past."""
     lease = timedelta(seconds=services.settings.pipeline.lease_seconds)
     with session_scope(services.engine) as session:
         claimed = claim_many(session, pks, owner, lease, THREADING)

@@ -231,7 +231,7 @@ class ToolResult:
 
 
 @dataclass(frozen=True, slots=True)
-class DraftResult:
+class DraftedReply:
     reply: str
     confidence: float
     citations: tuple[str, ...]

@@ -21,8 +21,8 @@ from sqlmodel import Session, col
 
 from daemon.config import ScreenSettings
 from daemon.mail.auth import organizational_domain
-from daemon.models import Outbox
-from daemon.store import serialize
+from daemon.store.locks import serialize
+from daemon.tables import Outbox
 
 GLOBAL_LOCK = "reply-cap:*"
 

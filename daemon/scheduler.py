@@ -24,12 +24,13 @@ from daemon.app import Services
 from daemon.cycle import poll_all
 from daemon.deadline import Stopping, stop_stages
 from daemon.deadline import reset as reset_stop
-from daemon.helpdesk import add_helpdesk_jobs
+from daemon.helpdesk_sync import add_helpdesk_jobs
+from daemon.imap_idle import start_watchers
 from daemon.knowledge.job import add_index_job
 from daemon.metrics import serve_metrics
 from daemon.outbox import flush_outbox
 from daemon.pipeline import process_pending
-from daemon.watch import check_alerts, start_watchers
+from daemon.source_alerts import check_alerts
 
 log = logging.getLogger("helpdeskd.scheduler")
 

@@ -1,6 +1,6 @@
 """secret: the key that makes our Message-IDs unguessable, and where it comes from.
 
-Decides which secret signs our Message-IDs (`daemon.compose.reply_message_id`): the one named
+Decides which secret signs our Message-IDs (`daemon.outgoing_mail.reply_message_id`): the one named
 by `[mail] message_id_secret_env` (an environment variable) or `message_id_secret_credential`
 (a systemd credential) when set, else `<state_dir>/secret`, 32 random bytes created mode 0600 on
 first use and read ever after. The id must stay the same for the same outbox row across restarts

@@ -15,10 +15,11 @@ from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, col, select
 
 from daemon.mail.subject import strip_subject
-from daemon.models import Escalation, Message, Ticket, utcnow
 from daemon.ownership import HUMAN_QUEUE, give_to_human
 from daemon.records import ParsedMail
-from daemon.store import audit, no_nul
+from daemon.store.audit import audit
+from daemon.store.text import no_nul
+from daemon.tables import Escalation, Message, Ticket, utcnow
 
 INSERT_TICKET = insert(SQLModel.metadata.tables["ticket"]).returning(
     SQLModel.metadata.tables["ticket"].c.id

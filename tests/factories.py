@@ -24,7 +24,7 @@ from sqlmodel import Session
 from daemon.config import Settings
 from daemon.kernel.item import Item
 from daemon.kernel.stage import Context, Roles
-from daemon.records import Address, AuthResult, AutoInfo, DraftResult, ParsedMail, Passage, Route
+from daemon.records import Address, AuthResult, AutoInfo, DraftedReply, ParsedMail, Passage, Route
 
 PARSED = ParsedMail(
     message_id="m@x",
@@ -143,7 +143,7 @@ class Unused:
     def close(self) -> None:
         pass
 
-    def draft(self, item: Item, ctx: Context) -> DraftResult:
+    def draft(self, item: Item, ctx: Context) -> DraftedReply:
         raise AssertionError("this stage must not draft")
 
 

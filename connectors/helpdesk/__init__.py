@@ -6,7 +6,7 @@ conversation, turn one customer entry into RFC 5322 bytes for the pipeline, crea
 ticket from a customer's mail (mirror mode), post an internal note, send a public reply, look a
 note or reply up again (the history check that keeps sends exactly-once), escalate, and clear
 an agent's approval mark once it has been acted on. Each module here speaks one REST API; what
-an agent's mark or command *means* is decided by the daemon (`daemon/helpdesk/`).
+an agent's mark or command *means* is decided by the daemon (`daemon/helpdesk_sync/`).
 
 Errors are `HelpdeskError`, a `ConnectorError` that also says whether it concerns the whole
 connector (bad credentials, missing rights: the daemon disables it) or one item (a ticket that

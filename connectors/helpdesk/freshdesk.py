@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from connectors.helpdesk.api import HostedHelpdesk
+from connectors.helpdesk.hosted import HostedHelpdesk
 from connectors.helpdesk.http import ApiClient, client_for, env_secret
 from connectors.helpdesk.records import (
     CustomerMail,

@@ -20,7 +20,7 @@ request is refused, not run; its Retry-After is honoured). Everything else after
 may have left — a read or write timeout, a connection reset or closed before the answer, any
 5xx, 503 included, since a gateway in front of the helpdesk can answer 502, 503 or 504 after the
 helpdesk took the request — raises at once with `ambiguous` set, and the caller reads the
-helpdesk's record back before deciding anything (`daemon/helpdesk/sink.py` for replies; the
+helpdesk's record back before deciding anything (`daemon/helpdesk_sync/sink.py` for replies; the
 next push's marker check for notes).
 """
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from connectors.helpdesk.api import HostedHelpdesk
+from connectors.helpdesk.hosted import HostedHelpdesk
 from connectors.helpdesk.http import ApiClient, client_for, env_secret
 from connectors.helpdesk.records import (
     CustomerMail,

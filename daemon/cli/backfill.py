@@ -28,10 +28,12 @@ from connectors.imap import ImapMailbox, parse_cursor
 from daemon.app import Services
 from daemon.cli.common import config_option, open_services
 from daemon.cycle import record_poll
-from daemon.models import Cursor, Message, State
-from daemon.parallel import Ahead, ParsePool
+from daemon.parse_pool import Ahead, ParsePool
 from daemon.pipeline import run_threading
-from daemon.store import Ingested, ingest_many, session_scope, worker_name
+from daemon.store.engine import session_scope
+from daemon.store.ingest import Ingested, ingest_many
+from daemon.store.leases import worker_name
+from daemon.tables import Cursor, Message, State
 
 INGEST_STATES = (State.received, State.parsed)  # the steps a backfill runs: parse, screen
 CHUNK = 50  # messages recorded per transaction (the source fetches in its own batches)

@@ -32,14 +32,14 @@ from sqlmodel import col, select
 
 from connectors.maildir import ensure_maildir
 from daemon.app import Services, build_services
+from daemon.approvals import ApprovalError, approve
 from daemon.cli.common import load
 from daemon.config import Settings, default_intents
 from daemon.cycle import CycleReport, run_cycle
-from daemon.drafts import DraftError, approve
 from daemon.knowledge import rebuild_index
-from daemon.models import Draft, Message, MessageParse, State
 from daemon.outbox import flush_outbox
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import Draft, Message, MessageParse, State
 
 DATA = Path(__file__).resolve().parent.parent / "demo_data"
 MARKER = ".helpdeskd-demo"
@@ -240,7 +240,7 @@ def play_agent(services: Services) -> int | None:
     assert message_pk is not None and draft_id is not None  # keys of stored rows
     try:
         approve(services, draft_id, AGENT)
-    except DraftError:
+    except ApprovalError:
         return None
     flush_outbox(services.engine, services.sink)
     return message_pk

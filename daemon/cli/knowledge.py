@@ -16,7 +16,7 @@ from daemon.knowledge.query import email_query_text
 from daemon.knowledge.retriever import WhooshRetriever
 from daemon.knowledge.snippets import make_snippet
 from daemon.knowledge.sync import Summary, TicketSource, configured_tickets, rebuild, update
-from daemon.store import open_engine
+from daemon.store.engine import open_engine
 
 INDEX_OPTION = click.option(
     "--index",

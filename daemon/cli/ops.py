@@ -19,10 +19,10 @@ from daemon.config import Settings, config_warnings, load_settings
 from daemon.cycle import run_cycle
 from daemon.errors import ConfigError
 from daemon.llm.describe import describe_models
-from daemon.models import Cursor, Escalation, Message, Outbox, Quarantine, Ticket
 from daemon.ownership import owned_tickets
 from daemon.pipeline import requeue
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import Cursor, Escalation, Message, Outbox, Quarantine, Ticket
 
 if TYPE_CHECKING:
     from daemon.llm.probe import ModelProbe  # imports the openai SDK: only when probing
@@ -36,7 +36,7 @@ console = Console()
 def run(config_path: Path | None, once: bool) -> None:
     """Poll every source and answer mail until stopped (SIGTERM), or once with --once."""
     from daemon.scheduler import run_forever
-    from daemon.watch import check_alerts
+    from daemon.source_alerts import check_alerts
 
     with open_services(config_path) as services:
         if once:

@@ -12,9 +12,9 @@ from rich.table import Table
 from sqlmodel import col, select
 
 from daemon.cli.common import config_option, open_services
-from daemon.models import Outbox
 from daemon.outbox import resolve
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import Outbox
 
 console = Console()
 

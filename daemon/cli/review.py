@@ -12,13 +12,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import col, select
 
+from daemon.approvals import ApprovalError, approve, reject
 from daemon.cli.common import config_option, open_services
-from daemon.drafts import DraftError, approve, reject
-from daemon.models import Draft, Message, MessageParse, Ticket
 from daemon.outbox import flush_outbox
 from daemon.ownership import owner_of, owners_of
 from daemon.records import stored_reply_text
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import Draft, Message, MessageParse, Ticket
 
 console = Console()
 
@@ -114,7 +114,7 @@ def drafts_approve(
     with open_services(config_path) as services:
         try:
             approve(services, draft_id, actor or getpass.getuser(), body)
-        except DraftError as exc:
+        except ApprovalError as exc:
             click.echo(str(exc), err=True)
             sys.exit(1)
         report = flush_outbox(services.engine, services.sink) if send else None
@@ -131,7 +131,7 @@ def drafts_reject(config_path: Path | None, draft_id: int, reason: str, actor: s
     with open_services(config_path) as services:
         try:
             reject(services, draft_id, actor or getpass.getuser(), reason)
-        except DraftError as exc:
+        except ApprovalError as exc:
             click.echo(str(exc), err=True)
             sys.exit(1)
     click.echo(f"draft {draft_id} rejected")

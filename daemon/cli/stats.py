@@ -21,8 +21,8 @@ from rich.table import Table
 from sqlmodel import Session, col, select
 
 from daemon.cli.common import config_option, open_services
-from daemon.models import Draft, Message, State, Usage, utcnow
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import Draft, Message, State, Usage, utcnow
 
 console = Console()
 

@@ -18,9 +18,9 @@ from rich.table import Table
 from sqlmodel import Session, col, select
 
 from daemon.cli.common import config_option, open_services
-from daemon.models import AuditEvent, Message, Ticket
 from daemon.ownership import CLOSED, TicketError, hand_back, take
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import AuditEvent, Message, Ticket
 
 console = Console()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from daemon.kernel.outcomes import Outcome
-from daemon.records import DraftResult, ParsedMail, Passage, Route
+from daemon.records import DraftedReply, ParsedMail, Passage, Route
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class Item:
     parsed: ParsedMail | None
     route: Route | None
     passages: tuple[Passage, ...]
-    draft: DraftResult | None
+    draft: DraftedReply | None
     draft_id: int | None
     decision: Outcome | None
 

@@ -26,8 +26,8 @@ from sqlmodel import Session
 from daemon.config import Settings
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Outcome
-from daemon.models import Message, utcnow
-from daemon.records import DraftResult, ParsedMail, Passage, Route
+from daemon.records import DraftedReply, ParsedMail, Passage, Route
+from daemon.tables import Message, utcnow
 
 
 class Router(Protocol):
@@ -49,7 +49,7 @@ class Drafter(Protocol):
 
     name: str
 
-    def draft(self, item: Item, ctx: Context) -> DraftResult: ...
+    def draft(self, item: Item, ctx: Context) -> DraftedReply: ...
 
 
 class ModelStack(Protocol):
@@ -84,7 +84,7 @@ class Context:
     log: logging.LoggerAdapter[logging.Logger]
     roles: Roles
     parsed_ahead: Mapping[int, ParsedMail] = field(default_factory=dict)
-    """Parse results worked out ahead in worker processes (`daemon.parallel`), by message id."""
+    """Parse results worked out ahead in worker processes (`daemon.parse_pool`), by message id."""
     batch: Sequence[Message] = ()
     """The rows of the batch this message is stepped with in one transaction (empty when it is
     stepped alone): a rule may look up the whole batch at once (`daemon.stages.screen`)."""
@@ -109,7 +109,7 @@ class Runtime(Protocol):
 
 PIPELINE_LOG = logging.getLogger("helpdeskd.pipeline")
 """The logger a stage's `ctx.log` writes to, wherever the stage runs (the pipeline, an agent's
-decision in `daemon.drafts`)."""
+decision in `daemon.approvals`)."""
 
 
 def context_for(

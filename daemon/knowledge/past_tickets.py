@@ -25,8 +25,8 @@ from daemon.config import Settings
 from daemon.knowledge.query import clean_body
 from daemon.knowledge.sources import Article
 from daemon.llm.pii import PiiMasker
-from daemon.models import Draft, Message, MessageParse, Outbox, Ticket
 from daemon.records import stored_reply_text
+from daemon.tables import Draft, Message, MessageParse, Outbox, Ticket
 
 NAMESPACE = "past_tickets"
 ORIGIN = "store"

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Engine, or_
 from sqlmodel import Session, col, func, select
 
 from daemon.config import ModelSettings, PricingSettings
-from daemon.models import Message, Usage
+from daemon.tables import Message, Usage
 
 
 @dataclass(frozen=True, slots=True)

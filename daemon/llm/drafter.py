@@ -23,7 +23,6 @@ from typing import Any
 
 import jinja2
 
-from daemon.compose import wrap_reply
 from daemon.config import ModelTask, Settings
 from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
@@ -41,10 +40,11 @@ from daemon.llm.summary import ThreadSummary, Turn, summarize_older, thread_turn
 from daemon.llm.toolloop import LoopLimits, LoopResult, run_tool_loop
 from daemon.llm.vision import describe_images
 from daemon.mail.mime import parseable
-from daemon.models import Message, Ticket
 from daemon.offline.drafter import OfflineDrafter
-from daemon.records import DraftResult, ToolResult
-from daemon.store import audit
+from daemon.outgoing_mail import wrap_reply
+from daemon.records import DraftedReply, ToolResult
+from daemon.store.audit import audit
+from daemon.tables import Message, Ticket
 from daemon.tools import Toolbox, ToolRegistry
 
 log = logging.getLogger("helpdeskd.draft")
@@ -77,7 +77,7 @@ class LLMDrafter:
         self.tools = tools
         self.offline = offline
 
-    def draft(self, item: Item, ctx: Context) -> DraftResult:
+    def draft(self, item: Item, ctx: Context) -> DraftedReply:
         route = item.route
         skip = self.skip_reason(item)
         if skip or route is None:
@@ -294,7 +294,7 @@ class LLMDrafter:
         suspicion: Suspicion,
         others: list[str],
         task: ModelTask,
-    ) -> DraftResult:
+    ) -> DraftedReply:
         citations = tuple(str(c) for c in data["citations"])
         unknown = [c for c in citations if c not in prompt.passage_ids]
         reasons = list(loop.problems)
@@ -307,7 +307,7 @@ class LLMDrafter:
         needs_human = bool(data["needs_human"]) or bool(reasons)
         reason = "; ".join(reasons) or str(data["reason"]) or "drafted by the model"
         body = wrap_reply(self.templates, self.settings, item.mail, str(data["reply"]))
-        return DraftResult(
+        return DraftedReply(
             reply=body,
             confidence=float(data["confidence"]),
             citations=citations,
@@ -320,7 +320,7 @@ class LLMDrafter:
 
     def fallback(
         self, item: Item, ctx: Context, why: str, tools: tuple[ToolResult, ...]
-    ) -> DraftResult:
+    ) -> DraftedReply:
         offline = self.offline.draft(item, ctx)
         if tools:
             passages = item.passages[: self.offline.max_passages]

@@ -42,8 +42,8 @@ from daemon.errors import ConfigError
 from daemon.llm.budget import TokenCounter, resolve_encoding
 from daemon.llm.cost import CostGuard, Price, price_of
 from daemon.llm.pii import PiiMasker
-from daemon.models import Usage
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import Usage
 
 log = logging.getLogger("helpdeskd.llm")
 

@@ -26,8 +26,8 @@ from daemon.kernel.stage import Context
 from daemon.llm.budget import TokenCounter
 from daemon.llm.prompts import ESCALATION_SCHEMA, data_block, parse_json_answer, system_prompt
 from daemon.llm.stack import CallMeta, LLMStack
-from daemon.models import Draft, Message, MessageParse, Ticket
 from daemon.records import stored_reply_text
+from daemon.tables import Draft, Message, MessageParse, Ticket
 
 log = logging.getLogger("helpdeskd.summary")
 

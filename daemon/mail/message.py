@@ -5,7 +5,7 @@ the new reply in it (no quoted history, no signature), its attachments with hash
 language, and what the machine-mail, bounce and authentication readers make of it. Broken
 input gives a record with what could be read plus a list of defects; even a failure of this
 code itself becomes a defect on a minimal record. No database and no settings: worker
-processes import only this (see `daemon.parallel`).
+processes import only this (see `daemon.parse_pool`).
 """
 
 from __future__ import annotations

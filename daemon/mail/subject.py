@@ -3,7 +3,7 @@
 Decides what a subject "is" once `Re:`/`Fwd:` and their translations (`AW:`, `SV:`, `Antw:`,
 `WG:`, `TR:`, `RIF:`, `R:`, `VS:`, with or without a counter like `Re[2]:`) and the ticket tag
 `[#123]` are taken off, repeatedly, with whitespace collapsed. Pure text: a new ticket's subject
-(`daemon.stages.thread`) and our replies' subjects (`daemon.compose`) both use it.
+(`daemon.stages.thread`) and our replies' subjects (`daemon.outgoing_mail`) both use it.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import create_engine
 
-from daemon.store import MIGRATIONS, alembic_config
+from daemon.store.engine import MIGRATIONS, alembic_config
 
 
 def main() -> None:

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from daemon.compose import wrap_reply
 from daemon.config import Settings
 from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
-from daemon.models import Message
-from daemon.records import DraftResult, Passage, ToolResult
-from daemon.store import audit
+from daemon.outgoing_mail import wrap_reply
+from daemon.records import DraftedReply, Passage, ToolResult
+from daemon.store.audit import audit
+from daemon.tables import Message
 
 if TYPE_CHECKING:
     from daemon.tools import ToolRegistry
@@ -41,7 +41,7 @@ class OfflineDrafter:
         self.max_passages = max_passages
         self.tools = tools
 
-    def draft(self, item: Item, ctx: Context) -> DraftResult:
+    def draft(self, item: Item, ctx: Context) -> DraftedReply:
         passages = item.passages[: self.max_passages]
         results = self.call_tools(item)
         for r in results:
@@ -61,7 +61,7 @@ class OfflineDrafter:
             if passages
             else "offline drafter: no knowledge-base passage matched; an agent must answer"
         )
-        return DraftResult(
+        return DraftedReply(
             reply=body,
             confidence=0.5 if passages else 0.1,
             citations=tuple(p.id for p in passages),

@@ -16,9 +16,9 @@ from daemon.config import PolicySettings
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated, Held, Outcome, Sent
 from daemon.kernel.stage import Context
-from daemon.records import DraftResult, Route
+from daemon.records import DraftedReply, Route
 
-Rule = Callable[[Item, Route, DraftResult, PolicySettings], Outcome | None]
+Rule = Callable[[Item, Route, DraftedReply, PolicySettings], Outcome | None]
 
 
 def run(item: Item, ctx: Context) -> Item:
@@ -34,11 +34,11 @@ def run(item: Item, ctx: Context) -> Item:
     return replace(item, decision=decision)
 
 
-def _risk(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
+def _risk(item: Item, r: Route, d: DraftedReply, p: PolicySettings) -> Outcome | None:
     return Escalated(f"risk topic: {r.risk}") if r.risk else None
 
 
-def _always(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
+def _always(item: Item, r: Route, d: DraftedReply, p: PolicySettings) -> Outcome | None:
     return (
         Escalated(f"policy {r.policy!r} always escalates ({r.intent})")
         if p.always_escalate
@@ -46,19 +46,19 @@ def _always(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome 
     )
 
 
-def _human(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
+def _human(item: Item, r: Route, d: DraftedReply, p: PolicySettings) -> Outcome | None:
     return Escalated("the customer asked for a human") if r.wants_human else None
 
 
-def _drafter_escalates(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
+def _drafter_escalates(item: Item, r: Route, d: DraftedReply, p: PolicySettings) -> Outcome | None:
     return Escalated(d.escalate) if d.escalate else None
 
 
-def _drafter_unsure(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
+def _drafter_unsure(item: Item, r: Route, d: DraftedReply, p: PolicySettings) -> Outcome | None:
     return Held(d.reason or "the drafter asked for a human") if d.needs_human else None
 
 
-def _very_unsure(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
+def _very_unsure(item: Item, r: Route, d: DraftedReply, p: PolicySettings) -> Outcome | None:
     if d.confidence < p.escalate_below:
         return Escalated(
             f"confidence {d.confidence:.2f} below {p.escalate_below:.2f}: a human should answer"
@@ -66,24 +66,24 @@ def _very_unsure(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Out
     return None
 
 
-def _no_auto_send(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
+def _no_auto_send(item: Item, r: Route, d: DraftedReply, p: PolicySettings) -> Outcome | None:
     return None if p.auto_send else Held(f"policy {r.policy!r} requires an agent's approval")
 
 
-def _confidence(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
+def _confidence(item: Item, r: Route, d: DraftedReply, p: PolicySettings) -> Outcome | None:
     if d.confidence < p.min_confidence:
         return Held(f"confidence {d.confidence:.2f} below {p.min_confidence:.2f}")
     return None
 
 
-def _citations(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
+def _citations(item: Item, r: Route, d: DraftedReply, p: PolicySettings) -> Outcome | None:
     known = {x.id for x in item.passages}
     if p.require_citations and (not d.citations or not set(d.citations) <= known):
         return Held("the draft does not cite retrieved passages")
     return None
 
 
-def _verified(item: Item, r: Route, d: DraftResult, p: PolicySettings) -> Outcome | None:
+def _verified(item: Item, r: Route, d: DraftedReply, p: PolicySettings) -> Outcome | None:
     if p.require_verified_sender and not item.mail.auth.verified:
         why = item.mail.auth.reason or "no DMARC/DKIM pass from a trusted server"
         return Held(f"sender not verified: {why}")

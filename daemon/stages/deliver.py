@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from daemon.compose import compose_reply, reply_message_id
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated, Held, Outcome, Sent
 from daemon.kernel.stage import Context
-from daemon.models import Draft, utcnow
 from daemon.outbox import Refused, enqueue, recent_replies
+from daemon.outgoing_mail import compose_reply, reply_message_id
 from daemon.replycaps import over_rate_caps
-from daemon.store import serialize
+from daemon.store.locks import serialize
+from daemon.tables import Draft, utcnow
 from daemon.tickets import set_status
 
 

@@ -16,14 +16,14 @@ from sqlmodel import Session, col, select
 
 from connectors.rfc5322.headertext import clean_text
 from daemon import tickets
-from daemon.compose import compose_notice, reply_message_id
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated
 from daemon.kernel.stage import Context
-from daemon.models import Draft, Escalation, Message, MessageParse, Outbox, Ticket
 from daemon.outbox import enqueue
+from daemon.outgoing_mail import compose_notice, reply_message_id
 from daemon.records import stored_reply_text
-from daemon.store import audit
+from daemon.store.audit import audit
+from daemon.tables import Draft, Escalation, Message, MessageParse, Outbox, Ticket
 from daemon.tickets import next_step
 
 THREAD_LINES = 10

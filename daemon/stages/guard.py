@@ -23,16 +23,16 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from daemon.compose import wrap_reply
 from daemon.config import Settings
 from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
 from daemon.llm.entities import Entity, Known, find_entities, find_urls, host_of
 from daemon.llm.injection import scan_mail
 from daemon.mail.message import minimal
-from daemon.models import Draft, Message, MessageContent, MessageParse
+from daemon.outgoing_mail import wrap_reply
 from daemon.records import ParsedMail, ToolResult, stored_reply_text
-from daemon.store import audit
+from daemon.store.audit import audit
+from daemon.tables import Draft, Message, MessageContent, MessageParse
 
 MAX_KNOWN_CHARS = 400_000
 """Context read for known values (~1 s of the worst hostile text; mail is usually 1000x less)."""

@@ -21,11 +21,11 @@ from daemon.config import Settings
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated, Ignored
 from daemon.kernel.stage import Context
-from daemon.models import Message, MessageRef, Ticket
 from daemon.ownership import OWNED_REASON, give_to_human, owner_of
 from daemon.records import ParsedMail
 from daemon.stages.screen import LOOP_HEADER
-from daemon.store import remember_message_id
+from daemon.store.refs import remember_message_id
+from daemon.tables import Message, MessageRef, Ticket
 
 
 def run(item: Item, ctx: Context) -> Item | Escalated:

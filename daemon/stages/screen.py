@@ -5,7 +5,7 @@ objects names the reason, which the pipeline records (state `ignored`, audit row
 counted in `helpdeskd_screened_out_total{rule=...}`. Ignored mail is never answered:
 
 - no usable sender; our own outgoing mail (our From addresses, our Message-ID domain, or the
-  `X-Helpdeskd-Ticket` header compose.py stamps on every reply);
+  `X-Helpdeskd-Ticket` header outgoing_mail.py stamps on every reply);
 - machine-written mail (`daemon/mail/auto.py`: bounces, complaints, out-of-office, RFC 3834
   auto-replies, lists, bulk, no-reply senders) and the operator's no-reply patterns;
 - a burst: beyond `burst_messages` inbound messages from one sender within `burst_minutes`
@@ -37,13 +37,13 @@ from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Ignored
 from daemon.kernel.stage import Context
 from daemon.metrics import SCREENED_OUT
-from daemon.models import Message
 from daemon.outbox import recent_replies, replies_to_customers
 from daemon.records import ParsedMail
-from daemon.store import audit
+from daemon.store.audit import audit
+from daemon.tables import Message
 
 Rule = Callable[[Item, Context], str | None]
-LOOP_HEADER = "X-Helpdeskd-Ticket"  # compose.py stamps it on every reply we send
+LOOP_HEADER = "X-Helpdeskd-Ticket"  # outgoing_mail.py stamps it on every reply we send
 
 
 def run(item: Item, ctx: Context) -> Item | Ignored:

@@ -21,9 +21,10 @@ from sqlmodel import Session, col, select
 
 from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
-from daemon.models import Message, MessageRef, State, Ticket
 from daemon.records import ParsedMail
-from daemon.store import audit, remember_message_id
+from daemon.store.audit import audit
+from daemon.store.refs import remember_message_id
+from daemon.tables import Message, MessageRef, State, Ticket
 from daemon.tickets import open_ticket, touch_ticket
 
 

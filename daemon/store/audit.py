@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
 
-from daemon.models import Message, State, utcnow
 from daemon.store.text import assign
+from daemon.tables import Message, State, utcnow
 
 
 def audit(

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from daemon.models import MessageContent, MessageParse
+from daemon.tables import MessageContent, MessageParse
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from daemon.models import Cursor
+from daemon.tables import Cursor
 
 
 def advance_cursor(session: Session, source: str, value: str | None, fetched: int = 0) -> None:

@@ -22,10 +22,10 @@ from sqlmodel import Session, SQLModel, col, select
 
 from connectors.base import FetchedMail
 from connectors.rfc5322.head import header_message_id
-from daemon.models import Message, State, utcnow
 from daemon.store.audit import audit, buffered_audit
 from daemon.store.cursors import advance_cursor
 from daemon.store.text import fit_id, valid_text
+from daemon.tables import Message, State, utcnow
 
 log = logging.getLogger("helpdeskd.store")
 

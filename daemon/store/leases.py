@@ -16,8 +16,8 @@ from datetime import timedelta
 from sqlalchemy import or_, update
 from sqlmodel import Session, col
 
-from daemon.models import Message, State, utcnow
 from daemon.store.text import assign
+from daemon.tables import Message, State, utcnow
 
 
 def claim(session: Session, message_pk: int, owner: str, lease: timedelta) -> bool:

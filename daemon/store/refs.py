@@ -14,8 +14,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from daemon.models import utcnow
 from daemon.store.text import fit_id, valid_text
+from daemon.tables import utcnow
 
 
 def remember_message_id(session: Session, message_id: str, ticket_id: int, direction: str) -> None:

@@ -22,7 +22,7 @@ from click.testing import CliRunner, Result
 from daemon.cli import main
 from daemon.cli.demo import APPROVED_SAMPLE, AUTO_INTENT, DATA, OutcomeRow, outcome_rows
 from daemon.config import default_intents, load_settings
-from daemon.store import open_engine
+from daemon.store.engine import open_engine
 
 # sample file -> (intent, final state); intent None: screened out before routing.
 EXPECTED: dict[str, tuple[str | None, str]] = {

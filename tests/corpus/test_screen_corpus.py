@@ -43,10 +43,12 @@ from daemon.mail.auth import read_auth
 from daemon.mail.auto import detect_auto
 from daemon.mail.bounce import detect_bounce, sender_address
 from daemon.mail.message import parse_bytes
-from daemon.models import Message, utcnow
 from daemon.records import ParsedMail
 from daemon.stages import screen
-from daemon.store import ingest, message_content, session_scope
+from daemon.store.content import message_content
+from daemon.store.engine import session_scope
+from daemon.store.ingest import ingest
+from daemon.tables import Message, utcnow
 from tests.conftest import make_settings
 from tests.stages.test_screen import LOG
 

@@ -39,7 +39,9 @@ from daemon.cycle import run_cycle
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Outcome
 from daemon.kernel.stage import Context
-from daemon.models import (
+from daemon.stages import route
+from daemon.store.engine import open_engine
+from daemon.tables import (
     AuditEvent,
     Cursor,
     Draft,
@@ -51,8 +53,6 @@ from daemon.models import (
     State,
     Ticket,
 )
-from daemon.stages import route
-from daemon.store import open_engine
 from tests.daemon.sample_mail import cases, mailbox, write_maildir
 
 REPO = Path(__file__).resolve().parents[2]

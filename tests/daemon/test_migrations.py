@@ -17,8 +17,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
 
-from daemon.models import Message
-from daemon.store import alembic_config, open_engine, session_scope
+from daemon.store.engine import alembic_config, open_engine, session_scope
+from daemon.tables import Message
 
 TABLES = {
     "auditevent",

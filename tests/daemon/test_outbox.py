@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 
 from connectors.base import ConnectorError, DeliveryUnknown, OutboundMail
 from daemon.app import Services
-from daemon.models import AuditEvent, Escalation, Message, Outbox, Ticket, utcnow
 from daemon.outbox import backoff, enqueue, flush_outbox
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import AuditEvent, Escalation, Message, Outbox, Ticket, utcnow
 
 
 class ScriptedSink:

@@ -12,12 +12,13 @@ import pytest
 from sqlmodel import Session, col, select
 
 from daemon.app import Services, build_services
+from daemon.approvals import ApprovalError, approve, reject
 from daemon.config import PolicySettings, Settings
 from daemon.cycle import run_cycle
-from daemon.drafts import DraftError, approve, reject
 from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
-from daemon.models import (
+from daemon.records import DraftedReply, Passage
+from daemon.tables import (
     AuditEvent,
     Draft,
     Escalation,
@@ -27,7 +28,6 @@ from daemon.models import (
     Quarantine,
     Ticket,
 )
-from daemon.records import DraftResult, Passage
 from tests.conftest import inbox, make_settings, outbox_dir
 from tests.factories import raw_mail
 
@@ -70,9 +70,9 @@ class ConfidentDrafter:
 
     name = "confident"
 
-    def draft(self, item: Item, ctx: Context) -> DraftResult:
+    def draft(self, item: Item, ctx: Context) -> DraftedReply:
         cites = tuple(p.id for p in item.passages[:1])
-        return DraftResult(
+        return DraftedReply(
             reply="Your order ships tomorrow.",
             confidence=0.95,
             citations=cites,
@@ -200,7 +200,7 @@ def test_approve_with_edits_sends_once(settings: Settings, services: Services) -
         draft = session.exec(select(Draft)).one()
     assert draft.status == "pending" and draft.id is not None
     approve(services, draft.id, "agent-ann", "Hello Alice,\n\nIt ships today.\n")
-    with pytest.raises(DraftError, match="not pending"):
+    with pytest.raises(ApprovalError, match="not pending"):
         approve(services, draft.id, "agent-ann")
     run_cycle(services)
     run_cycle(services)
@@ -221,7 +221,7 @@ def test_reject_records_the_reason(settings: Settings, services: Services) -> No
     with Session(services.engine) as session:
         draft_id = session.exec(select(Draft.id)).one()
     assert draft_id is not None
-    with pytest.raises(DraftError, match="reason"):
+    with pytest.raises(ApprovalError, match="reason"):
         reject(services, draft_id, "ann", " ")
     reject(services, draft_id, "ann", "wrong order number")
     run_cycle(services)
@@ -343,8 +343,8 @@ def test_customer_answer_to_our_reply_joins_the_ticket(
 
 
 def test_long_message_ids_stay_plain_in_threading_headers(settings: Settings) -> None:
-    from daemon.compose import compose_reply
     from daemon.mail.message import parse_bytes
+    from daemon.outgoing_mail import compose_reply
 
     long_id = "CAF" + "x" * 120 + "@mail.gmail.example.com"
     parsed = parse_bytes(mail(msgid=long_id, References=f"<r{'y' * 90}@example.org>"))
@@ -360,7 +360,8 @@ def test_long_message_ids_stay_plain_in_threading_headers(settings: Settings) ->
 
 def test_ingest_many_matches_ingest(services: Services) -> None:
     from connectors.base import FetchedMail
-    from daemon.store import ingest_many, session_scope
+    from daemon.store.engine import session_scope
+    from daemon.store.ingest import ingest_many
 
     batch = [
         FetchedMail("a", mail(msgid="1@x"), cursor="c1"),
@@ -376,7 +377,7 @@ def test_ingest_many_matches_ingest(services: Services) -> None:
     assert [r.duplicate for r in again] == [True, True]
     assert [r.message_pk for r in again] == [r.message_pk for r in first[:2]]
     with Session(services.engine) as session:
-        from daemon.models import Cursor
+        from daemon.tables import Cursor
 
         cursor = session.get(Cursor, "inbox")
         events = session.exec(select(AuditEvent).where(AuditEvent.kind == "received")).all()
@@ -388,7 +389,8 @@ def test_resync_finds_messages_recorded_under_the_old_generation(services: Servi
     """After a UIDVALIDITY change every message comes again under a new key: one with the
     bytes or the Message-ID of an older generation's message is that message, not a new one."""
     from connectors.base import FetchedMail
-    from daemon.store import ingest_many, session_scope
+    from daemon.store.engine import session_scope
+    from daemon.store.ingest import ingest_many
 
     old = [FetchedMail("7:1", mail(msgid="1@x")), FetchedMail("7:2", mail(msgid="2@x"))]
     with session_scope(services.engine) as session:
@@ -417,7 +419,8 @@ def test_resync_lookup_uses_the_digest_and_message_id_indexes(services: Services
     from sqlalchemy import event
 
     from connectors.base import FetchedMail
-    from daemon.store import ingest_many, session_scope
+    from daemon.store.engine import session_scope
+    from daemon.store.ingest import ingest_many
 
     seen: list[tuple[str, Any]] = []
 
@@ -441,7 +444,7 @@ def test_resync_lookup_uses_the_digest_and_message_id_indexes(services: Services
 def test_one_poller_per_source(store_url: str, tmp_path: Path) -> None:
     """A second process (or replica) polling the same source skips it instead of racing."""
     from daemon.cycle import poll_lock, poll_source
-    from daemon.models import Message as Row
+    from daemon.tables import Message as Row
 
     for sub in ("new", "cur", "tmp"):
         (tmp_path / "mail" / "inbox" / sub).mkdir(parents=True, exist_ok=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from daemon.models import Message
-from daemon.store import open_engine
+from daemon.store.engine import open_engine
+from daemon.tables import Message
 
 MAIL = (
     b"From: Alice <alice@example.org>\r\nTo: support@example.com\r\n"

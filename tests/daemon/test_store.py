@@ -30,7 +30,13 @@ from sqlmodel import col, select
 from connectors.base import FetchedMail
 from daemon.app import Services, build_services
 from daemon.cycle import run_cycle
-from daemon.models import (
+from daemon.pipeline import release_dead_leases
+from daemon.store.audit import transition
+from daemon.store.engine import open_engine, session_scope
+from daemon.store.ingest import ingest, ingest_many
+from daemon.store.leases import claim, owner_is_dead
+from daemon.store.refs import insert_or_ignore
+from daemon.tables import (
     AuditEvent,
     Cursor,
     Draft,
@@ -41,17 +47,6 @@ from daemon.models import (
     MessageRef,
     State,
     Ticket,
-)
-from daemon.pipeline import release_dead_leases
-from daemon.store import (
-    claim,
-    ingest,
-    ingest_many,
-    insert_or_ignore,
-    open_engine,
-    owner_is_dead,
-    session_scope,
-    transition,
 )
 from tests.conftest import make_settings
 from tests.daemon.sample_mail import mailbox, write_maildir
@@ -405,7 +400,7 @@ def test_pipeline_gives_the_same_outcomes_on_every_database(store_url: str, tmp_
 def test_json_columns_take_what_orjson_refuses() -> None:
     """orjson writes the JSON columns; a lone surrogate (a broken charset) or an integer over
     64 bits goes through the stdlib instead, and both read back."""
-    from daemon.store import dump_json, load_json
+    from daemon.store.jsoncodec import dump_json, load_json
 
     for value in ({"text": "caf\udce9"}, {"n": 2**70}, JSON_VALUE, {"t": "Grüße 注文"}):
         assert load_json(dump_json(value)) == value

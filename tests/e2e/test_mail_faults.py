@@ -4,7 +4,7 @@ Dovecot and aiosmtpd are real (tests/peers/mail.py); the faults are real too: SI
 daemon process, `doveadm kick`, a Dovecot restart, `doveadm mailbox update --uid-validity`,
 an SMTP server that is down, answers 451 or 550, another client reading everything, and mail
 no parser likes. Replies exist only once an agent approved the held drafts (the offline
-drafter always holds), which the tests do with `daemon.drafts.approve` between cycles.
+drafter always holds), which the tests do with `daemon.approvals.approve` between cycles.
 """
 
 from __future__ import annotations
@@ -33,12 +33,17 @@ from sqlmodel import col, func, select
 from connectors.base import OutboundMail
 from connectors.imap import ImapMailbox
 from daemon.app import Services, build_services
+from daemon.approvals import approve
 from daemon.cli import main
 from daemon.config import ImapSource, load_settings
 from daemon.cycle import poll_source, run_cycle
-from daemon.drafts import approve
+from daemon.imap_idle import IdleWatcher, backoff_delay
 from daemon.metrics import REGISTRY
-from daemon.models import (
+from daemon.outbox import flush_outbox
+from daemon.pipeline import process_pending
+from daemon.source_alerts import check_alerts
+from daemon.store.engine import session_scope
+from daemon.tables import (
     TERMINAL,
     Draft,
     Escalation,
@@ -48,10 +53,6 @@ from daemon.models import (
     State,
     utcnow,
 )
-from daemon.outbox import flush_outbox
-from daemon.pipeline import process_pending
-from daemon.store import session_scope
-from daemon.watch import IdleWatcher, backoff_delay, check_alerts
 from tests.peers.common import free_port
 from tests.peers.mail import Dovecot, SmtpPeer, customer_mail, daemon_config
 

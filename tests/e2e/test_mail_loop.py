@@ -1,6 +1,6 @@
 """The whole loop on real servers: a customer mails support over SMTP, Dovecot files it in the
 support INBOX, `helpdeskd run --once` reads and drafts, an agent approves the draft
-(`daemon.drafts.approve`: the offline drafter always holds its drafts), the next run sends the
+(`daemon.approvals.approve`: the offline drafter always holds its drafts), the next run sends the
 reply over SMTP, and it lands in the customer's INBOX threaded under the question. Also:
 `helpdeskd backfill` with --since, rerun, and a cursor that does not move back."""
 
@@ -24,10 +24,10 @@ import pytest
 from sqlmodel import select
 
 from daemon.app import build_services
+from daemon.approvals import approve
 from daemon.config import load_settings
-from daemon.drafts import approve
-from daemon.models import Cursor, Draft, Message, Outbox
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import Cursor, Draft, Message, Outbox
 from tests.peers.mail import Dovecot, SmtpPeer, customer_mail, daemon_config
 
 pytestmark = [pytest.mark.peers, pytest.mark.usefixtures("smtp_password")]

@@ -17,10 +17,13 @@ from sqlmodel import SQLModel, select
 
 from daemon.app import Services, build_services
 from daemon.cycle import run_cycle
-from daemon.helpdesk.runner import DISABLED, poll_helpdesks, push_helpdesks
-from daemon.helpdesk.sink import marked, reply_marker, reply_text
+from daemon.helpdesk_sync.runner import DISABLED, poll_helpdesks, push_helpdesks
+from daemon.helpdesk_sync.sink import marked, reply_marker, reply_text
 from daemon.metrics import SOURCE_FAILING
-from daemon.models import (
+from daemon.outbox import flush_outbox
+from daemon.pipeline import process_pending
+from daemon.store.engine import session_scope
+from daemon.tables import (
     AuditEvent,
     Cursor,
     Draft,
@@ -31,9 +34,6 @@ from daemon.models import (
     State,
     utcnow,
 )
-from daemon.outbox import flush_outbox
-from daemon.pipeline import process_pending
-from daemon.store import session_scope
 from tests.conftest import make_settings
 from tests.helpdesk.agents import DESKS, Desk
 

@@ -17,8 +17,8 @@ from sqlmodel import select
 from connectors.helpdesk import CustomerMail, Person
 from daemon.app import Services, build_services
 from daemon.cycle import run_cycle
-from daemon.models import Draft, Message, Outbox, State, Ticket
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import Draft, Message, Outbox, State, Ticket
 from tests.conftest import make_settings
 from tests.factories import mime_mail
 from tests.helpdesk.agents import DESKS, Desk

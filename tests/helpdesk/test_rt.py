@@ -14,7 +14,8 @@ from sqlmodel import select
 
 from daemon.app import Services, build_services
 from daemon.cycle import run_cycle
-from daemon.models import (
+from daemon.store.engine import session_scope
+from daemon.tables import (
     Cursor,
     Draft,
     Escalation,
@@ -24,7 +25,6 @@ from daemon.models import (
     State,
     Ticket,
 )
-from daemon.store import session_scope
 from tests.conftest import make_settings
 from tests.factories import raw_mail
 from tests.peers.rt import RtPeer

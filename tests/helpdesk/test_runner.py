@@ -9,7 +9,7 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from daemon.app import build_services
-from daemon.helpdesk import add_helpdesk_jobs
+from daemon.helpdesk_sync import add_helpdesk_jobs
 from daemon.pipeline import process_pending
 from tests.conftest import make_settings
 from tests.helpdesk.agents import zendesk_desk

@@ -57,8 +57,8 @@ def parse(name: str) -> None:
 def slow_parse_stage(seconds: float = 120.0) -> None:
     """Make the parse step dawdle on `X-Slow` mail (at most `seconds`, then parse it)."""
     from daemon import pipeline
-    from daemon.models import State
     from daemon.stages import parse as parse_stage
+    from daemon.tables import State
 
     def dawdle(item, ctx):  # type: ignore[no-untyped-def]
         if b"X-Slow:" in item.raw:

@@ -28,9 +28,9 @@ from daemon.app import Services
 from daemon.config import ScreenSettings
 from daemon.mail.auth import read_auth
 from daemon.mail.message import parse_bytes
-from daemon.models import MessageParse
 from daemon.records import AuthResult
 from daemon.stages.parse import authenticate
+from daemon.tables import MessageParse
 from tests.llm.helpers import AUTHSERV, deliver, llm_settings, snapshot, start_services
 from tests.llm.scripted_server import ScriptedLLM, gullible_script
 from tests.peers.dns_stub import DnsStub

@@ -36,9 +36,9 @@ from daemon.kernel.stage import Context, StageFn
 from daemon.mail.bounce import decode_text
 from daemon.mail.message import parse_bytes
 from daemon.mail.mime import LIFT_BYTES, MAX_HEADER_CHARS, decode_words, parseable
-from daemon.models import Message, MessageParse, Quarantine, State
 from daemon.stages import parse, route
-from daemon.store import open_engine
+from daemon.store.engine import open_engine
+from daemon.tables import Message, MessageParse, Quarantine, State
 from tests.conftest import make_settings
 from tests.hostile import bombs
 from tests.llm.conftest import ToolService

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from daemon.app import Services, build_services
 from daemon.config import PolicySettings, Settings
 from daemon.cycle import run_cycle
-from daemon.models import AuditEvent, Escalation, MessageParse, Outbox
+from daemon.tables import AuditEvent, Escalation, MessageParse, Outbox
 from tests.conftest import make_settings
 from tests.daemon.test_pipeline import ConfidentDrafter, OnePassage, deliver, outbox_files, states
 
@@ -252,7 +252,7 @@ def test_our_message_id_is_not_the_predictable_one(tmp_path: Path) -> None:
 def test_our_message_id_is_the_same_for_a_row_and_differs_by_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from daemon.compose import reply_message_id
+    from daemon.outgoing_mail import reply_message_id
 
     settings = make_settings(tmp_path)
     first = reply_message_id(settings, "reply", 7, 9)
@@ -271,7 +271,7 @@ def test_a_reply_whose_bytes_differ_from_what_was_composed_is_escalated_not_sent
 ) -> None:
     """Should compose ever let an injection through, the outbox's re-parse refuses it."""
     import daemon.stages.deliver as deliver_stage
-    from daemon.compose import compose_reply
+    from daemon.outgoing_mail import compose_reply
 
     real = compose_reply  # the function deliver_stage calls, wrapped below
 
@@ -384,9 +384,9 @@ def test_an_approved_reply_the_outbox_refuses_escalates_the_ticket(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import daemon.stages.deliver as deliver_stage
-    from daemon.compose import compose_reply
-    from daemon.drafts import approve
-    from daemon.models import Draft
+    from daemon.approvals import approve
+    from daemon.outgoing_mail import compose_reply
+    from daemon.tables import Draft
 
     real = compose_reply  # the function deliver_stage calls, wrapped below
 

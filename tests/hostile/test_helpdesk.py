@@ -21,11 +21,11 @@ from sqlmodel import select
 
 from daemon.app import Services, build_services
 from daemon.cycle import run_cycle
-from daemon.helpdesk.runner import poll_helpdesks
-from daemon.helpdesk.sink import reply_marker
-from daemon.models import AuditEvent, Outbox
+from daemon.helpdesk_sync.runner import poll_helpdesks
+from daemon.helpdesk_sync.sink import reply_marker
 from daemon.outbox import FlushReport, flush_outbox, resolve
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import AuditEvent, Outbox
 from tests.conftest import make_settings
 from tests.helpdesk.agents import DESKS, Desk
 from tests.helpdesk.dropproxy import DropProxy

@@ -26,8 +26,10 @@ from daemon.app import build_services
 from daemon.cli import main
 from daemon.cycle import run_cycle
 from daemon.metrics import REGISTRY
-from daemon.models import AuditEvent, Message, MessageContent, Quarantine, State
-from daemon.store import fit_id, ingest_many, open_engine, session_scope
+from daemon.store.engine import open_engine, session_scope
+from daemon.store.ingest import ingest_many
+from daemon.store.text import fit_id
+from daemon.tables import AuditEvent, Message, MessageContent, Quarantine, State
 from tests.conftest import make_settings
 from tests.factories import raw_mail
 from tests.peers.mail import Dovecot, imap_settings

@@ -22,13 +22,13 @@ from click.testing import CliRunner
 from sqlmodel import Session, col, select
 
 from daemon.app import Services, build_services
+from daemon.approvals import approve, reject
 from daemon.cli import main as helpdeskd
 from daemon.config import load_settings
 from daemon.cycle import run_cycle
-from daemon.drafts import approve, reject
-from daemon.models import AuditEvent, Draft, Message, Ticket
 from daemon.ownership import HUMAN_QUEUE, OWNED_REASON, hand_back, take
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import AuditEvent, Draft, Message, Ticket
 from tests.conftest import make_settings
 from tests.factories import raw_mail
 from tests.helpdesk.agents import DESKS, Desk

@@ -29,8 +29,8 @@ from daemon.app import Services, build_services
 from daemon.cli.ops import status
 from daemon.cli.review import drafts_show
 from daemon.cli.tickets import tickets_show
-from daemon.models import AuditEvent, Message, Outbox, State, Ticket, utcnow
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import AuditEvent, Message, Outbox, State, Ticket, utcnow
 from tests.conftest import make_settings
 from tests.llm.conftest import ToolService, llm_server, tool_service  # noqa: F401  (fixtures)
 from tests.llm.helpers import deliver, llm_settings, snapshot, start_services

@@ -8,14 +8,14 @@ import pytest
 from sqlmodel import Session, col, select
 
 from daemon.app import Services
+from daemon.approvals import approve
 from daemon.config import Settings
 from daemon.cycle import run_cycle
-from daemon.drafts import approve
 from daemon.knowledge import update_index
 from daemon.knowledge.past_tickets import mask_personal_data
 from daemon.knowledge.retriever import WhooshRetriever
 from daemon.llm.pii import PiiMasker
-from daemon.models import Draft, Ticket
+from daemon.tables import Draft, Ticket
 from tests.conftest import inbox
 from tests.factories import raw_mail
 

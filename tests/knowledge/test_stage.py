@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from daemon.app import build_services
 from daemon.cycle import run_cycle
 from daemon.knowledge import rebuild_index
-from daemon.models import Draft, Message
+from daemon.tables import Draft, Message
 from tests.conftest import inbox, make_settings
 
 MAIL = (

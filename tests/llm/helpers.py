@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 from daemon.app import Services, build_services
 from daemon.config import Settings
 from daemon.cycle import run_cycle
-from daemon.models import Draft, Escalation, Message, Outbox, Usage
 from daemon.records import Passage
+from daemon.tables import Draft, Escalation, Message, Outbox, Usage
 from tests.conftest import make_settings
 from tests.factories import mime_mail
 

@@ -15,7 +15,7 @@ from tool_service import ToolService
 
 from daemon.app import Services
 from daemon.llm.budget import CUT_MARK, TokenCounter, resolve_encoding, take_ranked
-from daemon.models import Message, MessageContent, MessageParse
+from daemon.tables import Message, MessageContent, MessageParse
 from tests.llm.helpers import deliver, llm_settings, make_mail, snapshot, start_services
 from tests.llm.scripted_server import ScriptedLLM, prompt_tokens, purpose_of
 

@@ -12,7 +12,7 @@ from daemon.cli import main
 from daemon.config import Settings, load_settings
 from daemon.errors import ConfigError
 from daemon.llm.stack import LLMStack, api_key_for, endpoint_for
-from daemon.store import open_engine
+from daemon.store.engine import open_engine
 
 PROVIDERS = Path(__file__).resolve().parents[2] / "examples" / "providers"
 

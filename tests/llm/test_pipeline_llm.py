@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from tool_service import ToolService
 
 from daemon.app import Services
-from daemon.models import AuditEvent, Ticket
+from daemon.tables import AuditEvent, Ticket
 from tests.llm.helpers import PASSAGES, deliver, llm_settings, make_mail, snapshot, start_services
 from tests.llm.scripted_server import (
     Answer,

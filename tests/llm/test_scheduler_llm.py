@@ -10,8 +10,8 @@ from typing import Any
 from sqlmodel import Session, func, select
 from tool_service import ToolService
 
-from daemon.models import Message
 from daemon.scheduler import run_forever
+from daemon.tables import Message
 from tests.llm.helpers import llm_settings, make_mail, start_services
 from tests.llm.scripted_server import Answer, ScriptedLLM, gullible_script
 

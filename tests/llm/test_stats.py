@@ -13,9 +13,9 @@ from sqlmodel import Session
 from tool_service import ToolService
 
 from daemon.app import Services
+from daemon.approvals import reject
 from daemon.cli import main
 from daemon.cli.stats import compute_stats
-from daemon.drafts import reject
 from tests.llm.helpers import deliver, llm_settings, make_mail, snapshot, start_services
 from tests.llm.scripted_server import ScriptedLLM
 

@@ -9,7 +9,7 @@ import pytest
 from daemon.config import PolicySettings, Settings
 from daemon.kernel.item import Item
 from daemon.kernel.outcomes import Escalated, Held, Outcome, Sent
-from daemon.records import AuthResult, DraftResult, Passage, Route
+from daemon.records import AuthResult, DraftedReply, Passage, Route
 from daemon.stages import decide
 from tests.factories import context, parsed_mail
 
@@ -24,7 +24,7 @@ ROUTE = Route(
     namespaces=("faq",),
     policy="auto",
 )
-DRAFT = DraftResult(
+DRAFT = DraftedReply(
     reply="r", confidence=0.9, citations=("p1",), needs_human=False, reason="", drafter="test"
 )
 ITEM = Item(

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from daemon.app import build_services
 from daemon.cycle import run_cycle
-from daemon.models import AuditEvent, Draft
+from daemon.tables import AuditEvent, Draft
 from tests.conftest import make_settings
 from tests.factories import raw_mail
 

@@ -19,7 +19,6 @@ from sqlmodel import Session, col, select
 
 from connectors.base import FetchedMail
 from daemon.app import Services, build_services
-from daemon.compose import compose_reply
 from daemon.config import Settings
 from daemon.cycle import run_cycle
 from daemon.item_rows import load_item, save_item
@@ -28,9 +27,12 @@ from daemon.kernel.outcomes import Ignored
 from daemon.kernel.stage import Context
 from daemon.mail.message import parse_bytes
 from daemon.metrics import REGISTRY
-from daemon.models import AuditEvent, Message, Outbox, utcnow
+from daemon.outgoing_mail import compose_reply
 from daemon.stages import screen
-from daemon.store import ingest, message_content, session_scope
+from daemon.store.content import message_content
+from daemon.store.engine import session_scope
+from daemon.store.ingest import ingest
+from daemon.tables import AuditEvent, Message, Outbox, utcnow
 from tests.conftest import inbox, make_settings
 from tests.factories import raw_mail
 

@@ -17,8 +17,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from connectors.helpdesk import RemoteTicket
-from daemon.models import AuditEvent, Draft, Message, Outbox, Ticket, Usage
-from daemon.store import audit
+from daemon.store.audit import audit
+from daemon.tables import AuditEvent, Draft, Message, Outbox, Ticket, Usage
 
 SOURCE_PREFIX = "helpdesk:"
 

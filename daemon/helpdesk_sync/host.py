@@ -1,8 +1,8 @@
 """What the helpdesk sync needs of the running process: the `HelpdeskHost` Protocol.
 
-Decides the narrow view that `daemon.helpdesk.{poll,push,runner}` take of the process they run
+Decides the narrow view that `daemon.helpdesk_sync.{poll,push,runner}` take of the process they run
 in — the settings, the database engine, the templates the notes are rendered from, the roles a
-stage may call (an agent's decision taken on a helpdesk goes through `daemon.drafts`, which runs
+stage may call (an agent's decision taken on a helpdesk goes through `daemon.approvals`, which runs
 the deliver stage) and the connector of a `[[helpdesks]]` entry by name — so that they depend on
 this Protocol rather than on the composition root (`daemon.app.Services` satisfies it).
 """

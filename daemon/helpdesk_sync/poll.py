@@ -5,8 +5,8 @@ customer entry not yet stored, and newer than the ticket's last public reply (ol
 answered already), becomes a message row — its raw bytes the helpdesk's stored email or a
 faithful synthesised one — on our ticket for that helpdesk ticket, opened on first sight, so
 the pipeline threads, screens and drafts it like mail. In both modes, a ticket with a draft
-waiting for an agent is checked for the agent's decision (`decisions.py`), which is applied
-with `daemon.drafts` (approve queues the reply in the outbox, whose helpdesk sink posts it as
+waiting for an agent is checked for the agent's action (`agent_actions.py`), which is applied
+with `daemon.approvals` (approve queues the reply in the outbox, whose helpdesk sink posts it as
 the public reply; reject records the reason) and the approval mark is then cleared. The cursor
 is saved after each page, once all its tickets are handled, so a crash re-reads at most one
 page and the store's uniqueness makes that harmless. With `[ownership] enabled`, the
@@ -24,11 +24,11 @@ from sqlmodel import Session, select
 
 from connectors.base import FetchedMail
 from connectors.helpdesk import Entry, Helpdesk, HelpdeskError, RemoteTicket, normalise
+from daemon.approvals import ApprovalError, approve, reject
 from daemon.config import HelpdeskSettings
-from daemon.drafts import DraftError, approve, reject
-from daemon.helpdesk.decisions import AgentDecision, actor_of, draft_marker, read_decision
-from daemon.helpdesk.host import HelpdeskHost
-from daemon.helpdesk.links import (
+from daemon.helpdesk_sync.agent_actions import AgentAction, actor_of, draft_marker, read_action
+from daemon.helpdesk_sync.host import HelpdeskHost
+from daemon.helpdesk_sync.links import (
     ensure_local_ticket,
     local_ticket,
     pending_draft,
@@ -37,10 +37,12 @@ from daemon.helpdesk.links import (
     sent_reply_texts,
     source_of,
 )
-from daemon.helpdesk.sink import reply_marker, reply_text
-from daemon.models import AuditEvent, Cursor, Draft, Message
+from daemon.helpdesk_sync.sink import reply_marker, reply_text
 from daemon.ownership import give_to_human
-from daemon.store import advance_cursor, ingest, session_scope
+from daemon.store.cursors import advance_cursor
+from daemon.store.engine import session_scope
+from daemon.store.ingest import ingest
+from daemon.tables import AuditEvent, Cursor, Draft, Message
 
 log = logging.getLogger("helpdeskd.helpdesk")
 
@@ -196,7 +198,7 @@ def apply_decision(
     note_at = note_index(entries, draft_marker(draft.id))
     if note_at is None:
         return 0  # our note is not there yet: the push step posts it first
-    decision = read_decision(
+    decision = read_action(
         entries[note_at + 1 :],
         remote.mark,
         prefix=cfg.command_prefix,
@@ -219,7 +221,7 @@ def note_index(entries: list[Entry], marker: str) -> int | None:
 
 
 def take_decision(
-    services: HelpdeskHost, draft: Draft, decision: AgentDecision, helpdesk: str, remote_id: str
+    services: HelpdeskHost, draft: Draft, decision: AgentAction, helpdesk: str, remote_id: str
 ) -> None:
     assert draft.id is not None
     draft_id = draft.id
@@ -228,7 +230,7 @@ def take_decision(
             approve(services, draft_id, decision.actor, body=decision.body)
         else:
             reject(services, draft_id, decision.actor, decision.reason)
-    except DraftError as exc:  # decided meanwhile elsewhere (CLI, review page)
+    except ApprovalError as exc:  # decided meanwhile elsewhere (CLI, review page)
         log.info("%s ticket %s: %s", helpdesk, remote_id, exc)
         return
     with session_scope(services.engine) as session:

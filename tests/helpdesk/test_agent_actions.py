@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.helpdesk import Entry, Mark, Person, normalise
-from daemon.helpdesk.decisions import AgentDecision, read_decision, split_command
+from daemon.helpdesk_sync.agent_actions import AgentAction, read_action, split_command
 
 ALICE = Person("Alice Agent", "alice@example.test")
 BOT = Person("Help Bot", "helpbot@example.test")
@@ -26,90 +26,90 @@ def customer(text: str) -> Entry:
 
 
 A = "alice@example.test in rt"
-CASES: list[tuple[str, list[Entry], Mark | None, AgentDecision | None]] = [
+CASES: list[tuple[str, list[Entry], Mark | None, AgentAction | None]] = [
     ("nothing yet", [], None, None),
     ("a plain note decides nothing", [note("Let me check with billing.")], None, None),
-    ("approve as written", [note("#approve")], None, AgentDecision("approve", A)),
+    ("approve as written", [note("#approve")], None, AgentAction("approve", A)),
     (
         "approve with the text on the next lines",
         [note("#approve\nDear Carol,\n\nit ships today.")],
         None,
-        AgentDecision("approve", A, body="Dear Carol,\n\nit ships today."),
+        AgentAction("approve", A, body="Dear Carol,\n\nit ships today."),
     ),
     (
         "approve with the text on the same line",
         [note("#approve It ships today.")],
         None,
-        AgentDecision("approve", A, body="It ships today."),
+        AgentAction("approve", A, body="It ships today."),
     ),
     (
         "commands are case-insensitive, a colon is allowed",
         [note("#Approve: Ships today.")],
         None,
-        AgentDecision("approve", A, body="Ships today."),
+        AgentAction("approve", A, body="Ships today."),
     ),
     ("an edit waits for the mark", [note("#edit\nShips today.")], None, None),
     (
         "edit then mark sends the edit",
         [note("#edit\nShips today.")],
         "approved",
-        AgentDecision("approve", "agent in rt", body="Ships today."),
+        AgentAction("approve", "agent in rt", body="Ships today."),
     ),
     (
         "the latest edit wins",
         [note("#edit one"), note("#edit two")],
         "approved",
-        AgentDecision("approve", "agent in rt", body="two"),
+        AgentAction("approve", "agent in rt", body="two"),
     ),
     (
         "edit then a bare #approve sends the edit",
         [note("#edit Ships today."), note("#approve")],
         None,
-        AgentDecision("approve", A, body="Ships today."),
+        AgentAction("approve", A, body="Ships today."),
     ),
-    ("mark alone approves as written", [], "approved", AgentDecision("approve", "agent in rt")),
+    ("mark alone approves as written", [], "approved", AgentAction("approve", "agent in rt")),
     (
         "reject with a reason",
         [note("#reject wrong order number")],
         None,
-        AgentDecision("reject", A, reason="wrong order number"),
+        AgentAction("reject", A, reason="wrong order number"),
     ),
     (
         "reject without a reason",
         [note("#reject")],
         None,
-        AgentDecision("reject", A, reason="no reason given"),
+        AgentAction("reject", A, reason="no reason given"),
     ),
     (
         "rejected mark takes the last plain note as reason",
         [note("first thought"), note("Refunded by phone.")],
         "rejected",
-        AgentDecision("reject", A, reason="Refunded by phone."),
+        AgentAction("reject", A, reason="Refunded by phone."),
     ),
     (
         "rejected mark without a note",
         [],
         "rejected",
-        AgentDecision("reject", "agent in rt", reason="rejected in rt"),
+        AgentAction("reject", "agent in rt", reason="rejected in rt"),
     ),
     (
         "the first deciding command wins",
         [note("#reject no"), note("#approve")],
         None,
-        AgentDecision("reject", A, reason="no"),
+        AgentAction("reject", A, reason="no"),
     ),
     (
         "a command beats the mark",
         [note("#reject not this one")],
         "approved",
-        AgentDecision("reject", A, reason="not this one"),
+        AgentAction("reject", A, reason="not this one"),
     ),
     ("our own notes never count", [note("[helpdeskd-draft-9] #approve", BOT)], None, None),
     (
         "an agent's public reply means they answered personally",
         [reply("Hi Carol, done.")],
         "approved",
-        AgentDecision("reject", A, reason=f"{A} replied personally"),
+        AgentAction("reject", A, reason=f"{A} replied personally"),
     ),
     ("the customer writing again decides nothing", [customer("#approve please!")], None, None),
     ("other words after the prefix are not commands", [note("#approved by me")], None, None),
@@ -118,15 +118,15 @@ CASES: list[tuple[str, list[Entry], Mark | None, AgentDecision | None]] = [
 
 @pytest.mark.parametrize(("name", "entries", "mark", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_read_decision(
-    name: str, entries: list[Entry], mark: Mark | None, expected: AgentDecision | None
+    name: str, entries: list[Entry], mark: Mark | None, expected: AgentAction | None
 ) -> None:
-    assert read_decision(entries, mark, prefix="#", helpdesk="rt") == expected
+    assert read_action(entries, mark, prefix="#", helpdesk="rt") == expected
 
 
 def test_our_sent_replies_are_not_an_agents_reply() -> None:
     ours = frozenset({normalise("Hi Carol,\n your parcel ships.")})
     entries = [reply("Hi Carol, your parcel ships.", BOT)]
-    assert read_decision(entries, None, prefix="#", helpdesk="rt", our_replies=ours) is None
+    assert read_action(entries, None, prefix="#", helpdesk="rt", our_replies=ours) is None
 
 
 @pytest.mark.parametrize(

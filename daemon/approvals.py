@@ -1,6 +1,6 @@
 """What an agent does to a held draft: approve it (as written or edited) or reject it.
 
-Decides the effects of an agent's decision, wherever it was taken (the CLI, a helpdesk): an
+Decides the effects of an agent's verdict, wherever it was taken (the CLI, a helpdesk): an
 approval queues the reply in the outbox — the edited text when the agent edited it — and moves
 the message to `sent`; a rejection records the reason (it feeds `stats`) and moves the message
 to `rejected`, leaving the customer to the agent: the ticket is the agent's from then on
@@ -18,19 +18,21 @@ from sqlmodel import Session
 
 from daemon.item_rows import drafted_reply, load_item
 from daemon.kernel.stage import Runtime, context_for
-from daemon.models import Draft, Message, State, utcnow
 from daemon.ownership import give_to_human
 from daemon.stages.deliver import queue_draft
-from daemon.store import audit, message_content, session_scope, transition
+from daemon.store.audit import audit, transition
+from daemon.store.content import message_content
+from daemon.store.engine import session_scope
+from daemon.tables import Draft, Message, State, utcnow
 from daemon.tickets import escalate_ticket, set_status
 
 
-class DraftError(Exception):
-    """The draft cannot take this decision (unknown, or no longer pending)."""
+class ApprovalError(Exception):
+    """The draft cannot take this verdict (unknown, or no longer pending)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class Verdict:
     draft_id: int
     status: str
     outbox_message_id: str | None = None
@@ -39,15 +41,15 @@ class Decision:
 def pending_draft(session: Session, draft_id: int) -> tuple[Draft, Message]:
     draft = session.get(Draft, draft_id)
     if draft is None:
-        raise DraftError(f"no draft {draft_id}")
+        raise ApprovalError(f"no draft {draft_id}")
     if draft.status != "pending":
-        raise DraftError(f"draft {draft_id} is {draft.status}, not pending")
+        raise ApprovalError(f"draft {draft_id} is {draft.status}, not pending")
     message = session.get(Message, draft.message_pk)
     assert message is not None
     return draft, message
 
 
-def approve(services: Runtime, draft_id: int, actor: str, body: str | None = None) -> Decision:
+def approve(services: Runtime, draft_id: int, actor: str, body: str | None = None) -> Verdict:
     with session_scope(services.engine) as session:
         draft, message = pending_draft(session, draft_id)
         edited = body is not None and body.strip() != draft.body.strip()
@@ -77,12 +79,12 @@ def approve(services: Runtime, draft_id: int, actor: str, body: str | None = Non
             draft_id=draft_id,
             edited=edited,
         )
-        return Decision(draft_id, "approved")
+        return Verdict(draft_id, "approved")
 
 
 def escalate_refused(
     session: Session, message: Message, draft: Draft, reason: str, actor: str
-) -> Decision:
+) -> Verdict:
     """An approved reply that cannot be sent (the outbox refused it): the ticket goes to the
     human queue with the reason, and nothing is queued."""
     assert draft.id is not None
@@ -92,12 +94,12 @@ def escalate_refused(
         escalate_ticket(session, message.ticket_id, reason)
     transition(session, message, State.escalated, reason=reason, draft_id=draft.id)
     audit(session, "draft_approved", message=message, actor=actor, draft_id=draft.id, sent=False)
-    return Decision(draft.id, "escalated")
+    return Verdict(draft.id, "escalated")
 
 
-def reject(services: Runtime, draft_id: int, actor: str, reason: str) -> Decision:
+def reject(services: Runtime, draft_id: int, actor: str, reason: str) -> Verdict:
     if not reason.strip():
-        raise DraftError("a rejection needs a reason")
+        raise ApprovalError("a rejection needs a reason")
     with session_scope(services.engine) as session:
         draft, message = pending_draft(session, draft_id)
         draft.status = "rejected"
@@ -124,4 +126,4 @@ def reject(services: Runtime, draft_id: int, actor: str, reason: str) -> Decisio
             draft_id=draft_id,
             reason=reason,
         )
-        return Decision(draft_id, "rejected")
+        return Verdict(draft_id, "rejected")

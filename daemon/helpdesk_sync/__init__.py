@@ -7,6 +7,6 @@ approved replies through the helpdesk, `links` remembers what was done where, an
 schedules all of it and disables a helpdesk whose credentials stop working.
 """
 
-from daemon.helpdesk.runner import add_helpdesk_jobs, poll_helpdesks, push_helpdesks
+from daemon.helpdesk_sync.runner import add_helpdesk_jobs, poll_helpdesks, push_helpdesks
 
 __all__ = ["add_helpdesk_jobs", "poll_helpdesks", "push_helpdesks"]

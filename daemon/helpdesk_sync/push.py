@@ -38,16 +38,19 @@ from connectors.helpdesk import (
     find_entry,
 )
 from daemon.config import HelpdeskSettings
-from daemon.helpdesk.decisions import draft_marker, escalation_marker
-from daemon.helpdesk.host import HelpdeskHost
-from daemon.helpdesk.links import (
+from daemon.helpdesk_sync.agent_actions import draft_marker, escalation_marker
+from daemon.helpdesk_sync.host import HelpdeskHost
+from daemon.helpdesk_sync.links import (
     SOURCE_PREFIX,
     done_ids,
     record_action,
     usage_of,
 )
-from daemon.helpdesk.sink import reply_text
-from daemon.models import (
+from daemon.helpdesk_sync.sink import reply_text
+from daemon.records import ParsedMail
+from daemon.store.content import Content, message_content
+from daemon.store.engine import session_scope
+from daemon.tables import (
     AuditEvent,
     Draft,
     Escalation,
@@ -57,8 +60,6 @@ from daemon.models import (
     Ticket,
     utcnow,
 )
-from daemon.records import ParsedMail
-from daemon.store import Content, message_content, session_scope
 
 log = logging.getLogger("helpdeskd.helpdesk")
 

@@ -23,13 +23,14 @@ from typing import Any
 from connectors.base import ConnectorError
 from connectors.helpdesk import Helpdesk, HelpdeskError
 from daemon.config import HelpdeskSettings
-from daemon.helpdesk.host import HelpdeskHost
-from daemon.helpdesk.links import source_of
-from daemon.helpdesk.poll import poll_helpdesk
-from daemon.helpdesk.push import push_helpdesk
+from daemon.helpdesk_sync.host import HelpdeskHost
+from daemon.helpdesk_sync.links import source_of
+from daemon.helpdesk_sync.poll import poll_helpdesk
+from daemon.helpdesk_sync.push import push_helpdesk
 from daemon.metrics import SOURCE_FAILING
-from daemon.models import Cursor, utcnow
-from daemon.store import audit, session_scope
+from daemon.store.audit import audit
+from daemon.store.engine import session_scope
+from daemon.tables import Cursor, utcnow
 
 log = logging.getLogger("helpdeskd.helpdesk")
 

@@ -29,7 +29,7 @@ OUR_MARK = "[helpdeskd-"
 
 
 @dataclass(frozen=True, slots=True)
-class AgentDecision:
+class AgentAction:
     action: Literal["approve", "reject"]
     actor: str
     body: str | None = None
@@ -45,21 +45,21 @@ def escalation_marker(escalation_id: int) -> str:
     return f"[helpdeskd-escalation-{escalation_id}]"
 
 
-def read_decision(
+def read_action(
     after_note: list[Entry],
     mark: Mark | None,
     *,
     prefix: str,
     helpdesk: str,
     our_replies: frozenset[str] = frozenset(),
-) -> AgentDecision | None:
+) -> AgentAction | None:
     """The agent's decision on the draft whose note precedes `after_note`; None: undecided.
     `our_replies` are the (normalised) texts of replies we sent, which are not an agent's."""
     staged: str | None = None
     last_plain_note: Entry | None = None
     for entry in after_note:
         if entry.kind == "reply" and normalise(entry.text) not in our_replies:
-            return AgentDecision(
+            return AgentAction(
                 "reject",
                 actor_of(entry, helpdesk),
                 reason=f"{actor_of(entry, helpdesk)} replied personally",
@@ -68,27 +68,27 @@ def read_decision(
             continue
         command, rest = split_command(entry.text, prefix)
         if command == "approve":
-            return AgentDecision("approve", actor_of(entry, helpdesk), body=rest or staged)
+            return AgentAction("approve", actor_of(entry, helpdesk), body=rest or staged)
         if command == "reject":
-            return AgentDecision(
+            return AgentAction(
                 "reject", actor_of(entry, helpdesk), reason=rest or "no reason given"
             )
         if command == "edit" and rest:
             staged = rest
         elif command is None:
             last_plain_note = entry
-    return decision_by_mark(mark, staged, last_plain_note, helpdesk)
+    return action_by_mark(mark, staged, last_plain_note, helpdesk)
 
 
-def decision_by_mark(
+def action_by_mark(
     mark: Mark | None, staged: str | None, last_note: Entry | None, helpdesk: str
-) -> AgentDecision | None:
+) -> AgentAction | None:
     actor = f"agent in {helpdesk}"
     if mark == "approved":
-        return AgentDecision("approve", actor, body=staged)
+        return AgentAction("approve", actor, body=staged)
     if mark == "rejected":
         reason = last_note.text.strip() if last_note else f"rejected in {helpdesk}"
-        return AgentDecision(
+        return AgentAction(
             "reject", actor_of(last_note, helpdesk) if last_note else actor, reason=reason[:1000]
         )
     return None

@@ -16,10 +16,11 @@ from connectors.maildir import MaildirSource
 from daemon.app import Services
 from daemon.cli.backfill import run_backfill
 from daemon.mail.message import parse_bytes
-from daemon.models import Message
-from daemon.parallel import ParsePool
+from daemon.parse_pool import ParsePool
 from daemon.pipeline import run_threading
-from daemon.store import ingest_many, session_scope
+from daemon.store.engine import session_scope
+from daemon.store.ingest import ingest_many
+from daemon.tables import Message
 from tests.daemon.test_pipeline import mail
 
 

@@ -37,8 +37,8 @@ from sqlmodel import select
 
 from connectors.base import ConnectorError, DeliveryUnknown, MailSink, OutboundMail
 from connectors.helpdesk import Helpdesk, HelpdeskError, find_entry
-from daemon.models import Outbox, Ticket
-from daemon.store import session_scope
+from daemon.store.engine import session_scope
+from daemon.tables import Outbox, Ticket
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from daemon.app import template_env
-from daemon.compose import reply_recipient, wrap_reply
 from daemon.config import Settings
+from daemon.outgoing_mail import reply_recipient, wrap_reply
 from daemon.records import Address, AuthResult
 from tests.factories import parsed_mail
 

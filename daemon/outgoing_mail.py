@@ -26,9 +26,9 @@ from connectors.rfc5322.headertext import MAX_SUBJECT, clean_text, mailbox
 from connectors.rfc5322.msgid import fold_ids, reply_ids
 from daemon.config import Settings
 from daemon.mail.subject import strip_subject
-from daemon.models import utcnow
 from daemon.records import Address, ParsedMail
 from daemon.secret import message_id_secret
+from daemon.tables import utcnow
 
 
 def reply_message_id(settings: Settings, kind: str, *ids: int) -> str:
