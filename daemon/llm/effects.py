@@ -20,10 +20,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from connectors.llm import ToolCall
-from daemon.models import AuditEvent
 from daemon.records import ToolResult
 from daemon.store.audit import audit
 from daemon.store.engine import session_scope
+from daemon.tables import AuditEvent
 from daemon.tools import Toolbox, ToolRun
 
 log = logging.getLogger("helpdeskd.draft")
