@@ -6,6 +6,11 @@ whichever the request asked for, with usage when `stream_options.include_usage` 
 `Reply` (raw control for faults: status and headers, a delay, a body that is not JSON, a
 stream that stalls, breaks off or carries a bad chunk). Every request is recorded.
 
+`faults` makes it answer as real servers do where they differ from the reference (each named
+after what was seen on llama.cpp's server): "json_schema_500" refuses `json_schema` with HTTP
+500 and pydantic's text, "null_content_500" refuses an assistant turn whose `content` is null,
+"tools_need_tool_choice" ignores the tools of a request that sends no `tool_choice`.
+
 `gullible_script` plays the worst model helpdeskd must survive: it believes everything the
 mail says, calls tools with whatever identity the mail names, and answers confidently.
 """
@@ -92,6 +97,7 @@ class ScriptedLLM:
         self.in_flight = 0
         self.max_in_flight = 0
         self.url = ""
+        self.faults: set[str] = set()
 
     def start(self, port: int = 0) -> str:
         owner = self
@@ -133,7 +139,9 @@ class CompletionHandler(BaseHTTPRequestHandler):
         try:
             if self.llm.latency:
                 time.sleep(self.llm.latency)
-            outcome = self.llm.script(request)
+            outcome = fault_reply(self.llm.faults, request) or self.llm.script(
+                as_seen(self.llm.faults, request)
+            )
             if isinstance(outcome, Answer):
                 outcome = render(outcome, request)
             self.send(outcome)
@@ -173,6 +181,43 @@ class CompletionHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         return
+
+
+# --- faults of real servers ---------------------------------------------------------------
+
+PYDANTIC_JSON_SCHEMA = (
+    "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should be "
+    "'text' or 'json_object' [type=literal_error, input_value='json_schema', input_type=str]"
+)
+
+
+def fault_reply(faults: set[str], request: dict[str, Any]) -> Reply | None:
+    """The error a real server gives for this request, if one of `faults` applies."""
+    fmt = request.get("response_format") or {}
+    if "json_schema_500" in faults and fmt.get("type") == "json_schema":
+        return server_error(PYDANTIC_JSON_SCHEMA)
+    nulls = [
+        m
+        for m in request.get("messages", [])
+        if m.get("role") == "assistant" and m.get("content", None) is None
+    ]
+    if "null_content_500" in faults and nulls:
+        return server_error("object of type 'NoneType' has no len()")
+    return None
+
+
+def server_error(message: str) -> Reply:
+    """llama-cpp-python's server wraps every unexpected exception like this, as HTTP 500."""
+    body = {"message": message, "type": "internal_server_error", "param": None, "code": None}
+    return Reply(status=500, body={"error": body})
+
+
+def as_seen(faults: set[str], request: dict[str, Any]) -> dict[str, Any]:
+    """The request as the model sees it: llama.cpp's function-calling format drops the tools
+    unless `tool_choice` is sent (and is not "none")."""
+    if "tools_need_tool_choice" in faults and request.get("tool_choice") in (None, "none"):
+        return {k: v for k, v in request.items() if k != "tools"}
+    return request
 
 
 # --- rendering answers ---------------------------------------------------------------------
