@@ -64,9 +64,9 @@ class EffectLog:
         """Run a round's calls, in their order. Read-only ones run together as before; the
         ones that change data run one by one, each answered from memory once it has run."""
         plain = [i for i, c in enumerate(calls) if not changes_data(toolbox, c)]
-        runs: dict[int, ToolRun] = dict(
-            zip(plain, toolbox.run_all([calls[i] for i in plain]), strict=True)
-        )
+        runs: dict[int, ToolRun] = {}
+        if plain:
+            runs = dict(zip(plain, toolbox.run_all([calls[i] for i in plain]), strict=True))
         for i, call in enumerate(calls):
             if i not in runs:
                 runs[i] = self.run_once(toolbox, call)
