@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -226,3 +227,67 @@ def call_dict() -> dict[str, Any]:
         "type": "function",
         "function": {"name": "get_order_status", "arguments": '{"order_id": "1"}'},
     }
+
+
+def test_probe_shows_what_a_llamacpp_like_server_does(
+    llm_server: ScriptedLLM, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from daemon.cli import main
+
+    llm_server.faults = {"json_schema_500", "tools_need_tool_choice"}
+    llm_server.script = lambda req: (
+        Answer(None, [("get_order_status", {"order_id": "10001"})])
+        if offered_tools(req)
+        else Answer(OK)
+    )
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[llm]\nbase_url = "{llm_server.url}"\n\n'
+        '[models.triage]\nmodel = "smol"\n\n[models.reasoning]\nmodel = "smol"\n'
+    )
+    result = CliRunner().invoke(
+        main, ["check-config", "--config", str(config), "--probe", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (probe,) = json.loads(result.output)["models"]  # one endpoint and model: asked once
+    assert probe["tasks"] == ["triage", "reasoning"] and probe["model"] == "smol"
+    checks = {name: (c["ok"], c["text"]) for name, c in probe["checks"].items()}
+    assert checks["json_schema"][0] is False
+    assert "HTTP 500" in checks["json_schema"][1]
+    assert "Input should be 'text' or 'json_object'" in checks["json_schema"][1]
+    assert checks["json_object"] == (True, "yes (valid JSON)")
+    assert checks["tools without tool_choice"][0] is False
+    assert "without a tool call" in checks["tools without tool_choice"][1]
+    assert checks["tools with tool_choice auto"] == (
+        True,
+        'yes: called get_order_status({"order_id": "10001"})',
+    )
+    assert checks["streaming"][0] and checks["usage in streams"][0]
+    assert checks["usage in streams"][1].startswith("yes (")
+    assert checks["vision (an image)"][0]
+    assert len(llm_server.requests) == 7
+    table = CliRunner().invoke(main, ["check-config", "--config", str(config), "--probe"])
+    assert "triage, reasoning: smol at" in table.output
+    assert "Input should be" in table.output and "json_schema" in table.output
+    assert "drafter:" in table.output  # the summary comes first
+
+
+def test_probe_reports_an_unreachable_server(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from daemon.cli import main
+
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[llm]\nbase_url = "http://127.0.0.1:9/v1"\ntimeout_seconds = 2.0\n\n'
+        '[models.triage]\nmodel = "m"\n'
+    )
+    result = CliRunner().invoke(
+        main, ["check-config", "--config", str(config), "--probe", "--json"]
+    )
+    checks = json.loads(result.output)["models"][0]["checks"]
+    assert all(not c["ok"] and c["text"].startswith("no: cannot connect") for c in checks.values())
+    usage = CliRunner().invoke(main, ["check-config", "--config", str(config), "--json"])
+    assert usage.exit_code == 2 and "--json goes with --probe" in usage.output
