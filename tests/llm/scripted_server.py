@@ -186,9 +186,17 @@ class CompletionHandler(BaseHTTPRequestHandler):
 # --- faults of real servers ---------------------------------------------------------------
 
 PYDANTIC_JSON_SCHEMA = (
-    "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should be "
-    "'text' or 'json_object' [type=literal_error, input_value='json_schema', input_type=str]"
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}"
 )
+"""What llama-cpp-python 0.3.36's server answered (HTTP 500) to response_format json_schema."""
+PYDANTIC_NULL_CONTENT = (
+    "7 validation errors:\n  {'type': 'literal_error', 'loc': ('body', 'messages', 1, "
+    "'ChatCompletionRequestSystemMessage', 'role'), 'msg': \"Input should be 'system'\", "
+    "'input': 'assistant', 'ctx': {'expected': \"'system'\"}}"
+)
+"""Its answer (HTTP 500) to an assistant turn with tool calls and `content: null`."""
 
 
 def fault_reply(faults: set[str], request: dict[str, Any]) -> Reply | None:
@@ -202,7 +210,7 @@ def fault_reply(faults: set[str], request: dict[str, Any]) -> Reply | None:
         if m.get("role") == "assistant" and m.get("content", None) is None
     ]
     if "null_content_500" in faults and nulls:
-        return server_error("object of type 'NoneType' has no len()")
+        return server_error(PYDANTIC_NULL_CONTENT)
     return None
 
 

@@ -25,6 +25,7 @@ from connectors.llm import (
 )
 from tests.llm.scripted_server import (
     PYDANTIC_JSON_SCHEMA,
+    PYDANTIC_NULL_CONTENT,
     Answer,
     Reply,
     ScriptedLLM,
@@ -218,7 +219,7 @@ def test_null_content_fault_answers_like_llamacpp(llm_server: ScriptedLLM) -> No
     body = {"model": "m", "messages": [{"role": "assistant", "content": None}]}
     answer = httpx.post(f"{llm_server.url}/chat/completions", json=body)
     assert answer.status_code == 500
-    assert answer.json()["error"]["message"] == "object of type 'NoneType' has no len()"
+    assert answer.json()["error"]["message"] == PYDANTIC_NULL_CONTENT
 
 
 def call_dict() -> dict[str, Any]:
