@@ -27,6 +27,11 @@ EXPECTED = {
         "multilingual: qwen-3-32b",
     ],
     "openai-token-priced.toml": ["reasoning: gpt-4o at https://api.openai.com/v1"],
+    "llamacpp.toml": [
+        "triage: local at http://127.0.0.1:8000/v1 — tools (tool_choice auto), json_object, "
+        "no vision, streaming (no usage); context 8192 tokens, output cap 512, "
+        "tokenizer estimate (chars/3)"
+    ],
     "vllm.toml": ["triage: Qwen/Qwen2.5-7B-Instruct at http://127.0.0.1:8000/v1 — tools"],
     "ollama.toml": [
         "triage: llama3.1:8b at http://127.0.0.1:11434/v1 — tools (tool_choice auto), "
