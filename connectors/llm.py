@@ -16,10 +16,18 @@ next chunk happens to arrive. A failed answer carries the text received so far, 
 the server spent can be estimated. Streamed tool calls are accumulated here, by `index` when
 the server sends one and by `id` otherwise (the SDK's `stream()` helper breaks without `index`).
 
-What a model can do is declared per model (`Capabilities`): a server that refuses `json_schema`
-gets `json_object` with the schema in the prompt, then the prompt alone; the downgrade is
-remembered for the life of the client. The connector knows the protocol, not the policy: the
-daemon decides what to do with an `LLMError`.
+What a model can do is declared per model (`Capabilities`) and then negotiated with what the
+server actually answers. A refusal is recognised by its text, whatever the status (a 400, a 422,
+or llama.cpp's HTTP 500 "Input should be 'text' or 'json_object'"): a server that refuses
+`json_schema` gets `json_object` with the schema in the prompt, then the prompt alone; one that
+refuses `tool_choice` gets none. Each downgrade is remembered for the life of the client (the
+process), logged once at WARNING with the server's own words, and listed in `notes`. A request
+the server refused for what it says (a 4xx, or a 5xx that complains about the request) is never
+retried as it was: it cannot succeed. Tools go with `tool_choice` ("auto" by default: llama.cpp's
+function-calling chat format calls tools only when it is sent; vLLM and Ollama document it), and
+an assistant turn that carries tool calls goes with `content: ""`, never null (llama.cpp's
+templates fail on null). The connector knows the protocol, not the policy: the daemon decides
+what to do with an `LLMError`.
 """
 
 from __future__ import annotations
@@ -39,10 +47,28 @@ import openai
 
 from connectors.base import ConnectorError
 
-log = logging.getLogger("helpdeskd.llm")
-
 JsonMode = Literal["json_schema", "json_object", "prompt"]
 JSON_MODES: tuple[JsonMode, ...] = ("json_schema", "json_object", "prompt")
+ToolChoice = Literal["auto", "required", "none-sent"]
+"""What goes in `tool_choice` with tools: "required" only until the first tool result (then
+"auto", so the model can answer); "none-sent" leaves the field out (the server's default)."""
+
+log = logging.getLogger("helpdeskd.llm")
+
+JSON_WORDS = ("response_format", "json_schema", "json_object", "json mode", "structured output")
+TOOL_CHOICE_WORDS = ("tool_choice", "tool choice", "enable-auto-tool-choice")
+REQUEST_COMPLAINTS = (
+    *JSON_WORDS,
+    *TOOL_CHOICE_WORDS,
+    "input should be",
+    "validation error",
+    "field required",
+    "extra inputs are not permitted",
+    "nonetype",
+    "unprocessable",
+)
+"""Words of a server complaining about the request itself (pydantic's, llama.cpp's, vLLM's):
+sent again unchanged, the same request fails again, whatever the HTTP status said."""
 ErrorKind = Literal[
     "timeout",
     "stalled",
@@ -84,17 +110,24 @@ class LLMError(ConnectorError):
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What the server is assumed to support for one model (from config, not probed)."""
+    """What the server is assumed to support for one model (from config; narrowed at run time
+    by what the server refuses)."""
 
     tools: bool = True
     json_mode: JsonMode = "json_schema"
     vision: bool = False
     streaming: bool = True
     stream_usage: bool = True
+    tool_choice: ToolChoice = "auto"
 
     def describe(self) -> str:
+        choice = (
+            "no tool_choice sent"
+            if self.tool_choice == "none-sent"
+            else f"tool_choice {self.tool_choice}"
+        )
         parts = [
-            "tools" if self.tools else "no tools",
+            f"tools ({choice})" if self.tools else "no tools",
             {
                 "json_schema": "json_schema",
                 "json_object": "json_object",
@@ -210,6 +243,8 @@ class OpenAIChatModel:
         self._capabilities = endpoint.capabilities
         self._lock = threading.Lock()
         self._call = threading.local()  # the deadline of the call on this thread
+        self.notes: list[str] = []
+        """What negotiation changed, with the server's words (for logs and check-config)."""
         self.client = openai.OpenAI(
             base_url=endpoint.base_url,
             # Local servers need no key, but the SDK insists on one.
@@ -261,32 +296,30 @@ class OpenAIChatModel:
             if kwargs.get("stream"):
                 return self._streamed(kwargs, mode)
             return self._plain(kwargs, mode)
-        except openai.BadRequestError as exc:
-            if request.json_schema is not None and self._refuses_json_mode(exc, mode):
-                self._downgrade_json(mode)
-                return self._complete_once(request)
-            raise LLMError(
-                f"{self.name}: the server refused the request: {_error_text(exc)}",
-                kind="refused_request",
-                permanent=True,
-            ) from None
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            raise LLMError(
-                f"{self.name}: authentication failed ({exc.status_code}): check the API key "
+        except openai.APIStatusError as exc:
+            if self._renegotiate(request, mode, exc):
+                return self._complete_once(request)  # a weaker mode: at most four steps
+            raise self._status_error(exc) from None
+        except (json.JSONDecodeError, openai.APIResponseValidationError, UnicodeDecodeError):
+            raise LLMError(f"{self.name}: the answer is not valid JSON", kind="malformed") from None
+
+    def _status_error(self, exc: openai.APIStatusError) -> Exception:
+        """What an HTTP error becomes: an LLMError, or `exc` itself when a retry can help."""
+        status, text = exc.status_code, _error_text(exc)
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            return LLMError(
+                f"{self.name}: authentication failed ({status}): check the API key "
                 "in the environment",
                 kind="auth",
                 permanent=True,
-            ) from None
-        except openai.APIStatusError as exc:
-            if exc.status_code >= 500 or exc.status_code == 429:
-                raise
-            raise LLMError(
-                f"{self.name}: HTTP {exc.status_code}: {_error_text(exc)}",
-                kind="refused_request",
-                permanent=True,
-            ) from None
-        except (json.JSONDecodeError, openai.APIResponseValidationError, UnicodeDecodeError):
-            raise LLMError(f"{self.name}: the answer is not valid JSON", kind="malformed") from None
+            )
+        if (status >= 500 or status == 429) and not _complains(text):
+            return exc  # overloaded or broken for now: the retry loop decides
+        return LLMError(
+            f"{self.name}: the server refused the request (HTTP {status}): {text}",
+            kind="refused_request",
+            permanent=True,
+        )
 
     def _arguments(self, request: ChatRequest, mode: JsonMode | None) -> dict[str, Any]:
         caps = self.capabilities
@@ -302,11 +335,13 @@ class OpenAIChatModel:
                     permanent=True,
                 )
             kwargs["tools"] = list(request.tools)
+            if (choice := self._tool_choice(request)) is not None:
+                kwargs["tool_choice"] = choice
         if request.json_schema is not None and mode is not None:
             messages, response_format = _json_format(messages, request.json_schema, mode)
             if response_format is not None:
                 kwargs["response_format"] = response_format
-        kwargs["messages"] = messages
+        kwargs["messages"] = [_wire_message(m) for m in messages]
         stream = request.stream if request.stream is not None else self.endpoint.stream
         if stream and caps.streaming:
             kwargs["stream"] = True
@@ -426,22 +461,57 @@ class OpenAIChatModel:
             json_mode=mode,
         )
 
-    # --- JSON mode fallback ------------------------------------------------------------
+    # --- negotiation -------------------------------------------------------------------
 
     def _json_mode(self, request: ChatRequest) -> JsonMode | None:
         return self.capabilities.json_mode if request.json_schema is not None else None
 
-    def _refuses_json_mode(self, exc: openai.BadRequestError, mode: JsonMode | None) -> bool:
-        text = _error_text(exc).lower()
-        return mode in ("json_schema", "json_object") and any(
-            word in text for word in ("response_format", "json_schema", "json_object", "json mode")
-        )
+    def _tool_choice(self, request: ChatRequest) -> str | None:
+        choice = self.capabilities.tool_choice
+        if not request.tools or choice == "none-sent":
+            return None
+        if choice == "required" and any(m.get("role") == "tool" for m in request.messages):
+            return "auto"  # with the results in hand the model must be free to answer
+        return choice
 
-    def _downgrade_json(self, mode: JsonMode | None) -> None:
+    def _renegotiate(
+        self, request: ChatRequest, mode: JsonMode | None, exc: openai.APIStatusError
+    ) -> bool:
+        """Weaken what the server refused (True: send again); False when nothing is left."""
+        if exc.status_code not in (400, 422) and exc.status_code < 500:
+            return False
+        if request.json_schema is not None and self._refuses_json_mode(exc, mode):
+            return self._downgrade_json(mode, exc)
+        if self._tool_choice(request) is not None and _mentions(
+            _error_text(exc), TOOL_CHOICE_WORDS
+        ):
+            return self._drop_tool_choice(exc)
+        return False
+
+    def _refuses_json_mode(self, exc: openai.APIStatusError, mode: JsonMode | None) -> bool:
+        return mode in ("json_schema", "json_object") and _mentions(_error_text(exc), JSON_WORDS)
+
+    def _downgrade_json(self, mode: JsonMode | None, exc: openai.APIStatusError) -> bool:
         with self._lock:
-            if self._capabilities.json_mode == mode and mode != "prompt":
+            current = self._capabilities.json_mode
+            if current == mode and mode != "prompt":
                 weaker = JSON_MODES[JSON_MODES.index(mode) + 1]
                 self._capabilities = replace(self._capabilities, json_mode=weaker)
+                self._note(f"{mode} refused", exc, f"using {_JSON_LABEL[weaker]}")
+            return self._capabilities.json_mode != mode  # another thread may have done it
+
+    def _drop_tool_choice(self, exc: openai.APIStatusError) -> bool:
+        with self._lock:
+            if self._capabilities.tool_choice != "none-sent":
+                self._capabilities = replace(self._capabilities, tool_choice="none-sent")
+                self._note("tool_choice refused", exc, "sending tools without tool_choice")
+        return True
+
+    def _note(self, what: str, exc: openai.APIStatusError, now: str) -> None:
+        """Log a downgrade once (callers hold the lock and change the capabilities once)."""
+        note = f"{what} (HTTP {exc.status_code}: {_error_text(exc)}): {now}"
+        self.notes.append(note)
+        log.warning("%s (%s): %s, for the rest of this process", self.name, self.model, note)
 
     # --- retries and deadlines --------------------------------------------------------
 
@@ -651,6 +721,31 @@ def _json_format(
     )
     fmt = {"type": "json_object"} if mode == "json_object" else None
     return _with_system_note(messages, note), fmt
+
+
+_JSON_LABEL: dict[JsonMode, str] = {
+    "json_schema": "json_schema",
+    "json_object": "json_object with the schema in the prompt",
+    "prompt": "JSON by prompt",
+}
+
+
+def _wire_message(message: dict[str, Any]) -> dict[str, Any]:
+    """An assistant turn with tool calls goes with `content: ""`: the OpenAI reference allows
+    null, but llama.cpp's chat templates fail on it (HTTP 500) and "" means the same."""
+    if message.get("role") == "assistant" and message.get("content") is None:
+        return {**message, "content": ""}
+    return message
+
+
+def _mentions(text: str, words: Iterable[str]) -> bool:
+    low = text.lower()
+    return any(w in low for w in words)
+
+
+def _complains(text: str) -> bool:
+    """Whether an error's text says the request itself is wrong (so no retry can help)."""
+    return _mentions(text, REQUEST_COMPLAINTS)
 
 
 def _with_system_note(messages: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:

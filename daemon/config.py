@@ -423,6 +423,11 @@ class ModelSettings(Section):
     base_url: str = Field("", description="empty: [llm] base_url")
     api_key_env: str = Field("", description="empty: the [llm] key")
     tools: bool = Field(True, description="the server supports function calling")
+    tool_choice: Literal["auto", "required", "none-sent"] = Field(
+        "auto",
+        description="sent with tools: auto; required (until the first tool result); "
+        "none-sent (left out: the server's default)",
+    )
     json_mode: Literal["json_schema", "json_object", "prompt"] = Field(
         "json_schema", description="strongest structured-output mode the server supports"
     )

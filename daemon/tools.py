@@ -81,6 +81,8 @@ class ToolRun:
     result: ToolResult
     content: str
     problem: str | None = None
+    reached: bool = False
+    """The call went to the service (so a tool that changes data may have changed it)."""
 
 
 class ToolRegistry:
@@ -155,7 +157,7 @@ class Toolbox:
         errors = sorted(e.message for e in tool.validator.iter_errors(args))
         if errors:
             return refused(call, args, f"invalid arguments: {'; '.join(errors)[:300]}", flag=False)
-        run = self.execute(tool, call, args)
+        run = replace(self.execute(tool, call, args), reached=True)
         if problem is not None:  # the model tried to choose the customer: always flagged
             run = replace(run, problem="; ".join(p for p in (problem, run.problem) if p))
         return run

@@ -6,9 +6,11 @@ import json
 import sys
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlmodel import col, func, select
 
@@ -25,6 +27,9 @@ from daemon.errors import ConfigError
 from daemon.ownership import owned_tickets
 from daemon.store.engine import session_scope
 from daemon.tables import Cursor, Escalation, Message, Outbox, Quarantine, Ticket
+
+if TYPE_CHECKING:
+    from daemon.llm.probe import ModelProbe  # imports the openai SDK: only when probing
 
 console = Console()
 
@@ -56,9 +61,11 @@ def run(config_path: Path | None, once: bool) -> None:
 
 @click.command("check-config")
 @config_option
+@click.option("--probe", is_flag=True, help="Ask each configured model's server what it supports.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def check_config(config_path: Path | None, as_json: bool) -> None:
-    """Validate the configuration: every problem with its key (exit 78), or a summary (exit 0)."""
+def check_config(config_path: Path | None, probe: bool, as_json: bool) -> None:
+    """Validate the configuration: every problem with its key (exit 78), or a summary (exit 0).
+    With --probe, also send tiny requests to each model and show what its server does."""
     try:
         settings = load_settings(config_path)
     except ConfigError as exc:
@@ -68,10 +75,37 @@ def check_config(config_path: Path | None, as_json: bool) -> None:
         else:
             print_problems(exc.problems)
         sys.exit(EXIT_CONFIG)
+    if not probe:
+        if as_json:
+            click.echo(json.dumps({"ok": True, **summary_data(settings)}, indent=2))
+        else:
+            click.echo(summary(settings))
+        return
+    from daemon.llm.probe import as_json as probe_json
+    from daemon.llm.probe import probe_models
+
+    probes = probe_models(settings)
     if as_json:
-        click.echo(json.dumps({"ok": True, **summary_data(settings)}, indent=2))
+        data = {"ok": True, **summary_data(settings), "models": probe_json(probes)}
+        click.echo(json.dumps(data, indent=2))
         return
     click.echo(summary(settings))
+    for table in probe_tables(probes):
+        console.print(table)
+
+
+def probe_tables(probes: list[ModelProbe]) -> list[Table]:
+    tables = []
+    for p in probes:
+        table = Table(
+            title=f"{', '.join(p.tasks)}: {p.model} at {p.base_url}", title_justify="left"
+        )
+        table.add_column("check")
+        table.add_column("what the server did", overflow="fold")
+        for name, cell in p.cells.items():
+            table.add_row(name, f"[{'green' if cell.ok else 'red'}]{escape(cell.text)}[/]")
+        tables.append(table)
+    return tables
 
 
 def summary_data(s: Settings) -> dict[str, object]:

@@ -274,6 +274,8 @@ class LLMDrafter:
                 ok=run.result.ok,
                 error=run.result.error,
                 problem=run.problem,
+                # a side effect that had already happened for this draft: not sent again
+                replayed=run.call.name in loop.replayed and not run.reached,
             )
 
     # --- the result --------------------------------------------------------------------

@@ -374,6 +374,7 @@ def endpoint_for(settings: Settings, task: ModelTask) -> Endpoint:
             vision=spec.vision,
             streaming=spec.streaming,
             stream_usage=spec.stream_usage,
+            tool_choice=spec.tool_choice,
         ),
     )
 

@@ -3,7 +3,11 @@
 Decides how many rounds and calls a draft may use and when the loop stops. Each round sends
 the route's tools (only the offered ones; none after `max_tool_rounds`, after `max_tool_calls`
 or once the tool-result token budget is spent); the calls of one answer run in parallel and go
-back as `tool` messages, capped and PII-masked. The loop stops with an answer when the model
+back as `tool` messages, capped and PII-masked, after an assistant turn that carries the calls
+with `content: ""` (never null: llama.cpp refuses it). A tool that changes data runs at most
+once per draft (`daemon.llm.effects`): its result is stored before the model is asked again,
+and a second call — in a later round, or after a failed turn, a retry or a crash — gets the
+stored result instead of a second ticket. The loop stops with an answer when the model
 stops calling tools; it stops with a failure when a request fails, or at once when the model
 calls a tool it was not offered (a sign of injection or confusion: nothing it says after that
 is trusted).
@@ -18,6 +22,7 @@ from typing import Any
 
 from connectors.llm import ChatRequest, ChatResponse, JsonSchema, ToolCall
 from daemon.config import ModelTask
+from daemon.llm.effects import EffectLog
 from daemon.llm.stack import CallMeta, Failure, LLMStack
 from daemon.tools import Toolbox, ToolRun
 
@@ -38,6 +43,8 @@ class LoopResult:
     failure: Failure | None
     runs: tuple[ToolRun, ...]
     requests: int
+    replayed: tuple[str, ...] = ()
+    """Tools whose side effect had already happened for this draft: their result was reused."""
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -57,6 +64,7 @@ def run_tool_loop(
     tools = toolbox.openai_tools() if stack.capabilities(task).tools else ()
     max_tokens = stack.spec(task).max_output_tokens
     msgs = list(messages)
+    effects = EffectLog(stack.engine, meta.message_pk, meta.ticket_id, meta.session)
     runs: list[ToolRun] = []
     calls_left, budget_left = limits.max_calls, limits.tool_tokens
     for round_no in range(limits.max_rounds + 1):
@@ -64,18 +72,19 @@ def run_tool_loop(
         offer = tools if open_round else ()
         request = ChatRequest(tuple(msgs), max_tokens, tools=offer, json_schema=schema)
         answer = stack.call(task, request, meta)
+        done = tuple(dict.fromkeys(effects.replayed))
         if isinstance(answer, Failure):
-            return LoopResult(None, answer, tuple(runs), round_no + 1)
+            return LoopResult(None, answer, tuple(runs), round_no + 1, done)
         if not answer.tool_calls:
-            return LoopResult(answer, None, tuple(runs), round_no + 1)
+            return LoopResult(answer, None, tuple(runs), round_no + 1, done)
         offered = {t["function"]["name"] for t in offer}
         stray = [c.name for c in answer.tool_calls if c.name not in offered]
         if stray:
-            return LoopResult(None, stray_calls(stray, toolbox), tuple(runs), round_no + 1)
+            return LoopResult(None, stray_calls(stray, toolbox), tuple(runs), round_no + 1, done)
         calls = answer.tool_calls[:calls_left]
         calls_left -= len(calls)
         msgs.append(assistant_turn(answer.content, calls))
-        for run in toolbox.run_all(calls):
+        for run in effects.run_all(toolbox, calls):
             runs.append(run)
             content = counter.trim(
                 stack.masker.mask(run.content), min(limits.tool_result_tokens, max(budget_left, 0))
@@ -99,7 +108,7 @@ def stray_calls(names: list[str], toolbox: Toolbox) -> Failure:
 def assistant_turn(content: str, calls: tuple[ToolCall, ...]) -> dict[str, Any]:
     return {
         "role": "assistant",
-        "content": content or None,
+        "content": content or "",
         "tool_calls": [
             {
                 "id": c.id,

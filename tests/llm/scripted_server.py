@@ -9,6 +9,11 @@ stream that stalls, breaks off or carries a bad chunk). An `Answer` can itself b
 client's retry arrives), dribble its stream (`interval`) or leave usage out of it even when
 asked (`stream_usage=False`). Every request is recorded.
 
+`faults` makes it answer as real servers do where they differ from the reference (each named
+after what was seen on llama.cpp's server): "json_schema_500" refuses `json_schema` with HTTP
+500 and pydantic's text, "null_content_500" refuses an assistant turn whose `content` is null,
+"tools_need_tool_choice" ignores the tools of a request that sends no `tool_choice`.
+
 `gullible_script` plays the worst model helpdeskd must survive: it believes everything the
 mail says, calls tools with whatever identity the mail names, and answers confidently.
 """
@@ -134,6 +139,7 @@ class ScriptedLLM:
         self.in_flight = 0
         self.max_in_flight = 0
         self.url = ""
+        self.faults: set[str] = set()
 
     def start(self, port: int = 0) -> str:
         owner = self
@@ -178,7 +184,9 @@ class CompletionHandler(BaseHTTPRequestHandler):
         try:
             if self.llm.latency:
                 time.sleep(self.llm.latency)
-            outcome = self.llm.script(request)
+            outcome = fault_reply(self.llm.faults, request) or self.llm.script(
+                as_seen(self.llm.faults, request)
+            )
             if isinstance(outcome, Answer):
                 outcome = render(outcome, request)
             self.send(outcome)
@@ -243,6 +251,51 @@ class CompletionHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         return
+
+
+# --- faults of real servers ---------------------------------------------------------------
+
+PYDANTIC_JSON_SCHEMA = (
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}"
+)
+"""What llama-cpp-python 0.3.36's server answered (HTTP 500) to response_format json_schema."""
+PYDANTIC_NULL_CONTENT = (
+    "7 validation errors:\n  {'type': 'literal_error', 'loc': ('body', 'messages', 1, "
+    "'ChatCompletionRequestSystemMessage', 'role'), 'msg': \"Input should be 'system'\", "
+    "'input': 'assistant', 'ctx': {'expected': \"'system'\"}}"
+)
+"""Its answer (HTTP 500) to an assistant turn with tool calls and `content: null`."""
+
+
+def fault_reply(faults: set[str], request: dict[str, Any]) -> Reply | None:
+    """The error a real server gives for this request, if one of `faults` applies."""
+    fmt = request.get("response_format") or {}
+    if "json_schema_500" in faults and fmt.get("type") == "json_schema":
+        return server_error(PYDANTIC_JSON_SCHEMA)
+    nulls = [
+        m
+        for m in request.get("messages", [])
+        if m.get("role") == "assistant" and m.get("content", None) is None
+    ]
+    if "null_content_500" in faults and nulls:
+        return server_error(PYDANTIC_NULL_CONTENT)
+    return None
+
+
+def server_error(message: str) -> Reply:
+    """llama-cpp-python's server wraps every unexpected exception like this, as HTTP 500."""
+    body = {"message": message, "type": "internal_server_error", "param": None, "code": None}
+    return Reply(status=500, body={"error": body})
+
+
+def as_seen(faults: set[str], request: dict[str, Any]) -> dict[str, Any]:
+    """The request as the model sees it: llama.cpp's function-calling format drops the tools
+    unless `tool_choice` is sent (and is not "none")."""
+    if "tools_need_tool_choice" in faults and request.get("tool_choice") in (None, "none"):
+        return {k: v for k, v in request.items() if k != "tools"}
+    return request
 
 
 # --- rendering answers ---------------------------------------------------------------------

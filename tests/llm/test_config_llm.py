@@ -18,18 +18,25 @@ PROVIDERS = Path(__file__).resolve().parents[2] / "examples" / "providers"
 
 EXPECTED = {
     "oxlo.toml": [
-        "triage: llama-3.3-70b at https://api.oxlo.ai/v1 — tools, json_schema, no vision, "
-        "streaming with usage",
+        "triage: llama-3.3-70b at https://api.oxlo.ai/v1 — tools (tool_choice auto), json_schema, "
+        "no vision, streaming with usage; context 131072 tokens, output cap 1024, tokenizer llama3",
         "reasoning: deepseek-r1 at https://api.oxlo.ai/v1 — no tools, JSON by prompt",
-        "vision: kimi-k2.6 at https://api.oxlo.ai/v1 — tools, json_schema, vision",
+        "vision: kimi-k2.6 at https://api.oxlo.ai/v1 — tools (tool_choice auto), json_schema, "
+        "vision",
         "long_context: deepseek-v4-flash",
         "multilingual: qwen-3-32b",
     ],
     "openai-token-priced.toml": ["reasoning: gpt-4o at https://api.openai.com/v1"],
+    "llamacpp.toml": [
+        "triage: local at http://127.0.0.1:8000/v1 — tools (tool_choice auto), json_object, "
+        "no vision, streaming (no usage); context 8192 tokens, output cap 512, "
+        "tokenizer estimate (chars/3)"
+    ],
     "vllm.toml": ["triage: Qwen/Qwen2.5-7B-Instruct at http://127.0.0.1:8000/v1 — tools"],
     "ollama.toml": [
-        "triage: llama3.1:8b at http://127.0.0.1:11434/v1 — tools, json_object, no vision, "
-        "streaming (no usage)",
+        "triage: llama3.1:8b at http://127.0.0.1:11434/v1 — tools (tool_choice auto), "
+        "json_object, no vision, streaming (no usage); context 8192 tokens, output cap 1024, "
+        "tokenizer llama3",
         "vision: llama3.2-vision",
     ],
 }
@@ -49,6 +56,20 @@ def test_provider_examples_load_and_describe_their_models(name: str) -> None:
 
 def test_every_provider_example_is_tested() -> None:
     assert {p.name for p in PROVIDERS.glob("*.toml")} == set(EXPECTED)
+
+
+def test_check_config_says_streaming_only_when_llm_streams(tmp_path: Path) -> None:
+    """[llm] stream = false: no model streams, whatever it could do (issue 19, point 5)."""
+    base = (PROVIDERS / "vllm.toml").read_text()
+    for stream, expected in (("true", "streaming with usage"), ("false", "no streaming")):
+        cfg = tmp_path / f"{stream}.toml"
+        cfg.write_text(base.replace("[llm]\n", f"[llm]\nstream = {stream}\n", 1))
+        result = CliRunner().invoke(main, ["check-config", "--config", str(cfg)])
+        line = next(x for x in result.output.splitlines() if "triage:" in x)
+        assert expected in line, line
+        assert "context 32768 tokens, output cap 1024, tokenizer qwen3" in line
+        if stream == "false":
+            assert "streaming with" not in line
 
 
 def test_check_config_without_models_says_offline(tmp_path: Path) -> None:
