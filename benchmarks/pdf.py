@@ -19,7 +19,6 @@ import resource
 import subprocess
 import sys
 import time
-import zlib
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -29,36 +28,20 @@ sys.path.insert(0, str(ROOT))
 from pypdf import PdfWriter  # noqa: E402
 from pypdf.generic import (  # noqa: E402
     DecodedStreamObject,
-    DictionaryObject,
     NameObject,
-    StreamObject,
 )
 
 from daemon.mail.message import parse_bytes  # noqa: E402
 from daemon.mail.pdftext import NO_PDF, PDF_LIMITS, PdfLimits  # noqa: E402
+from tests.pdfs import bomb_pdf, font_resources  # noqa: E402
 
 LINE = "Item {n}: replacement filter cartridge, quantity 2, unit price 19.90 EUR, total 39.80 EUR"
 
 
-def writer_with_font() -> tuple[PdfWriter, DictionaryObject]:
-    writer = PdfWriter()
-    font = writer._add_object(
-        DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/Font"),
-                NameObject("/Subtype"): NameObject("/Type1"),
-                NameObject("/BaseFont"): NameObject("/Helvetica"),
-            }
-        )
-    )
-    return writer, DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
-    )
-
-
 def document(pages: int = 50, lines: int = 40, password: str | None = None) -> bytes:
     """A text PDF: `lines` lines of an invoice-like table per page (~3,500 characters)."""
-    writer, resources = writer_with_font()
+    writer = PdfWriter()
+    resources = font_resources(writer)
     for page_no in range(pages):
         page = writer.add_blank_page(612, 792)
         ops = ["BT /F1 9 Tf 40 760 Td 11 TL"]
@@ -74,21 +57,6 @@ def document(pages: int = 50, lines: int = 40, password: str | None = None) -> b
     return out.getvalue()
 
 
-def bomb() -> bytes:
-    writer, resources = writer_with_font()
-    page = writer.add_blank_page(612, 792)
-    page[NameObject("/Resources")] = resources
-    deflate = zlib.compressobj(1)
-    chunk = b"BT /F1 12 Tf (a) Tj ET\n" * 50_000
-    stream = StreamObject()
-    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
-    stream._data = b"".join(deflate.compress(chunk) for _ in range(80)) + deflate.flush()
-    page[NameObject("/Contents")] = writer._add_object(stream)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 def pdf_of(kind: str) -> bytes:
     if kind == "50 pages":
         return document()
@@ -96,7 +64,7 @@ def pdf_of(kind: str) -> bytes:
         whole = document()
         return whole[: len(whole) // 2]
     if kind == "inflation bomb":
-        return bomb()
+        return bomb_pdf()
     return document(pages=5, password="secret")
 
 

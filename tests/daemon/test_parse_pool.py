@@ -23,7 +23,8 @@ from daemon.store.engine import session_scope
 from daemon.store.ingest import ingest_many
 from daemon.tables import Message
 from tests.daemon.test_pipeline import mail
-from tests.mail.test_pdftext import mail_with, make_pdf
+from tests.mail.test_pdftext import mail_with
+from tests.pdfs import make_pdf
 
 
 def raws(count: int) -> dict[int, bytes]:

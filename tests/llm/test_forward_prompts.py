@@ -27,7 +27,7 @@ from tests.llm.helpers import (
     start_services,
 )
 from tests.llm.scripted_server import ScriptedLLM, purpose_of, user_text
-from tests.mail.test_pdftext import make_pdf
+from tests.pdfs import make_pdf
 
 FORWARD = (
     "see below\n\n---------- Forwarded message ---------\n"
