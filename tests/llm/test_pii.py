@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from tool_service import ToolService
 
 from daemon.app import Services
 from daemon.config import PiiSettings
 from daemon.llm.pii import PiiMasker, set_log_masker
 from daemon.logs import RedactingFilter
-from tests.llm.helpers import deliver, llm_settings, make_mail, start_services
+from tests.llm.helpers import deliver, make_mail
 from tests.llm.scripted_server import ScriptedLLM
 
 MASKS = [
@@ -47,12 +45,8 @@ def test_configured_pattern_without_checksums() -> None:
 
 
 @pytest.fixture
-def services(
-    tmp_path: Path, llm_server: ScriptedLLM, tool_service: ToolService
-) -> Iterator[Services]:
-    svc = start_services(llm_settings(tmp_path, llm_server.url, tool_service.url))
-    yield svc
-    svc.close()
+def services(llm_services: Services) -> Iterator[Services]:
+    yield llm_services
     set_log_masker(PiiMasker.from_settings(PiiSettings()))
 
 

@@ -10,23 +10,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlmodel import Session
-from tool_service import ToolService
 
 from daemon.app import Services
 from daemon.approvals import reject
 from daemon.cli import main
 from daemon.cli.stats import compute_stats
-from tests.llm.helpers import deliver, llm_settings, make_mail, snapshot, start_services
-from tests.llm.scripted_server import ScriptedLLM
+from tests.llm.helpers import deliver, make_mail, snapshot
 
 
 @pytest.fixture
-def services(
-    tmp_path: Path, llm_server: ScriptedLLM, tool_service: ToolService
-) -> Iterator[Services]:
-    svc = start_services(llm_settings(tmp_path, llm_server.url, tool_service.url))
-    yield svc
-    svc.close()
+def services(llm_services: Services) -> Iterator[Services]:
+    yield llm_services
 
 
 def fill(services: Services) -> None:

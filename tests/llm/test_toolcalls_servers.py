@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from daemon.llm.stack import CallMeta
 from daemon.llm.toolloop import LoopLimits, LoopResult, run_tool_loop
 from daemon.records import Address
 from daemon.tables import AuditEvent
-from tests.llm.helpers import deliver, llm_settings, make_mail, snapshot, start_services
+from tests.llm.helpers import deliver, make_mail, snapshot
 from tests.llm.scripted_server import (
     Answer,
     Reply,
@@ -47,12 +46,8 @@ DONE = json.dumps(
 
 
 @pytest.fixture
-def services(
-    tmp_path: Path, llm_server: ScriptedLLM, tool_service: ToolService
-) -> Iterator[Services]:
-    built = start_services(llm_settings(tmp_path, llm_server.url, tool_service.url))
-    yield built
-    built.close()
+def services(llm_services: Services) -> Iterator[Services]:
+    yield llm_services
 
 
 def test_a_llamacpp_like_server_drafts_with_tools(

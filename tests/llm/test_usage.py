@@ -10,12 +10,10 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import Session, col, select
-from tool_service import ToolService
 
 from connectors.llm import ChatRequest, Endpoint, LLMError, OpenAIChatModel
 from daemon.app import Services
@@ -24,7 +22,6 @@ from daemon.llm.prompts import triage_schema
 from daemon.llm.stack import CallMeta, Failure, LLMStack
 from daemon.metrics import REGISTRY
 from daemon.tables import Usage
-from tests.llm.helpers import llm_settings, start_services
 from tests.llm.scripted_server import (
     Answer,
     Reply,
@@ -44,12 +41,8 @@ TEXT = "Your parcel left our warehouse on Monday and should arrive by Thursday. 
 
 
 @pytest.fixture
-def services(
-    tmp_path: Path, llm_server: ScriptedLLM, tool_service: ToolService
-) -> Iterator[Services]:
-    svc = start_services(llm_settings(tmp_path, llm_server.url, tool_service.url))
-    yield svc
-    svc.close()
+def services(llm_services: Services) -> Iterator[Services]:
+    yield llm_services
 
 
 def stack_of(services: Services) -> LLMStack:

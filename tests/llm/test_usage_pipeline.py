@@ -42,12 +42,8 @@ EXTRACT = r"(?i)\border\b\D{0,12}(\d{4,12})"
 
 
 @pytest.fixture
-def services(
-    tmp_path: Path, llm_server: ScriptedLLM, tool_service: ToolService
-) -> Iterator[Services]:
-    svc = start_services(llm_settings(tmp_path, llm_server.url, tool_service.url))
-    yield svc
-    svc.close()
+def services(llm_services: Services) -> Iterator[Services]:
+    yield llm_services
 
 
 def on(purpose: str, fault: Callable[[dict[str, Any]], Answer | Reply]) -> Any:
