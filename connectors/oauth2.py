@@ -21,6 +21,7 @@ import json
 import os
 import shlex
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, replace
@@ -142,13 +143,12 @@ def load_stored(path: Path | None) -> StoredToken | None:
 def save_stored(path: Path, token: StoredToken) -> None:
     """Write the token file whole (0600 in a 0700 folder), then rename it into place."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600, unique
     with os.fdopen(fd, "w") as out:
         json.dump(asdict(token), out)
         out.flush()
         os.fsync(out.fileno())
-    tmp.replace(path)
+    Path(tmp).replace(path)
 
 
 def current_refresh_token(cfg: OAuth2Settings, name: str = "SOURCE") -> StoredToken:
@@ -179,11 +179,25 @@ def refresh_token_lifetime(cfg: OAuth2Settings) -> float | None:
     return days * DAY if days else None
 
 
+REFRESHING: dict[Path | None, threading.Lock] = {}
+"""One lock per token file: the poll, the IDLE thread and the Sent copy of one mailbox each hold
+a `TokenSource`; the refresh that rotates the token and the read that follows it must not
+interleave (the second would send the refresh token the first just spent)."""
+REFRESHING_GUARD = threading.Lock()
+
+
 def refresh_access_token(
     cfg: OAuth2Settings, timeout: float, name: str = "SOURCE"
 ) -> tuple[str, float]:
     """The OAuth2 refresh-token grant (RFC 6749 §6): a new access token and its lifetime; the
     refresh token the endpoint sends back (or the one used) is stored with its issue time."""
+    with REFRESHING_GUARD:
+        lock = REFRESHING.setdefault(cfg.token_file, threading.Lock())
+    with lock:
+        return refresh_locked(cfg, timeout, name)
+
+
+def refresh_locked(cfg: OAuth2Settings, timeout: float, name: str) -> tuple[str, float]:
     current = current_refresh_token(cfg, name)
     form = {"grant_type": "refresh_token", "refresh_token": current.refresh_token}
     try:

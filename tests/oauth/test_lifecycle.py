@@ -75,6 +75,37 @@ def test_rotated_refresh_token_is_stored_and_used_after_restart(
     assert refreshes[-1]["scope"] == "offline_access mail"
 
 
+def test_token_sources_of_one_mailbox_refresh_one_after_the_other(
+    server: AuthServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The poll, the IDLE thread and the Sent copy each hold a TokenSource for one token file:
+    refreshing at once, none may send a refresh token another one just spent."""
+    seed(server, monkeypatch)
+    cfg = oauth_cfg(server, tmp_path)
+    start = threading.Barrier(8)
+    errors: list[Exception] = []
+
+    def refresh() -> None:
+        start.wait()
+        try:
+            TokenSource(cfg, name="m365").token()
+        except ConnectorError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=refresh) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    spent = [g["refresh_token"] for g in server.state.grants if g["grant_type"] == "refresh_token"]
+    assert len(spent) == len(set(spent)) == 8  # each rotated token used once
+    stored = load_stored(cfg.token_file)
+    assert stored is not None and stored.refresh_token in server.state.refresh_tokens
+    assert cfg.token_file is not None
+    assert [p.name for p in cfg.token_file.parent.iterdir()] == [cfg.token_file.name]
+
+
 def test_a_new_configured_seed_wins_over_the_stored_token(
     server: AuthServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
