@@ -26,18 +26,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
-
-import httpx2
-import numpy as np
-import openai
+from typing import TYPE_CHECKING, Any, Protocol
 
 from daemon.config import KnowledgeSettings, ModelSettings, Settings
 from daemon.errors import ConfigError
 from daemon.knowledge.index import IndexBusy, current_dir, open_index, write_lock
 from daemon.knowledge.query import QueryTerm
-from daemon.llm.stack import api_key_for
 from daemon.records import Passage
+
+if TYPE_CHECKING:  # numpy and the openai SDK load only when embeddings are on
+    import httpx2
+    import numpy as np
 
 log = logging.getLogger("helpdeskd.embeddings")
 STORE_DIR = "embeddings"
@@ -78,6 +77,8 @@ def endpoint_for(settings: Settings) -> EmbeddingEndpoint | None:
     spec = settings.models.get(provider) if provider else None
     spec = spec or ModelSettings(model=knowledge.embedding_model)
     base_url = spec.base_url or llm.base_url
+    from daemon.llm.stack import api_key_for  # the openai SDK: only when embeddings are on
+
     try:
         key = api_key_for(settings, spec)
     except ConfigError as exc:
@@ -96,6 +97,8 @@ class EmbeddingClient:
     explicit timeouts, any failure an `EmbeddingError`."""
 
     def __init__(self, endpoint: EmbeddingEndpoint, http_client: httpx2.Client | None = None):
+        import openai
+
         self.endpoint = endpoint
         self.client = openai.OpenAI(
             base_url=endpoint.base_url,
@@ -106,9 +109,13 @@ class EmbeddingClient:
         )
 
     def timeout(self, seconds: float) -> httpx2.Timeout:
+        import httpx2
+
         return httpx2.Timeout(seconds, connect=min(self.endpoint.connect_timeout, seconds))
 
     def embed(self, texts: Sequence[str], timeout: float | None = None) -> list[list[float]]:
+        import openai
+
         try:
             response = self.client.embeddings.create(
                 model=self.endpoint.model,
@@ -162,6 +169,8 @@ def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
 
 
 def to_blob(vector: Sequence[float]) -> bytes:
+    import numpy as np
+
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
@@ -363,6 +372,8 @@ def load_vectors(path: Path) -> Vectors | None:
         rows = db.execute("SELECT id, namespace, vector FROM vectors ORDER BY id").fetchall()
     if not rows:
         return None
+    import numpy as np
+
     raw = np.vstack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
     norms = np.linalg.norm(raw, axis=1, keepdims=True)
     matrix = (raw / np.where(norms == 0, 1, norms)).astype(np.float32)
@@ -420,6 +431,8 @@ class HybridRetriever:
         vectors = self.vectors()
         if vectors is None:
             raise EmbeddingError("no embeddings for the current index generation yet")
+        import numpy as np
+
         timeout = self.knowledge.embedding_timeout_seconds
         query_vector = np.asarray(self.client.embed([query], timeout)[0], dtype=np.float32)
         if query_vector.shape[0] != vectors.matrix.shape[1]:

@@ -269,3 +269,17 @@ def test_an_unreadable_vector_file_falls_back(
         retriever.close()
     assert found == keyword_only(settings)
     assert "keyword ranking alone" in caplog.text
+
+
+def test_embeddings_off_loads_neither_numpy_nor_the_openai_sdk() -> None:
+    """Off by default: the retriever, the index job and the knowledge commands import the
+    embeddings module, but its heavy dependencies load only when embeddings are on."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, daemon.knowledge.retriever, daemon.knowledge.sync, daemon.cli.knowledge;"
+        "print(sorted(m for m in ('openai', 'numpy', 'httpx2') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
