@@ -171,3 +171,13 @@ def stored_revision(engine: Engine) -> str | None:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except DBAPIError:
         return None
+
+
+def iso(value: object) -> str | None:
+    """A stored time for --json: UTC, ISO 8601 to the second (SQLite gives naive UTC back)."""
+    from datetime import UTC, datetime
+
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from sqlmodel import col, func, select
 from daemon.cli.common import (
     EXIT_CONFIG,
     config_option,
+    iso,
     load,
     open_services,
     open_store,
@@ -195,7 +195,7 @@ def status(config_path: Path | None, as_json: bool) -> None:
         "states": states,
         "outbox": outbox,
         "quarantined": [
-            {"message": q.message_pk, "stage": q.stage, "error": q.error, "at": q.at.isoformat()}
+            {"message": q.message_pk, "stage": q.stage, "error": q.error, "at": iso(q.at)}
             for q in quarantined
         ],
         "sources": [
@@ -222,14 +222,6 @@ def status(config_path: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     print_status(data)
-
-
-def iso(value: object) -> str | None:
-    from datetime import datetime
-
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="seconds")
-    return None
 
 
 def oauth_data(settings: Settings) -> list[dict[str, object]]:
@@ -364,7 +356,7 @@ def escalation_row(e: Escalation) -> dict[str, object]:
         "ticket": e.ticket_id,
         "message": e.message_pk,
         "status": e.status,
-        "created": e.created_at.isoformat(timespec="seconds"),
+        "created": iso(e.created_at),
         "reason": e.reason,
         "outbox": e.outbox_id,
     }

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import col, select
 
-from daemon.cli.common import config_option, open_services, open_store
+from daemon.cli.common import config_option, iso, open_services, open_store
 from daemon.store.engine import session_scope
 from daemon.tables import Outbox
 
@@ -75,8 +75,8 @@ def outbox_row(r: Outbox) -> dict[str, object]:
         "message_id": r.message_id,
         "to": list(r.recipients),
         "last_response": r.last_response,
-        "created": r.created_at.isoformat(timespec="seconds"),
-        "sent": r.sent_at.isoformat(timespec="seconds") if r.sent_at else None,
+        "created": iso(r.created_at),
+        "sent": iso(r.sent_at),
     }
 
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import col, select
 
-from daemon.cli.common import config_option, open_services, open_store
+from daemon.cli.common import config_option, iso, open_services, open_store
 from daemon.ownership import owner_of, owners_of
 from daemon.store.engine import session_scope
 from daemon.tables import Draft, Message, MessageParse, Ticket
@@ -76,15 +76,6 @@ def draft_row(d: Draft, m: Message, owner: str) -> dict[str, object]:
         "held_because": m.reason,
         "created": iso(d.created_at),
     }
-
-
-def iso(value: object) -> str | None:
-    from datetime import UTC, datetime
-
-    if isinstance(value, datetime):
-        value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat(timespec="seconds")
-    return None
 
 
 @drafts.command("show")

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session, col, select
 
-from daemon.cli.common import config_option, open_services, open_store
+from daemon.cli.common import config_option, iso, open_services, open_store
 from daemon.ownership import CLOSED, TicketError, hand_back, take
 from daemon.store.engine import session_scope
 from daemon.tables import AuditEvent, Message, Ticket
@@ -66,7 +66,7 @@ def ticket_data(t: Ticket) -> dict[str, object]:
         "id": t.id,
         "status": t.status,
         "owner": t.owner or "model",
-        "owned_since": t.owned_since.isoformat(timespec="seconds") if t.owned_since else None,
+        "owned_since": iso(t.owned_since),
         "owner_reason": t.owner_reason,
         "customer": t.customer_email,
         "linked_ticket": t.linked_ticket_id,  # named by a stranger's mail (daemon/stages/thread.py)
@@ -101,8 +101,7 @@ def show_data(session: Session, t: Ticket) -> dict[str, object]:
             {"id": m.id, "state": m.state, "from": m.sender, "reason": m.reason} for m in messages
         ],
         "ownership_history": [
-            {"at": e.at.isoformat(timespec="seconds"), "actor": e.actor, "event": e.kind}
-            | dict(e.detail)
+            {"at": iso(e.at), "actor": e.actor, "event": e.kind} | dict(e.detail)
             for e in ownership_events(session, t)
         ],
     }

@@ -78,3 +78,12 @@ def test_check_config(config: str, tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["ok"] is False
     assert any("bogus" in p["key"] and p["advice"] for p in data["problems"])
+
+
+def test_every_time_is_utc_with_its_offset(config: str) -> None:
+    """SQLite hands stored times back without a zone; --json says they are UTC, everywhere."""
+    times = [d["created"] for d in run_json(config, "drafts", "list")]
+    times += [e["created"] for e in run_json(config, "escalations", "list")]
+    times += [r["created"] for r in run_json(config, "outbox", "list", "--state", "sent")]
+    times += [r["sent"] for r in run_json(config, "outbox", "list", "--state", "sent")]
+    assert times and all(t.endswith("+00:00") for t in times), times
