@@ -33,6 +33,10 @@ from daemon.knowledge.analysis import boosted_text, field_for, index_analyzer
 from daemon.knowledge.passages import PassageDoc, split_article
 from daemon.knowledge.sources import Article
 from daemon.mail.language import detect_language
+from daemon.notify import PROGRESS
+
+INDEX_JOB = "index"
+"""The scheduler's id of the index job (`daemon.knowledge.job`), which the watchdog watches."""
 
 log = logging.getLogger("helpdeskd.index")
 POINTER = "CURRENT"
@@ -144,6 +148,7 @@ def build_generation(root: Path, articles: Iterable[Article], knowledge: Knowled
             for fields in article_documents(article, knowledge):
                 writer.add_document(**fields)
                 count += 1
+            PROGRESS.beat(INDEX_JOB)  # a large rebuild is progress, not a wedged job
         writer.commit(optimize=True)
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
@@ -184,6 +189,7 @@ def apply_changes(
             for fields in article_documents(article, knowledge):
                 writer.add_document(**fields)
                 added += 1
+            PROGRESS.beat(INDEX_JOB)
     except BaseException:
         writer.cancel()
         raise

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from daemon.kernel.stage import Runtime
-from daemon.knowledge.index import IndexBusy
+from daemon.knowledge.index import INDEX_JOB, IndexBusy
 from daemon.knowledge.sync import update_index
 
 log = logging.getLogger("helpdeskd.index")
@@ -28,7 +28,7 @@ def add_index_job(services: Runtime, scheduler: Any) -> None:
         lambda: run_index_job(services),
         "interval",
         seconds=every,
-        id="index",
+        id=INDEX_JOB,
         next_run_time=datetime.now().astimezone() + FIRST_RUN_DELAY,
     )
 

@@ -185,3 +185,31 @@ def test_status_names_the_backlog_and_the_failing_sources(services: Services) ->
     (source.path / "new").rename(source.path / "gone")  # the mailbox vanished
     poll_all(services)
     assert status_line(services).endswith("; backlog 1; failing: inbox")
+
+
+def test_a_long_index_build_is_progress_not_a_wedged_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index job reports each article written: a build longer than the job budget keeps
+    the watchdog fed, where a job that writes nothing would not."""
+    from collections.abc import Iterator as Articles
+
+    import daemon.knowledge.index as index
+    from daemon.config import KnowledgeSettings
+    from daemon.knowledge.sources import Article
+
+    progress = Progress(job_budget=0.3, idle_budget=60)
+    monkeypatch.setattr(index, "PROGRESS", progress)
+    progress.started(index.INDEX_JOB)
+    verdicts: list[str | None] = []
+
+    def slow_articles() -> Articles[Article]:
+        for n in range(8):
+            time.sleep(0.1)  # 0.8 s in all: more than the budget
+            verdicts.append(progress.stuck())
+            yield Article(f"a{n}", "faq", f"Article {n}", "Returns within 30 days.", f"/kb/{n}.md")
+
+    assert index.build_generation(tmp_path, slow_articles(), KnowledgeSettings()) == 8
+    assert verdicts == [None] * 8
+    time.sleep(0.4)
+    assert progress.stuck() == "job index made no progress for 0 s"
