@@ -23,6 +23,7 @@ from daemon.kernel.item import Item
 from daemon.kernel.stage import Context
 from daemon.mail.language import detect_language
 from daemon.mail.presented import labelled_text
+from daemon.offline.router import RULE_CHARS
 from daemon.outgoing_mail import wrap_reply
 from daemon.records import DraftedReply, Passage, ToolResult
 from daemon.store.audit import audit
@@ -97,7 +98,8 @@ class OfflineDrafter:
             route.tools, mail.sender, verified=mail.auth.verified, read_only=True
         )
         # the order number is often only in the forwarded confirmation or the attached invoice
-        text = labelled_text(mail, len(mail.text) + len(mail.reply_text), EXTRA_TOOL_CHARS)
+        # the note within the router's bound: operators' extract patterns run over it
+        text = labelled_text(mail, RULE_CHARS, EXTRA_TOOL_CHARS)
         calls = offline_calls(box, f"{mail.subject}\n{text}")
         return tuple(run.result for run in box.run_all(calls)) if calls else ()
 
