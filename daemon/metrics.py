@@ -20,7 +20,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from daemon import __version__
@@ -118,11 +118,9 @@ LLM_COST = Counter(
 )
 
 
-@event.listens_for(Usage, "after_insert")
-def count_llm_call(_mapper: Any, _connection: Any, row: Usage) -> None:
-    """One usage row is one request: observe its latency, tokens and cost."""
-    if row.kind != "llm":
-        return
+def count_llm_call(row: Usage) -> None:
+    """One usage row is one request: observe its latency, tokens and cost (the model stack
+    calls this beside its request counters, when it records the row)."""
     task = row.task or "unknown"
     outcome = "ok" if row.ok else "error"
     LLM_CALL_SECONDS.labels(task=task, outcome=outcome).observe(row.latency_ms / 1000)

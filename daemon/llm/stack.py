@@ -47,7 +47,13 @@ from daemon.llm.budget import TokenCounter, resolve_encoding
 from daemon.llm.cost import CostGuard, Price, price_of
 from daemon.llm.pii import PiiMasker
 from daemon.llm.prompts import parse_json_answer
-from daemon.metrics import LLM_ESTIMATED, LLM_REQUESTS, LLM_RETRIES, LLM_TIMEOUTS
+from daemon.metrics import (
+    LLM_ESTIMATED,
+    LLM_REQUESTS,
+    LLM_RETRIES,
+    LLM_TIMEOUTS,
+    count_llm_call,
+)
 from daemon.store.engine import session_scope
 from daemon.tables import Usage
 
@@ -277,6 +283,7 @@ class LLMStack:
         )
         record_usage(self.engine, row, meta.session)
         count_request(model, spent)
+        count_llm_call(row)
 
 
 @dataclass(frozen=True, slots=True)

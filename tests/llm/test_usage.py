@@ -69,6 +69,7 @@ def test_a_stream_without_usage_is_estimated_and_flagged(
 ) -> None:
     llm_server.script = lambda req: Answer(TEXT, stream_usage=False)
     before = metric("helpdeskd_llm_estimated_total", model=MODEL)
+    tokens_in = metric("helpdeskd_llm_tokens_total", task="triage", direction="input")
     answer = call(services, stream=True)
     assert answer.usage is None  # the server sent none although asked
     assert llm_server.requests[-1]["stream_options"] == {"include_usage": True}
@@ -79,6 +80,9 @@ def test_a_stream_without_usage_is_estimated_and_flagged(
     assert server_in * 0.7 <= row.input_tokens <= server_in * 1.5
     assert row.output_tokens == count_tokens(TEXT)
     assert metric("helpdeskd_llm_estimated_total", model=MODEL) == before + 1
+    assert row.task == "triage"  # the estimate reaches the token counter too
+    after = metric("helpdeskd_llm_tokens_total", task="triage", direction="input")
+    assert after == tokens_in + row.input_tokens
 
 
 def test_usage_reported_by_the_server_is_not_flagged(

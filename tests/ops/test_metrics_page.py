@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families as text_fami
 from daemon.app import Services
 from daemon.config import Settings
 from daemon.cycle import run_cycle
-from daemon.metrics import MetricsServer, serve_metrics
+from daemon.metrics import MetricsServer, count_llm_call, serve_metrics
 from daemon.store.engine import session_scope
 from daemon.tables import Outbox, Usage, utcnow
 from tests.daemon.test_metrics import free_port
@@ -30,9 +30,9 @@ def endpoint(settings: Settings, services: Services) -> Iterator[MetricsServer]:
     deliver(settings, "1", mail())
     run_cycle(services)
     with session_scope(services.engine) as session:
-        session.add(
-            Usage(task="triage", input_tokens=120, output_tokens=30, latency_ms=800, cost=0.25)
-        )
+        usage = Usage(task="triage", input_tokens=120, output_tokens=30, latency_ms=800, cost=0.25)
+        session.add(usage)
+        count_llm_call(usage)  # what the model stack does beside recording the row
         session.add(
             Outbox(
                 message_id="<failed@helpdeskd.test>",
