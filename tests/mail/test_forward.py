@@ -294,6 +294,22 @@ def test_returned_mail_of_a_delivery_report_is_not_a_forward() -> None:
     assert parse_bytes(report).forwarded == ()
 
 
+def test_returned_mail_of_a_gateway_bounce_without_a_dsn_is_not_a_forward() -> None:
+    """A gateway that writes no DSN sends multipart/mixed: the bounce reader, not the MIME
+    type, says the attached message is our mail coming back."""
+    notice = (
+        b"From: MAILER-DAEMON@gateway.example.com\nTo: support@example.com\n"
+        b"Subject: Undeliverable: Your order 48213\n"
+        b'Content-Type: multipart/mixed; boundary="b"\n\n'
+        b"--b\nContent-Type: text/plain\n\nDelivery has failed to these recipients:\n"
+        b"<anna@example.org>\n550 5.1.1 User unknown\n"
+        b"--b\nContent-Type: message/rfc822\n\n" + confirmation_mail() + b"\n--b--\n"
+    )
+    parsed = parse_bytes(notice)
+    assert parsed.bounce is not None
+    assert parsed.forwarded == ()
+
+
 def test_stored_parse_round_trips_and_old_rows_load() -> None:
     parsed = mail("Fwd: Your order 48213", "See below\n\n" + INLINE[0][2] + "\n" + CONFIRMATION)
     assert ParsedMail.from_json(parsed.to_store()) == parsed
